@@ -1,0 +1,1 @@
+"""The ``trialmirror`` command: a thin face over ingest.pipeline and the store."""

@@ -1,0 +1,253 @@
+"""``trialmirror``: sync records and read what the store holds.
+
+Readable tables by default, ``--json`` for machines. Exit status 1 when any
+record failed (one line per failure on stderr: which record, which source,
+why, what to do), 2 for a usage or configuration error.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+import orjson
+from pydantic import ValidationError
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from ingest.errors import ConfigError, TrialmirrorError
+from ingest.pipeline import RecordResult, sync
+from ingest.settings import Settings
+from ingest.sources import SOURCES, get_source
+from ingest.store import Store
+
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+PROGRESS_THRESHOLD = 5  # show a progress bar from this many records up
+
+
+def _emit_json(value: Any) -> None:
+    click.echo(orjson.dumps(value, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS).decode())
+
+
+def _fail(message: str, code: int = 1) -> None:
+    err.print(f"[red]error:[/red] {escape(message)}", highlight=False)
+    sys.exit(code)
+
+
+class Context:
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self._store: Store | None = None
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            self._store = Store(self.settings.database_url)
+        return self._store
+
+
+source_option = click.option(
+    "--source", "source_name", default="ctgov", show_default=True,
+    help=f"Source name: {', '.join(sorted(SOURCES))}.")
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for machines.")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--database-url", envvar="TRIALMIRROR_DATABASE_URL", default=None,
+              help="SQLAlchemy URL [env TRIALMIRROR_DATABASE_URL; default sqlite:///trialmirror.db]")
+@click.pass_context
+def main(ctx: click.Context, database_url: str | None) -> None:
+    """Clinical-trial registry records: fetched politely, normalized, versioned, diffed."""
+    try:
+        settings = Settings(**({"database_url": database_url} if database_url else {}))
+    except ValidationError as exc:
+        _fail(f"invalid setting: {exc.errors()[0]['loc']}: {exc.errors()[0]['msg']}", 2)
+    ctx.obj = Context(settings)
+
+
+def _source(name: str) -> Any:
+    try:
+        return get_source(name)
+    except ConfigError as exc:
+        _fail(str(exc), 2)
+
+
+def _result_row(result: RecordResult) -> tuple[str, ...]:
+    detail = ""
+    if result.error:
+        detail = f"{result.error.family}: {result.error.reason}"
+    elif result.events:
+        event = result.events[0]
+        status = event["data"].get("status")
+        detail = event["kind"]
+        if status and event["kind"] == "status_change":
+            detail += f" {status['old']} → {status['new']}"
+        if event["data"]["kinds"]:
+            detail += f" ({', '.join(event['data']['kinds'])})"
+    return (result.registry_id, result.source, result.outcome,
+            "" if result.version is None else str(result.version), detail)
+
+
+@main.command("sync")
+@click.argument("ids", nargs=-1)
+@source_option
+@json_option
+@click.pass_obj
+def sync_cmd(obj: Context, ids: tuple[str, ...], source_name: str, as_json: bool) -> None:
+    """Fetch IDS (default: the watchlist, TRIALMIRROR_WATCHLIST) and store new versions."""
+    _source(source_name)
+    registry_ids = list(ids) or obj.settings.watchlist_ids()
+    if not registry_ids:
+        _fail("nothing to sync: give ids or set TRIALMIRROR_WATCHLIST", 2)
+    progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                        TimeRemainingColumn(), console=err, transient=True,
+                        disable=len(registry_ids) < PROGRESS_THRESHOLD)
+    with progress:
+        task = progress.add_task(f"sync {source_name}", total=len(registry_ids))
+        summary = sync(obj.settings, source_name, registry_ids, store=obj.store,
+                       on_result=lambda _r: progress.advance(task))
+    if as_json:
+        _emit_json([{
+            "registry_id": r.registry_id, "source": r.source, "outcome": r.outcome,
+            "version": r.version, "events": [{k: v for k, v in e.items() if k != "occurred_at"}
+                                             for e in r.events],
+            "error": {"family": r.error.family, "message": str(r.error)} if r.error else None,
+        } for r in summary.results])
+    else:
+        table = Table("record", "source", "outcome", "version", "detail", title=None)
+        for result in summary.results:
+            table.add_row(*_result_row(result))
+        out.print(table)
+        counts = ", ".join(f"{n} {k}" for k, n in sorted(summary.counts.items()))
+        out.print(f"{len(summary.results)} records: {counts}", highlight=False)
+    for failure in summary.failures:
+        err.print(f"[red]failed:[/red] {escape(str(failure.error))}", highlight=False)
+    if summary.failures:
+        sys.exit(1)
+
+
+def _require_version(store: Store, registry_id: str, source: str, number: int | None) -> Any:
+    row = store.version(registry_id, source, number)
+    if row is None:
+        which = f"version {number}" if number is not None else "version"
+        _fail(f"no stored {which} of {registry_id} from {source}; "
+              f"run `trialmirror sync {registry_id} --source {source}` first")
+    return row
+
+
+def _normalize_id(source_name: str, registry_id: str) -> str:
+    try:
+        return _source(source_name).validate_id(registry_id)
+    except TrialmirrorError as exc:
+        _fail(str(exc), 2)
+
+
+@main.command("show")
+@click.argument("registry_id")
+@source_option
+@click.option("--version", "number", type=int, default=None, help="A stored version (default: latest).")
+@json_option
+@click.pass_obj
+def show_cmd(obj: Context, registry_id: str, source_name: str, number: int | None, as_json: bool) -> None:
+    """Show the normalized record (--json: exactly the record)."""
+    registry_id = _normalize_id(source_name, registry_id)
+    row = _require_version(obj.store, registry_id, source_name, number)
+    record = orjson.loads(row.record)
+    if as_json:
+        _emit_json(record)
+        return
+    from cli.render import render_record
+
+    out.print(render_record(record, row))
+
+
+@main.command("history")
+@click.argument("registry_id")
+@source_option
+@json_option
+@click.pass_obj
+def history_cmd(obj: Context, registry_id: str, source_name: str, as_json: bool) -> None:
+    """List the stored versions, oldest first."""
+    registry_id = _normalize_id(source_name, registry_id)
+    rows = obj.store.versions(registry_id, source_name)
+    items = [{"version": r.version, "content_hash": r.content_hash,
+              "observed_at": r.observed_at.isoformat(), "valid_from": r.valid_from,
+              "status": r.overall_status, "produced_by": r.produced_by} for r in rows]
+    if as_json:
+        _emit_json(items)
+        return
+    if not items:
+        _fail(f"no stored version of {registry_id} from {source_name}; "
+              f"run `trialmirror sync {registry_id}` first")
+    table = Table("version", "valid from", "observed at (UTC)", "status", "content hash")
+    for i in items:
+        table.add_row(str(i["version"]), i["valid_from"] or "", i["observed_at"][:19],
+                      i["status"] or "", i["content_hash"][:19])
+    out.print(table)
+
+
+@main.command("diff")
+@click.argument("registry_id")
+@source_option
+@click.option("--from", "from_n", type=int, default=None, help="Older version (default: to - 1).")
+@click.option("--to", "to_n", type=int, default=None, help="Newer version (default: latest).")
+@json_option
+@click.pass_obj
+def diff_cmd(obj: Context, registry_id: str, source_name: str, from_n: int | None,
+             to_n: int | None, as_json: bool) -> None:
+    """Semantic diff between two versions (default: the latest against the one before)."""
+    from ingest.canonical import content_of
+    from ingest.diff import diff
+
+    registry_id = _normalize_id(source_name, registry_id)
+    new = _require_version(obj.store, registry_id, source_name, to_n)
+    old_n = from_n if from_n is not None else new.version - 1
+    if old_n < 1:
+        _fail(f"{registry_id} has only version {new.version} from {source_name}: nothing to diff")
+    old = _require_version(obj.store, registry_id, source_name, old_n)
+    if old.version + 1 == new.version and new.diff is not None:
+        changes = orjson.loads(new.diff)
+    else:
+        changes = diff(content_of(orjson.loads(old.record)), content_of(orjson.loads(new.record)))
+    if as_json:
+        _emit_json(changes)
+        return
+    from cli.render import render_changes
+
+    out.print(escape(f"{registry_id} [{source_name}] version {old.version} → {new.version}: "
+                     f"{len(changes)} change(s)"), highlight=False)
+    if changes:
+        out.print(render_changes(changes))
+
+
+@main.command("changes")
+@click.option("--after", type=int, default=0, show_default=True, help="Events after this seq.")
+@click.option("--kind", default=None, help="new_record, status_change or updated.")
+@click.option("--limit", type=int, default=None, help="At most this many events.")
+@json_option
+@click.pass_obj
+def changes_cmd(obj: Context, after: int, kind: str | None, limit: int | None, as_json: bool) -> None:
+    """The event log: every new version as an event, in seq order (a change feed)."""
+    rows = obj.store.events(after=after, kind=kind, limit=limit)
+    items = [{"seq": r.seq, "registry_id": r.registry_id, "source": r.source,
+              "version": r.version, "kind": r.kind, "occurred_at": r.occurred_at.isoformat(),
+              **orjson.loads(r.data or "{}")} for r in rows]
+    if as_json:
+        _emit_json(items)
+        return
+    table = Table("seq", "record", "source", "version", "kind", "detail", "at (UTC)")
+    for i in items:
+        detail = ", ".join(i.get("kinds") or [])
+        if i["kind"] == "status_change":
+            detail = f"{i['status']['old']} → {i['status']['new']}" + (f" ({detail})" if detail else "")
+        elif i["kind"] == "new_record" and i.get("status"):
+            detail = str(i["status"]["new"])
+        table.add_row(str(i["seq"]), i["registry_id"], i["source"], str(i["version"]), i["kind"],
+                      detail, i["occurred_at"][:19])
+    out.print(table)
+    if items:
+        out.print(f"next cursor: --after {items[-1]['seq']}", highlight=False)

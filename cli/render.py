@@ -1,0 +1,80 @@
+"""Human views of records and diffs (rich renderables)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+
+
+def _date(value: dict[str, Any] | None) -> str:
+    if not value:
+        return ""
+    return value["date"] + (f" ({value['kind']})" if value.get("kind") else "")
+
+
+def _age(value: dict[str, Any] | None) -> str:
+    return "" if not value else f"{value['value']:g} {value['unit'].lower()}"
+
+
+def _enrollment(value: dict[str, Any] | None) -> str:
+    if not value:
+        return ""
+    count = "?" if value.get("count") is None else str(value["count"])
+    return count + (f" ({value['kind']})" if value.get("kind") else "")
+
+
+def _short(value: Any, width: int = 70) -> str:
+    if value is None:
+        return "—"
+    text = value if isinstance(value, str) else orjson.dumps(value).decode()
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def render_record(r: dict[str, Any], row: Any) -> Group:
+    status = r.get("status") or {}
+    design = r.get("design") or {}
+    elig = r.get("eligibility") or {}
+    sponsors = r.get("sponsors") or {}
+    facts = Table.grid(padding=(0, 2))
+    facts.add_column(style="bold")
+    facts.add_column()
+    rows = [
+        ("record", f"{r['registry_id']} [{r['source']}] version {row.version}, valid from "
+                   f"{row.valid_from or '?'}"),
+        ("title", (r.get("titles") or {}).get("brief") or ""),
+        ("status", status.get("overall") or ""),
+        ("start / completion", f"{_date(status.get('start'))} / {_date(status.get('completion'))}"),
+        ("type / phases", f"{r.get('study_type') or ''} / {', '.join(r.get('phases') or [])}"),
+        ("design", ", ".join(v for k, v in design.items() if isinstance(v, str))),
+        ("enrollment", _enrollment(r.get("enrollment"))),
+        ("conditions", "; ".join(r.get("conditions") or [])),
+        ("lead sponsor", (sponsors.get("lead") or {}).get("name") or ""),
+        ("ages / sex", f"{_age(elig.get('min_age'))} to {_age(elig.get('max_age'))} / {elig.get('sex') or ''}"),
+        ("criteria", f"{len(elig.get('inclusion') or [])} inclusion, "
+                     f"{len(elig.get('exclusion') or [])} exclusion"),
+        ("sites", str(len(r.get("sites") or []))),
+    ]
+    for name, value in rows:
+        facts.add_row(name, Text(value))
+    arms = Table("arm", "type", "interventions", title=None)
+    for arm in r.get("arms") or []:
+        arms.add_row(arm["label"], arm.get("type") or "", "; ".join(arm.get("interventions") or []))
+    parts: list[Any] = [facts]
+    if r.get("arms"):
+        parts.append(arms)
+    if r.get("unmapped"):
+        parts.append(Text(f"unmapped values: {_short(r['unmapped'], 200)}", style="yellow"))
+    return Group(*parts)
+
+
+def render_changes(changes: list[dict[str, Any]]) -> Table:
+    table = Table("kind", "path", "op", "old", "new")
+    for c in changes:
+        table.add_row(c["kind"], Text(c["path"]), c["op"], Text(_short(c["old"], 50)),
+                      Text(_short(c["new"], 50)))
+    return table

@@ -1,0 +1,49 @@
+"""The canonical form of a record and its content hash.
+
+Two captures are the same version exactly when their canonical forms are
+equal: provenance (:data:`models.record.PROVENANCE_FIELDS`) is left out, keys
+are sorted, and every list is sorted, because no list in the record carries
+meaning in its order (arms, sites, criteria items, phases ...). Reordering a
+list never makes a new version; the eligibility ``criteria_text`` still keeps
+the source's order for readers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import orjson
+
+from models.record import PROVENANCE_FIELDS, PROVENANCE_PATHS, Record
+
+
+def _sort_key(value: Any) -> bytes:
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+
+
+def canonicalize(value: Any) -> Any:
+    """Lists sorted (recursively, by their canonical JSON), dicts untouched."""
+    if isinstance(value, dict):
+        return {k: canonicalize(v) for k, v in value.items()}
+    if isinstance(value, list):
+        items = [canonicalize(v) for v in value]
+        return sorted(items, key=_sort_key)
+    return value
+
+
+def content_of(record: Record | dict[str, Any]) -> dict[str, Any]:
+    """The record as a JSON-ready dict without provenance fields."""
+    data = record.model_dump(mode="json") if isinstance(record, Record) else record
+    content = {k: v for k, v in data.items() if k not in PROVENANCE_FIELDS}
+    for parent, child in PROVENANCE_PATHS:
+        if isinstance(content.get(parent), dict) and child in content[parent]:
+            content[parent] = {k: v for k, v in content[parent].items() if k != child}
+    return content
+
+
+def content_hash(record: Record | dict[str, Any]) -> str:
+    """``sha256:<hex>`` of the canonical JSON of the record's content."""
+    canonical = canonicalize(content_of(record))
+    digest = hashlib.sha256(orjson.dumps(canonical, option=orjson.OPT_SORT_KEYS))
+    return "sha256:" + digest.hexdigest()

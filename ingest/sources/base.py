@@ -1,0 +1,86 @@
+"""What every source provides, and the helpers their pure parsers share."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Protocol
+
+from pydantic import ValidationError
+
+from ingest.errors import ParseError
+from ingest.http import Fetched, Http
+from ingest.settings import Settings
+from models.record import Age, Record, Unmapped
+from models.vocab import AGE_UNIT, AGE_UNIT_PER_YEAR, Vocabulary
+
+
+class Source(Protocol):
+    """A source: a thin ``fetch`` (I/O through the shared Http) and a pure ``parse``."""
+
+    name: str
+    label: str  # for people: "ClinicalTrials.gov"
+    parser_version: int  # bump when parse() output changes for the same bytes
+
+    def validate_id(self, registry_id: str) -> str: ...
+
+    def url(self, settings: Settings, registry_id: str) -> str: ...
+
+    def fetch(self, http: Http, settings: Settings, registry_id: str, *,
+              etag: str | None = None, last_modified: str | None = None) -> Fetched: ...
+
+    def parse(self, raw: bytes, registry_id: str, *, url: str | None = None) -> Record: ...
+
+
+class Mapper:
+    """Collects vocabulary misses while a parser maps enumerated values."""
+
+    def __init__(self) -> None:
+        self.unmapped: list[Unmapped] = []
+
+    def enum(self, vocab: Vocabulary, value: Any, path: str) -> str | None:
+        if value is None or value == "":
+            return None
+        mapped = vocab.map(str(value))
+        if not mapped.known:
+            self.unmapped.append(Unmapped(path=path, value=mapped.value))
+        return mapped.value
+
+    def enums(self, vocab: Vocabulary, values: list[Any] | None, path: str) -> list[str] | None:
+        out = [v for v in (self.enum(vocab, x, path) for x in values or []) if v is not None]
+        return out or None
+
+
+_AGE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([A-Za-z]+)\s*$")
+
+
+def parse_age(text: str | None, path: str, mapper: Mapper) -> Age | None:
+    """``"18 Years"`` -> ``{value: 18, unit: YEARS, years: 18}``; "N/A" and blank -> None."""
+    if text is None or not text.strip() or text.strip().upper() in {"N/A", "NA", "NONE"}:
+        return None
+    match = _AGE.match(text)
+    if match is None:
+        mapper.unmapped.append(Unmapped(path=path, value=text.strip()))
+        return None
+    number, unit_text = match[1], match[2]
+    value = float(number) if "." in number else int(number)
+    unit = AGE_UNIT.map(unit_text)
+    if not unit.known:
+        mapper.unmapped.append(Unmapped(path=path + ".unit", value=unit_text))
+        return Age(value=value, unit=unit_text, years=None)
+    years = round(value / AGE_UNIT_PER_YEAR[unit.value], 4)
+    return Age(value=value, unit=unit.value, years=years)
+
+
+def build_record(data: dict[str, Any], *, source: str, registry_id: str, url: str | None) -> Record:
+    """Validate the parser's dict into a Record; a miss is a ParseError naming the field."""
+    try:
+        return Record.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        path = ".".join(str(p) for p in first["loc"])
+        raise ParseError(f"unexpected value ({first['msg']})", field_path=path, source=source,
+                         registry_id=registry_id, url=url) from exc
+
+
+def none_if_empty(values: list[Any] | None) -> list[Any] | None:
+    return values if values else None

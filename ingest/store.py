@@ -1,0 +1,266 @@
+"""The store: raw archive, fetch log, versions with diffs, and the event log.
+
+One transaction per record (:meth:`Store.put`). The same code runs on SQLite
+(WAL, the default ``sqlite:///trialmirror.db``) and PostgreSQL.
+
+Event order: ``event.seq`` must grow in commit order, or a consumer reading
+"everything after my cursor" could miss a row committed late with a smaller
+seq. SQLite serializes writers already; on PostgreSQL each writer takes a
+transaction-scoped advisory lock before it appends events.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import zlib
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import Engine, create_engine, event, func, insert, select, text
+from sqlalchemy.exc import IntegrityError
+
+from ingest.canonical import content_hash, content_of
+from ingest.diff import Change, diff
+from models.record import Record
+from models.tables import Event, Fetch, RawPayload, Version
+from sqlmodel import SQLModel
+
+_EVENT_LOCK = 0x7472_6D69  # "trmi": the advisory lock id that orders event appends
+_RAW = RawPayload.__table__
+_FETCH = Fetch.__table__
+_VERSION = Version.__table__
+_EVENT = Event.__table__
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class FetchInfo:
+    """What the pipeline knows about one attempt, for its fetch-log row."""
+
+    source: str
+    registry_id: str
+    url: str | None
+    started_at: datetime
+    duration_ms: float
+    http_status: int | None = None
+    attempts: int | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+
+
+@dataclass
+class PutResult:
+    outcome: str  # new_version | unchanged
+    version: int
+    content_hash: str
+    changes: list[Change] = field(default_factory=list)
+    events: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.close()
+
+
+def make_engine(url: str) -> Engine:
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    engine = create_engine(url, future=True)
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def dumps(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
+class Store:
+    def __init__(self, url: str, *, create: bool = True):
+        self.url = url
+        self.engine = make_engine(url)
+        self.is_postgres = self.engine.dialect.name == "postgresql"
+        if create:
+            SQLModel.metadata.create_all(self.engine)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # --- write side ---------------------------------------------------------
+
+    def archive(self, *, source: str, registry_id: str, url: str | None, raw: bytes,
+                content_type: str | None = None) -> str:
+        """Keep the raw bytes (before any parsing); returns their sha256. Idempotent."""
+        sha = hashlib.sha256(raw).hexdigest()
+        with self.engine.begin() as conn:
+            if conn.execute(select(_RAW.c.sha256).where(_RAW.c.sha256 == sha)).first():
+                return sha
+            try:
+                with conn.begin_nested():
+                    conn.execute(insert(_RAW).values(
+                        sha256=sha, source=source, registry_id=registry_id, url=url,
+                        content_type=content_type, size=len(raw), compression="zlib",
+                        data=zlib.compress(raw, 6), first_seen_at=utcnow()))
+            except IntegrityError:
+                pass  # another writer archived the same bytes first
+        return sha
+
+    def log_fetch(self, info: FetchInfo, *, outcome: str, error_family: str | None = None,
+                  error: str | None = None, raw_sha256: str | None = None,
+                  version: int | None = None, conn: Any = None) -> None:
+        row = dict(
+            source=info.source, registry_id=info.registry_id, url=info.url,
+            started_at=info.started_at, duration_ms=round(info.duration_ms, 2), outcome=outcome,
+            http_status=info.http_status, attempts=info.attempts, error_family=error_family,
+            error=error, raw_sha256=raw_sha256, version=version, etag=info.etag,
+            last_modified=info.last_modified)
+        if conn is not None:
+            conn.execute(insert(_FETCH).values(**row))
+            return
+        with self.engine.begin() as own:
+            own.execute(insert(_FETCH).values(**row))
+
+    def put(self, record: Record, *, fetch: FetchInfo | None, raw_sha256: str | None,
+            parser_version: int = 1, produced_by: str = "fetch",
+            valid_from: str | None = None, observed_at: datetime | None = None) -> PutResult:
+        """Store ``record`` as a new version if its content changed; one transaction."""
+        observed_at = observed_at or utcnow()
+        data = record.model_dump(mode="json")
+        digest = content_hash(data)
+        for attempt in range(3):
+            try:
+                with self.engine.begin() as conn:
+                    result = self._put(conn, record, data, digest, raw_sha256, parser_version,
+                                       produced_by, valid_from, observed_at)
+                    if fetch is not None:
+                        self.log_fetch(fetch, outcome=result.outcome, raw_sha256=raw_sha256,
+                                       version=result.version, conn=conn)
+                    return result
+            except IntegrityError:
+                if attempt == 2:
+                    raise  # a concurrent writer keeps winning the same version number
+        raise AssertionError("unreachable")
+
+    def _put(self, conn: Any, record: Record, data: dict[str, Any], digest: str,
+             raw_sha256: str | None, parser_version: int, produced_by: str,
+             valid_from: str | None, observed_at: datetime) -> PutResult:
+        latest = self._latest(conn, record.registry_id, record.source)
+        if latest is not None and latest.content_hash == digest:
+            return PutResult("unchanged", latest.version, digest)
+        number = 1 if latest is None else latest.version + 1
+        changes = [] if latest is None else diff(content_of(orjson.loads(latest.record)),
+                                                 content_of(data))
+        status = record.status.overall if record.status else None
+        conn.execute(insert(_VERSION).values(
+            registry_id=record.registry_id, source=record.source, version=number,
+            content_hash=digest, overall_status=status, observed_at=observed_at,
+            valid_from=valid_from or record.source_version_date, raw_sha256=raw_sha256,
+            parser_version=parser_version, produced_by=produced_by, record=dumps(data),
+            diff=dumps(changes) if latest is not None else None))
+        events = [self._event(record, number, latest, changes, observed_at, produced_by)]
+        if self.is_postgres:
+            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _EVENT_LOCK})
+        for ev in events:
+            ev["seq"] = conn.execute(insert(_EVENT).values(
+                registry_id=ev["registry_id"], source=ev["source"], version=ev["version"],
+                kind=ev["kind"], occurred_at=observed_at, data=dumps(ev["data"]),
+            ).returning(_EVENT.c.seq)).scalar_one()
+        return PutResult("new_version", number, digest, changes, events)
+
+    @staticmethod
+    def _event(record: Record, number: int, latest: Any, changes: list[Change],
+               observed_at: datetime, produced_by: str) -> dict[str, Any]:
+        """One event per new version: new_record, status_change, or updated."""
+        data: dict[str, Any] = {"produced_by": produced_by,
+                                "kinds": sorted({c["kind"] for c in changes})}
+        status_change = next((c for c in changes if c["path"] == "status.overall"), None)
+        if latest is None:
+            kind = "new_record"
+            data["status"] = {"old": None, "new": record.status.overall if record.status else None}
+        elif status_change is not None:
+            kind = "status_change"
+            data["status"] = {"old": status_change["old"], "new": status_change["new"]}
+        else:
+            kind = "updated"
+        return {"registry_id": record.registry_id, "source": record.source, "version": number,
+                "kind": kind, "occurred_at": observed_at, "data": data}
+
+    def _latest(self, conn: Any, registry_id: str, source: str) -> Any:
+        return conn.execute(
+            select(_VERSION.c.version, _VERSION.c.content_hash, _VERSION.c.record,
+                   _VERSION.c.raw_sha256, _VERSION.c.parser_version)
+            .where(_VERSION.c.registry_id == registry_id, _VERSION.c.source == source)
+            .order_by(_VERSION.c.version.desc()).limit(1)).first()
+
+    # --- read side ----------------------------------------------------------
+
+    def latest(self, registry_id: str, source: str) -> Any:
+        with self.engine.connect() as conn:
+            return self._latest(conn, registry_id, source)
+
+    def last_validators(self, registry_id: str, source: str) -> tuple[str | None, str | None]:
+        """ETag and Last-Modified of the last fetch that stored or matched a version."""
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(_FETCH.c.etag, _FETCH.c.last_modified)
+                .where(_FETCH.c.registry_id == registry_id, _FETCH.c.source == source,
+                       _FETCH.c.outcome.in_(("new_version", "unchanged")))
+                .order_by(_FETCH.c.id.desc()).limit(1)).first()
+        return (row.etag, row.last_modified) if row else (None, None)
+
+    def versions(self, registry_id: str, source: str) -> list[Any]:
+        with self.engine.connect() as conn:
+            return list(conn.execute(
+                select(_VERSION).where(_VERSION.c.registry_id == registry_id,
+                                       _VERSION.c.source == source)
+                .order_by(_VERSION.c.version)))
+
+    def version(self, registry_id: str, source: str, number: int | None = None) -> Any:
+        """Version ``number`` (the latest when None), or None when there is none."""
+        query = select(_VERSION).where(_VERSION.c.registry_id == registry_id,
+                                       _VERSION.c.source == source)
+        if number is None:
+            query = query.order_by(_VERSION.c.version.desc()).limit(1)
+        else:
+            query = query.where(_VERSION.c.version == number)
+        with self.engine.connect() as conn:
+            return conn.execute(query).first()
+
+    def events(self, *, after: int = 0, kind: str | None = None, limit: int | None = None,
+               registry_id: str | None = None) -> list[Any]:
+        query = select(_EVENT).where(_EVENT.c.seq > after).order_by(_EVENT.c.seq)
+        if kind:
+            query = query.where(_EVENT.c.kind == kind)
+        if registry_id:
+            query = query.where(_EVENT.c.registry_id == registry_id)
+        if limit:
+            query = query.limit(limit)
+        with self.engine.connect() as conn:
+            return list(conn.execute(query))
+
+    def fetches(self, registry_id: str | None = None, source: str | None = None) -> list[Any]:
+        query = select(_FETCH).order_by(_FETCH.c.id)
+        if registry_id:
+            query = query.where(_FETCH.c.registry_id == registry_id)
+        if source:
+            query = query.where(_FETCH.c.source == source)
+        with self.engine.connect() as conn:
+            return list(conn.execute(query))
+
+    def raw(self, sha256: str) -> bytes | None:
+        with self.engine.connect() as conn:
+            data = conn.execute(select(_RAW.c.data).where(_RAW.c.sha256 == sha256)).scalar()
+        return zlib.decompress(data) if data is not None else None
+
+    def counts(self) -> dict[str, int]:
+        with self.engine.connect() as conn:
+            return {t.name: conn.execute(select(func.count()).select_from(t)).scalar_one()
+                    for t in (_RAW, _FETCH, _VERSION, _EVENT)}

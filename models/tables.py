@@ -1,0 +1,90 @@
+"""SQLModel tables of the store (kept apart from the plain record contract).
+
+- ``raw_payload``: every payload a source returned, content-addressed by the
+  sha256 of its bytes and zlib-compressed, written before it is parsed.
+- ``fetch``: one row per fetch attempt with its outcome, HTTP status, error
+  family and duration.
+- ``version``: each distinct normalized record of a (registry id, source),
+  numbered from 1, keyed by its canonical content hash, with the semantic
+  diff against the version before it.
+- ``event``: append-only, ``seq`` increases monotonically; consumers keep a
+  cursor (the change feed, status notifications).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Column, Index, LargeBinary, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+class RawPayload(SQLModel, table=True):
+    __tablename__ = "raw_payload"
+
+    sha256: str = Field(primary_key=True, max_length=64)
+    source: str = Field(max_length=32)
+    registry_id: str = Field(max_length=64, index=True)
+    url: str | None = None
+    content_type: str | None = Field(default=None, max_length=128)
+    size: int
+    compression: str = Field(default="zlib", max_length=16)
+    data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    first_seen_at: datetime
+
+
+class Fetch(SQLModel, table=True):
+    __tablename__ = "fetch"
+    __table_args__ = (Index("ix_fetch_record", "source", "registry_id", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    source: str = Field(max_length=32)
+    registry_id: str = Field(max_length=64)
+    url: str | None = None
+    started_at: datetime
+    duration_ms: float
+    # new_version | unchanged | not_modified | error
+    outcome: str = Field(max_length=16)
+    http_status: int | None = None
+    attempts: int | None = None
+    error_family: str | None = Field(default=None, max_length=32)
+    error: str | None = Field(default=None, sa_column=Column(Text))
+    raw_sha256: str | None = Field(default=None, max_length=64)
+    version: int | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+
+
+class Version(SQLModel, table=True):
+    __tablename__ = "version"
+    __table_args__ = (UniqueConstraint("registry_id", "source", "version"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    registry_id: str = Field(max_length=64)
+    source: str = Field(max_length=32)
+    version: int
+    content_hash: str = Field(max_length=80)
+    overall_status: str | None = Field(default=None, max_length=64)
+    observed_at: datetime
+    valid_from: str | None = Field(default=None, max_length=32)  # ISO date at source precision
+    raw_sha256: str | None = Field(default=None, max_length=64)
+    parser_version: int = 1
+    produced_by: str = Field(default="fetch", max_length=16)  # fetch | backfill | reparse
+    record: str = Field(sa_column=Column(Text, nullable=False))  # normalized record JSON
+    diff: str | None = Field(default=None, sa_column=Column(Text))  # JSON list of changes
+
+
+class Event(SQLModel, table=True):
+    __tablename__ = "event"
+    # AUTOINCREMENT: SQLite never reuses a seq, even of a row that vanished.
+    __table_args__ = (Index("ix_event_record", "registry_id", "source", "seq"),
+                      {"sqlite_autoincrement": True})
+
+    seq: int | None = Field(default=None, primary_key=True)
+    registry_id: str = Field(max_length=64)
+    source: str = Field(max_length=32)
+    version: int
+    # new_record | status_change | updated
+    kind: str = Field(max_length=32, index=True)
+    occurred_at: datetime
+    data: str | None = Field(default=None, sa_column=Column(Text))  # JSON details
