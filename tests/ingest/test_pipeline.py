@@ -1,0 +1,102 @@
+"""Sync end to end from cassettes (vcrpy, replay only), on SQLite and PostgreSQL."""
+
+import pytest
+
+from ingest.http import Http
+from ingest.pipeline import Ingestor
+from tests.fixtures import nct01342250 as fx
+
+NCT = "NCT01342250"
+
+
+def _sync(settings, store, cassette, name, ids=(NCT,)):
+    with cassette.use_cassette(f"ctgov/NCT01342250_{name}.yaml") as tape:
+        summary = Ingestor(settings, store, Http(settings)).run("ctgov", list(ids))
+    assert tape.all_played, f"{name}: not every recorded exchange was requested"
+    return summary
+
+
+def test_first_sync_stores_version_and_new_record_event(settings, store, cassette):
+    summary = _sync(settings, store, cassette, "current")
+    (result,) = summary.results
+    assert (result.outcome, result.version) == ("new_version", 1)
+    assert [e["kind"] for e in result.events] == ["new_record"]
+    row = store.version(NCT, "ctgov")
+    assert row.overall_status == "COMPLETED" and row.valid_from == "2011-10-14"
+    assert store.raw(row.raw_sha256).startswith(b"{")
+    (fetch,) = store.fetches(NCT)
+    assert (fetch.outcome, fetch.http_status, fetch.version) == ("new_version", 200, 1)
+
+
+def test_earlier_then_current_gives_one_status_change_and_the_diff(settings, store, cassette):
+    _sync(settings, store, cassette, "earlier")
+    summary = _sync(settings, store, cassette, "current")
+    (result,) = summary.results
+    assert result.version == 2
+    changes = {(c["path"], c["op"]): (c["old"], c["new"]) for c in result.changes}
+    assert changes == {
+        ("status.overall", "replace"): ("RECRUITING", "COMPLETED"),
+        ("enrollment.count", "replace"): (30, 20),
+        ("enrollment.kind", "replace"): ("anticipated", "actual"),
+        ("eligibility.exclusion", "remove"): (fx.EARLIER_EXCLUSION, None),
+        ("eligibility.exclusion", "add"): (None, "Plan to have liver transplantation in 3 months."),
+        ("eligibility.criteria_text", "replace"): changes[("eligibility.criteria_text", "replace")],
+    }
+    events = store.events()
+    assert [e.kind for e in events] == ["new_record", "status_change"]
+    assert [e.seq for e in events] == sorted(e.seq for e in events)
+    assert len(store.events(kind="status_change")) == 1
+
+
+def test_unchanged_capture_adds_no_version_but_is_logged(settings, store, cassette):
+    _sync(settings, store, cassette, "current")
+    summary = _sync(settings, store, cassette, "current")
+    assert summary.results[0].outcome == "unchanged"
+    assert len(store.versions(NCT, "ctgov")) == 1 and len(store.events()) == 1
+    assert [f.outcome for f in store.fetches(NCT)] == ["new_version", "unchanged"]
+
+
+def test_throttled_then_ok_is_retried_and_stored(settings, store, cassette):
+    summary = _sync(settings, store, cassette, "throttled_then_ok")
+    assert summary.results[0].outcome == "new_version"
+    assert store.fetches(NCT)[0].attempts == 2
+
+
+@pytest.mark.parametrize(("name", "ids", "family", "raw_kept"), [
+    ("not_found", ("NCT09999999",), "not_found", False),
+    ("unavailable_3x", (NCT,), "retry_later", False),
+    ("truncated", (NCT,), "retry_later", False),
+    ("malformed", (NCT,), "parse", True),
+    ("wrong_shape", (NCT,), "parse", True),
+])
+def test_errors_write_no_version_and_are_logged(settings, store, cassette, name, ids, family, raw_kept):
+    summary = _sync(settings, store, cassette, name, ids)
+    (result,) = summary.results
+    assert result.outcome == "error" and result.error.family == family
+    assert ids[0] in str(result.error) and "ctgov" in str(result.error)
+    counts = store.counts()
+    assert counts["version"] == 0 and counts["event"] == 0
+    (fetch,) = store.fetches(ids[0])
+    assert (fetch.outcome, fetch.error_family) == ("error", family)
+    assert (fetch.raw_sha256 is not None) == raw_kept  # a parse failure keeps the raw payload
+    assert counts["raw_payload"] == int(raw_kept)
+
+
+def test_error_after_a_good_version_leaves_it_untouched(settings, store, cassette):
+    _sync(settings, store, cassette, "current")
+    _sync(settings, store, cassette, "wrong_shape")
+    assert [v.version for v in store.versions(NCT, "ctgov")] == [1]
+    assert [f.outcome for f in store.fetches(NCT)] == ["new_version", "error"]
+
+
+def test_invalid_id_is_refused_before_any_request(settings, store, cassette):
+    summary = _sync(settings, store, cassette, "not_found", ("NCT123", "NCT09999999"))
+    assert [r.error.family for r in summary.results] == ["invalid_id", "not_found"]
+    assert [f.registry_id for f in store.fetches()] == ["NCT09999999"]
+
+
+def test_error_message_names_source_record_and_field(settings, store, cassette):
+    summary = _sync(settings, store, cassette, "wrong_shape")
+    message = str(summary.results[0].error)
+    assert "[ctgov] NCT01342250" in message
+    assert "protocolSection.designModule.phases" in message
