@@ -56,6 +56,16 @@ def header_kind(line: str) -> tuple[str | None, str]:
     return kinds.pop(), rest.strip(" .*_")
 
 
+def _line_header(line: str) -> tuple[str | None, str]:
+    """A header line, or a bullet that holds nothing but a header ("* Inclusion Criteria:",
+    seen in NCT05161130); a bullet with more after the header stays an item."""
+    bullet = _BULLET.match(line)
+    if bullet is None:
+        return header_kind(line)
+    kind, rest = header_kind(bullet["text"])
+    return (kind, "") if kind and not rest else (None, line)
+
+
 def _items(lines: list[str]) -> list[str]:
     """Group the lines of one section into items, children kept with parents."""
     items: list[list[str]] = []
@@ -91,7 +101,7 @@ def split_criteria(text: str) -> Split:
         section.clear()
 
     for line in unescape_markdown(text).replace("\r\n", "\n").split("\n"):
-        kind, rest = header_kind(line) if not _BULLET.match(line) else (None, line)
+        kind, rest = _line_header(line)
         if kind is None:
             section.append(line)
             continue

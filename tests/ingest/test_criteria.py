@@ -115,3 +115,9 @@ def test_nested_bullets_stay_with_their_parent(parents, children):
     split = split_criteria("Inclusion Criteria:\n\n" + "\n".join(lines))
     expected = [parent + "".join(f"\n- {c}" for c in children) for parent in parents]
     assert split.inclusion == expected
+
+
+def test_a_bullet_holding_only_a_header_is_a_header():
+    # NCT05161130 writes its first header as a bullet.
+    split = split_criteria("* Inclusion Criteria:\n* Adults\n\nExclusion Criteria:\n\n* Smokers")
+    assert split.inclusion == ["Adults"] and split.exclusion == ["Smokers"]
