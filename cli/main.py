@@ -62,6 +62,8 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON f
 @click.pass_context
 def main(ctx: click.Context, database_url: str | None) -> None:
     """Clinical-trial registry records: fetched politely, normalized, versioned, diffed."""
+    global out, err
+    out, err = Console(soft_wrap=True), Console(stderr=True, soft_wrap=True)  # read COLUMNS now
     try:
         settings = Settings(**({"database_url": database_url} if database_url else {}))
     except ValidationError as exc:

@@ -25,10 +25,11 @@ def _sort_key(value: Any) -> bytes:
 def canonicalize(value: Any) -> Any:
     """Lists sorted (recursively, by their canonical JSON), dicts untouched."""
     if isinstance(value, dict):
-        return {k: canonicalize(v) for k, v in value.items()}
+        return {k: canonicalize(v) if isinstance(v, (dict, list)) else v for k, v in value.items()}
     if isinstance(value, list):
-        items = [canonicalize(v) for v in value]
-        return sorted(items, key=_sort_key)
+        if all(v.__class__ is str for v in value):
+            return sorted(value)  # the common case; any fixed order will do
+        return sorted((canonicalize(v) for v in value), key=_sort_key)
     return value
 
 

@@ -59,6 +59,8 @@ def header_kind(line: str) -> tuple[str | None, str]:
 def _line_header(line: str) -> tuple[str | None, str]:
     """A header line, or a bullet that holds nothing but a header ("* Inclusion Criteria:",
     seen in NCT05161130); a bullet with more after the header stays an item."""
+    if "clusion" not in line and "CLUSION" not in line:
+        return None, line  # the fast path: most lines name neither kind of criteria
     bullet = _BULLET.match(line)
     if bullet is None:
         return header_kind(line)

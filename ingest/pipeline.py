@@ -105,14 +105,11 @@ class Ingestor:
     def ingest_payload(self, source: Source, registry_id: str, raw: bytes, info: FetchInfo, *,
                        content_type: str | None = None) -> RecordResult:
         """Archive, parse, store one payload: the part of a sync after the network."""
-        sha = self.store.archive(source=source.name, registry_id=registry_id, url=info.url,
-                                 raw=raw, content_type=content_type)
-        latest = self.store.latest(registry_id, source.name)
-        if (latest is not None and latest.raw_sha256 == sha
-                and latest.parser_version == source.parser_version):
-            # Same bytes, same parser: the same record. Skip the parse.
-            self.store.log_fetch(info, outcome="unchanged", raw_sha256=sha, version=latest.version)
-            return RecordResult(registry_id, source.name, "unchanged", version=latest.version)
+        # Archived before parsing; same bytes and parser as the latest version: no parse.
+        sha, version = self.store.receive(info, raw, parser_version=source.parser_version,
+                                          content_type=content_type)
+        if version is not None:
+            return RecordResult(registry_id, source.name, "unchanged", version=version)
         try:
             record = _parse(source, raw, registry_id, info.url)
         except ParseError as exc:

@@ -12,7 +12,6 @@ import re
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-
 PROJECT_URL = "https://github.com/trialmirror/trialmirror"
 
 

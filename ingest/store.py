@@ -12,26 +12,52 @@ transaction-scoped advisory lock before it appends events.
 from __future__ import annotations
 
 import hashlib
-import zlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Engine, create_engine, event, func, insert, select, text
+import zstandard
+from sqlalchemy import Engine, bindparam, create_engine, event, func, insert, select, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
+from sqlmodel import SQLModel
 
 from ingest.canonical import content_hash, content_of
 from ingest.diff import Change, diff
 from models.record import Record
 from models.tables import Event, Fetch, RawPayload, Version
-from sqlmodel import SQLModel
 
 _EVENT_LOCK = 0x7472_6D69  # "trmi": the advisory lock id that orders event appends
 _RAW = RawPayload.__table__
 _FETCH = Fetch.__table__
 _VERSION = Version.__table__
 _EVENT = Event.__table__
+
+# Statements built once: building SQLAlchemy constructs per call cost more than the I/O.
+_RAW_EXISTS = select(_RAW.c.sha256).where(_RAW.c.sha256 == bindparam("sha"))
+_FETCH_INSERT = insert(_FETCH)
+_VERSION_INSERT = insert(_VERSION)
+_EVENT_INSERT = insert(_EVENT).returning(_EVENT.c.seq)
+_LATEST = (
+    select(_VERSION.c.version, _VERSION.c.content_hash, _VERSION.c.record, _VERSION.c.raw_sha256,
+           _VERSION.c.parser_version)
+    .where(_VERSION.c.registry_id == bindparam("rid"), _VERSION.c.source == bindparam("src"))
+    .order_by(_VERSION.c.version.desc()).limit(1)
+)
+_LATEST_HEAD = (  # the same without the record text, for the unchanged check
+    select(_VERSION.c.version, _VERSION.c.raw_sha256, _VERSION.c.parser_version)
+    .where(_VERSION.c.registry_id == bindparam("rid"), _VERSION.c.source == bindparam("src"))
+    .order_by(_VERSION.c.version.desc()).limit(1)
+)
+_VALIDATORS = (
+    select(_FETCH.c.etag, _FETCH.c.last_modified)
+    .where(_FETCH.c.registry_id == bindparam("rid"), _FETCH.c.source == bindparam("src"),
+           _FETCH.c.outcome.in_(("new_version", "unchanged")))
+    .order_by(_FETCH.c.id.desc()).limit(1)
+)
+_COMPRESS = zstandard.ZstdCompressor(level=3)
 
 
 def utcnow() -> datetime:
@@ -88,6 +114,9 @@ class Store:
         self.url = url
         self.engine = make_engine(url)
         self.is_postgres = self.engine.dialect.name == "postgresql"
+        # INSERT .. ON CONFLICT DO NOTHING: a concurrent writer may archive the same bytes.
+        dialect_insert = pg_insert if self.is_postgres else sqlite_insert
+        self._raw_insert = dialect_insert(_RAW).on_conflict_do_nothing(index_elements=["sha256"])
         if create:
             SQLModel.metadata.create_all(self.engine)
 
@@ -99,47 +128,70 @@ class Store:
     def archive(self, *, source: str, registry_id: str, url: str | None, raw: bytes,
                 content_type: str | None = None) -> str:
         """Keep the raw bytes (before any parsing); returns their sha256. Idempotent."""
-        sha = hashlib.sha256(raw).hexdigest()
         with self.engine.begin() as conn:
-            if conn.execute(select(_RAW.c.sha256).where(_RAW.c.sha256 == sha)).first():
-                return sha
-            try:
-                with conn.begin_nested():
-                    conn.execute(insert(_RAW).values(
-                        sha256=sha, source=source, registry_id=registry_id, url=url,
-                        content_type=content_type, size=len(raw), compression="zlib",
-                        data=zlib.compress(raw, 6), first_seen_at=utcnow()))
-            except IntegrityError:
-                pass  # another writer archived the same bytes first
+            return self._archive(conn, source, registry_id, url, raw, content_type)
+
+    def _archive(self, conn: Any, source: str, registry_id: str, url: str | None, raw: bytes,
+                 content_type: str | None) -> str:
+        sha = hashlib.sha256(raw).hexdigest()
+        if conn.execute(_RAW_EXISTS, {"sha": sha}).first() is None:
+            conn.execute(self._raw_insert, {
+                "sha256": sha, "source": source, "registry_id": registry_id, "url": url,
+                "content_type": content_type, "size": len(raw), "compression": "zstd",
+                "data": _COMPRESS.compress(raw), "first_seen_at": utcnow()})
         return sha
+
+    def receive(self, info: FetchInfo, raw: bytes, *, parser_version: int,
+                content_type: str | None = None) -> tuple[str, int | None]:
+        """Archive a payload before it is parsed, in its own transaction.
+
+        Returns ``(sha256, version)``: ``version`` is set when the latest version
+        came from these very bytes and this parser version; the fetch is then
+        logged as ``unchanged`` in the same transaction and no parse is needed.
+        """
+        with self.engine.begin() as conn:
+            sha = self._archive(conn, info.source, info.registry_id, info.url, raw, content_type)
+            head = conn.execute(_LATEST_HEAD, {"rid": info.registry_id, "src": info.source}).first()
+            if head is None or head.raw_sha256 != sha or head.parser_version != parser_version:
+                return sha, None
+            self.log_fetch(info, outcome="unchanged", raw_sha256=sha, version=head.version,
+                           conn=conn)
+            return sha, int(head.version)
+
+    @staticmethod
+    def _fetch_row(info: FetchInfo, outcome: str, error_family: str | None, error: str | None,
+                   raw_sha256: str | None, version: int | None) -> dict[str, Any]:
+        return {
+            "source": info.source, "registry_id": info.registry_id, "url": info.url,
+            "started_at": info.started_at, "duration_ms": round(info.duration_ms, 2),
+            "outcome": outcome, "http_status": info.http_status, "attempts": info.attempts,
+            "error_family": error_family, "error": error, "raw_sha256": raw_sha256,
+            "version": version, "etag": info.etag, "last_modified": info.last_modified}
 
     def log_fetch(self, info: FetchInfo, *, outcome: str, error_family: str | None = None,
                   error: str | None = None, raw_sha256: str | None = None,
                   version: int | None = None, conn: Any = None) -> None:
-        row = dict(
-            source=info.source, registry_id=info.registry_id, url=info.url,
-            started_at=info.started_at, duration_ms=round(info.duration_ms, 2), outcome=outcome,
-            http_status=info.http_status, attempts=info.attempts, error_family=error_family,
-            error=error, raw_sha256=raw_sha256, version=version, etag=info.etag,
-            last_modified=info.last_modified)
+        row = self._fetch_row(info, outcome, error_family, error, raw_sha256, version)
         if conn is not None:
-            conn.execute(insert(_FETCH).values(**row))
+            conn.execute(_FETCH_INSERT, row)
             return
         with self.engine.begin() as own:
-            own.execute(insert(_FETCH).values(**row))
+            own.execute(_FETCH_INSERT, row)
 
     def put(self, record: Record, *, fetch: FetchInfo | None, raw_sha256: str | None,
             parser_version: int = 1, produced_by: str = "fetch",
             valid_from: str | None = None, observed_at: datetime | None = None) -> PutResult:
         """Store ``record`` as a new version if its content changed; one transaction."""
         observed_at = observed_at or utcnow()
-        data = record.model_dump(mode="json")
+        # model_dump_json runs in Rust; five times faster than model_dump(mode="json").
+        record_json = record.model_dump_json()
+        data = orjson.loads(record_json)
         digest = content_hash(data)
         for attempt in range(3):
             try:
                 with self.engine.begin() as conn:
-                    result = self._put(conn, record, data, digest, raw_sha256, parser_version,
-                                       produced_by, valid_from, observed_at)
+                    result = self._put(conn, record, data, record_json, digest, raw_sha256,
+                                       parser_version, produced_by, valid_from, observed_at)
                     if fetch is not None:
                         self.log_fetch(fetch, outcome=result.outcome, raw_sha256=raw_sha256,
                                        version=result.version, conn=conn)
@@ -149,7 +201,7 @@ class Store:
                     raise  # a concurrent writer keeps winning the same version number
         raise AssertionError("unreachable")
 
-    def _put(self, conn: Any, record: Record, data: dict[str, Any], digest: str,
+    def _put(self, conn: Any, record: Record, data: dict[str, Any], record_json: str, digest: str,
              raw_sha256: str | None, parser_version: int, produced_by: str,
              valid_from: str | None, observed_at: datetime) -> PutResult:
         latest = self._latest(conn, record.registry_id, record.source)
@@ -159,20 +211,20 @@ class Store:
         changes = [] if latest is None else diff(content_of(orjson.loads(latest.record)),
                                                  content_of(data))
         status = record.status.overall if record.status else None
-        conn.execute(insert(_VERSION).values(
-            registry_id=record.registry_id, source=record.source, version=number,
-            content_hash=digest, overall_status=status, observed_at=observed_at,
-            valid_from=valid_from or record.source_version_date, raw_sha256=raw_sha256,
-            parser_version=parser_version, produced_by=produced_by, record=dumps(data),
-            diff=dumps(changes) if latest is not None else None))
+        conn.execute(_VERSION_INSERT, {
+            "registry_id": record.registry_id, "source": record.source, "version": number,
+            "content_hash": digest, "overall_status": status, "observed_at": observed_at,
+            "valid_from": valid_from or record.source_version_date, "raw_sha256": raw_sha256,
+            "parser_version": parser_version, "produced_by": produced_by, "record": record_json,
+            "diff": dumps(changes) if latest is not None else None})
         events = [self._event(record, number, latest, changes, observed_at, produced_by)]
         if self.is_postgres:
             conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _EVENT_LOCK})
         for ev in events:
-            ev["seq"] = conn.execute(insert(_EVENT).values(
-                registry_id=ev["registry_id"], source=ev["source"], version=ev["version"],
-                kind=ev["kind"], occurred_at=observed_at, data=dumps(ev["data"]),
-            ).returning(_EVENT.c.seq)).scalar_one()
+            ev["seq"] = conn.execute(_EVENT_INSERT, {
+                "registry_id": ev["registry_id"], "source": ev["source"], "version": ev["version"],
+                "kind": ev["kind"], "occurred_at": observed_at, "data": dumps(ev["data"]),
+            }).scalar_one()
         return PutResult("new_version", number, digest, changes, events)
 
     @staticmethod
@@ -194,11 +246,7 @@ class Store:
                 "kind": kind, "occurred_at": observed_at, "data": data}
 
     def _latest(self, conn: Any, registry_id: str, source: str) -> Any:
-        return conn.execute(
-            select(_VERSION.c.version, _VERSION.c.content_hash, _VERSION.c.record,
-                   _VERSION.c.raw_sha256, _VERSION.c.parser_version)
-            .where(_VERSION.c.registry_id == registry_id, _VERSION.c.source == source)
-            .order_by(_VERSION.c.version.desc()).limit(1)).first()
+        return conn.execute(_LATEST, {"rid": registry_id, "src": source}).first()
 
     # --- read side ----------------------------------------------------------
 
@@ -209,11 +257,7 @@ class Store:
     def last_validators(self, registry_id: str, source: str) -> tuple[str | None, str | None]:
         """ETag and Last-Modified of the last fetch that stored or matched a version."""
         with self.engine.connect() as conn:
-            row = conn.execute(
-                select(_FETCH.c.etag, _FETCH.c.last_modified)
-                .where(_FETCH.c.registry_id == registry_id, _FETCH.c.source == source,
-                       _FETCH.c.outcome.in_(("new_version", "unchanged")))
-                .order_by(_FETCH.c.id.desc()).limit(1)).first()
+            row = conn.execute(_VALIDATORS, {"rid": registry_id, "src": source}).first()
         return (row.etag, row.last_modified) if row else (None, None)
 
     def versions(self, registry_id: str, source: str) -> list[Any]:
@@ -258,7 +302,7 @@ class Store:
     def raw(self, sha256: str) -> bytes | None:
         with self.engine.connect() as conn:
             data = conn.execute(select(_RAW.c.data).where(_RAW.c.sha256 == sha256)).scalar()
-        return zlib.decompress(data) if data is not None else None
+        return zstandard.ZstdDecompressor().decompress(data) if data is not None else None
 
     def counts(self) -> dict[str, int]:
         with self.engine.connect() as conn:

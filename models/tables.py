@@ -1,7 +1,7 @@
 """SQLModel tables of the store (kept apart from the plain record contract).
 
 - ``raw_payload``: every payload a source returned, content-addressed by the
-  sha256 of its bytes and zlib-compressed, written before it is parsed.
+  sha256 of its bytes and zstd-compressed, written before it is parsed.
 - ``fetch``: one row per fetch attempt with its outcome, HTTP status, error
   family and duration.
 - ``version``: each distinct normalized record of a (registry id, source),
@@ -28,7 +28,7 @@ class RawPayload(SQLModel, table=True):
     url: str | None = None
     content_type: str | None = Field(default=None, max_length=128)
     size: int
-    compression: str = Field(default="zlib", max_length=16)
+    compression: str = Field(default="zstd", max_length=16)
     data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     first_seen_at: datetime
 

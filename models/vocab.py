@@ -36,16 +36,20 @@ class Vocabulary:
         self.name = name
         self.values = frozenset(values)
         self._lookup = {fold(v): v for v in values}
+        self._seen: dict[str, Mapped] = {}
         for raw, canonical in (synonyms or {}).items():
             if canonical not in self.values:
                 raise ValueError(f"{name}: synonym {raw!r} maps to unknown {canonical!r}")
             self._lookup[fold(raw)] = canonical
 
     def map(self, value: str) -> Mapped:
-        canonical = self._lookup.get(fold(value))
-        if canonical is None:
-            return Mapped(value.strip(), False)
-        return Mapped(canonical, True)
+        hit = self._seen.get(value)
+        if hit is None:
+            canonical = self._lookup.get(fold(value))
+            hit = Mapped(value.strip(), False) if canonical is None else Mapped(canonical, True)
+            if len(self._seen) < 10_000:  # bounded: display strings are few, junk may not be
+                self._seen[value] = hit
+        return hit
 
     def __contains__(self, value: object) -> bool:
         return value in self.values

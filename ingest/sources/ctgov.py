@@ -84,7 +84,7 @@ class _Doc:
         if node is None:
             return None
         value = node.get(key)
-        if value is None or isinstance(value, kind):
+        if value is None or value.__class__ is kind or isinstance(value, kind):
             return value
         if kind is str and isinstance(value, (int, float)) and not isinstance(value, bool):
             return str(value)

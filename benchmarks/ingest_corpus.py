@@ -1,0 +1,116 @@
+"""Ingest the real corpus into a fresh SQLite file and print the figures.
+
+    python -m benchmarks.ingest_corpus [--corpus ../shared/corpus] [--json]
+
+Measures, over ../shared/corpus/ctgov_v2 (read in place):
+- json.loads (stdlib) and orjson.loads of the same bytes, as references;
+- parse+normalize alone (ctgov.parse); these three are the median of five passes;
+- first ingest: archive raw + parse + store version, event and fetch-log row,
+  one transaction per record (what a sync does after the network);
+- second ingest of the same payloads (nothing changed);
+- peak RSS of the process and stored bytes per record.
+Targets (2-core machine): parse >= 3,000/s, first ingest >= 500/s,
+unchanged re-ingest >= 3,000/s, peak RSS < 250 MB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import sqlite3
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import orjson
+
+from ingest.pipeline import Ingestor
+from ingest.settings import Settings
+from ingest.sources import get_source
+from ingest.store import FetchInfo, Store, utcnow
+
+TARGETS = {"parse_per_s": 3000, "first_ingest_per_s": 500, "unchanged_ingest_per_s": 3000,
+           "peak_rss_mb": 250}
+
+
+def _rate(count: int, seconds: float) -> float:
+    return round(count / seconds, 1) if seconds else float("inf")
+
+
+def _timed(fn) -> float:
+    started = time.perf_counter()
+    fn()
+    return time.perf_counter() - started
+
+
+def _each(fn, payloads, with_id: bool = False) -> None:
+    for registry_id, raw in payloads:
+        fn(raw, registry_id) if with_id else fn(raw)
+
+
+def _median_of(fn, repeats: int = 5) -> float:
+    """Median of several runs, so one cold or disturbed pass does not decide the figure."""
+    return statistics.median(_timed(fn) for _ in range(repeats))
+
+
+def run(corpus: Path) -> dict[str, float]:
+    files = sorted((corpus / "ctgov_v2").glob("NCT*.json"))
+    if not files:
+        raise SystemExit(f"no records under {corpus / 'ctgov_v2'} (use --corpus)")
+    payloads = [(p.stem, p.read_bytes()) for p in files]
+    n, total_bytes = len(payloads), sum(len(raw) for _, raw in payloads)
+    source = get_source("ctgov")
+    figures: dict[str, float] = {"records": n, "corpus_mb": round(total_bytes / 1e6, 1)}
+    # Each result is dropped at once, as in a sync: nothing piles up for the GC to walk.
+    figures["json_loads_per_s"] = _rate(n, _median_of(lambda: _each(json.loads, payloads)))
+    figures["orjson_loads_per_s"] = _rate(n, _median_of(lambda: _each(orjson.loads, payloads)))
+    figures["parse_per_s"] = _rate(n, _median_of(lambda: _each(source.parse, payloads, with_id=True)))
+
+    with tempfile.TemporaryDirectory() as tmp:
+        db = Path(tmp) / "bench.db"
+        settings = Settings(database_url=f"sqlite:///{db}", _env_file=None)
+        store = Store(settings.database_url)
+        ingestor = Ingestor(settings, store)
+
+        def ingest(expect: str) -> None:
+            for registry_id, raw in payloads:
+                info = FetchInfo("ctgov", registry_id, None, utcnow(), 0.0, http_status=200)
+                result = ingestor.ingest_payload(source, registry_id, raw, info)
+                if result.outcome != expect:
+                    raise SystemExit(f"{registry_id}: {result.outcome} ({result.error}), expected {expect}")
+
+        figures["first_ingest_per_s"] = _rate(n, _timed(lambda: ingest("new_version")))
+        figures["unchanged_ingest_per_s"] = _rate(n, _timed(lambda: ingest("unchanged")))
+        store.close()
+        with sqlite3.connect(db) as conn:
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        figures["stored_bytes_per_record"] = round(db.stat().st_size / n)
+        figures["raw_bytes_per_record"] = round(total_bytes / n)
+    figures["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    default = os.environ.get("TRIALMIRROR_CORPUS_DIR", str(Path(__file__).resolve().parents[1].parent / "shared" / "corpus"))
+    parser.add_argument("--corpus", type=Path, default=Path(default))
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    figures = run(args.corpus)
+    if args.json:
+        print(json.dumps(figures, indent=2))
+        return
+    for name, value in figures.items():
+        target = TARGETS.get(name)
+        verdict = ""
+        if target is not None:
+            ok = value <= target if name == "peak_rss_mb" else value >= target
+            verdict = f"  target {'<' if name == 'peak_rss_mb' else '>='} {target:,}  {'ok' if ok else 'MISSED'}"
+        print(f"{name:26} {value:>12,}{verdict}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,96 @@
+"""The trialmirror command against a local server playing ClinicalTrials.gov."""
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from cli.main import main
+from tests.fixtures import nct01342250 as fx
+from tests.fixtures.server import Reply, ScriptedServer
+
+NCT = "NCT01342250"
+PATH = f"/api/v2/studies/{NCT}"
+
+
+@pytest.fixture
+def env(settings):
+    with ScriptedServer() as server:
+        yield server, {
+            "TRIALMIRROR_CTGOV_BASE_URL": server.base_url,
+            "TRIALMIRROR_DATABASE_URL": settings.database_url,
+            "TRIALMIRROR_MAX_REQUESTS_PER_SECOND": "1000",
+            "TRIALMIRROR_BACKOFF_FACTOR": "0.001",
+            "TRIALMIRROR_MAX_RETRIES": "1",
+            "TRIALMIRROR_WATCHLIST": NCT,
+            "COLUMNS": "200",
+        }
+
+
+def _run(env, *args):
+    return CliRunner().invoke(main, list(args), env=env[1], catch_exceptions=False)
+
+
+def _body(doc):
+    return Reply(body=json.dumps(doc).encode())
+
+
+def test_sync_show_history_diff_changes(env):
+    server, _ = env
+    server.play(PATH, _body(fx.earlier()), _body(fx.current()))
+    first = _run(env, "sync")  # the watchlist
+    assert first.exit_code == 0, first.output
+    assert "new_version" in first.output and "new_record" in first.output
+    second = _run(env, "sync", NCT)
+    assert second.exit_code == 0 and "RECRUITING → COMPLETED" in second.output
+
+    record = json.loads(_run(env, "show", NCT, "--json").output)
+    assert record == json.loads(json.dumps(record)) and record["status"]["overall"] == "COMPLETED"
+    assert record["eligibility"]["exclusion"] == fx.EXCLUSION
+
+    history = json.loads(_run(env, "history", NCT, "--json").output)
+    assert [h["version"] for h in history] == [1, 2]
+    assert set(history[0]) >= {"version", "content_hash", "observed_at", "valid_from"}
+    assert [h["valid_from"] for h in history] == ["2011-04-27", "2011-10-14"]
+
+    changes = json.loads(_run(env, "diff", NCT, "--json").output)
+    assert {c["path"] for c in changes} >= {"status.overall", "enrollment.count", "eligibility.exclusion"}
+    assert all(set(c) == {"path", "op", "old", "new", "kind"} for c in changes)
+    assert json.loads(_run(env, "diff", NCT, "--from", "1", "--to", "2", "--json").output) == changes
+
+    events = json.loads(_run(env, "changes", "--json").output)
+    assert [(e["seq"], e["kind"]) for e in events] == [(1, "new_record"), (2, "status_change")]
+    after = json.loads(_run(env, "changes", "--after", "1", "--kind", "status_change", "--json").output)
+    assert [e["version"] for e in after] == [2]
+    assert "next cursor: --after 2" in _run(env, "changes").output
+
+
+def test_failures_exit_non_zero_with_one_line_each(env):
+    server, _ = env
+    server.play(PATH, _body(fx.current()))
+    server.play("/api/v2/studies/NCT09999999", Reply(404, b"{}"))
+    result = CliRunner().invoke(main, ["sync", NCT, "NCT09999999", "NCT1"], env=env[1])
+    assert result.exit_code == 1
+    failed = [line for line in result.stderr.splitlines() if line.startswith("failed:")]
+    assert len(failed) == 2
+    assert "[ctgov] NCT09999999" in failed[0] and "not found" in failed[0]
+    assert "NCT1" in failed[1] and "not a ClinicalTrials.gov id" in failed[1]
+    assert server.hits[PATH] == 1 and "/api/v2/studies/NCT1" not in server.hits
+
+
+def test_show_before_sync_says_what_to_do(env):
+    result = CliRunner().invoke(main, ["show", NCT], env=env[1])
+    assert result.exit_code == 1
+    assert "trialmirror sync NCT01342250" in result.stderr
+
+
+def test_unknown_source_lists_valid_ones(env):
+    result = CliRunner().invoke(main, ["sync", NCT, "--source", "nope"], env=env[1])
+    assert result.exit_code == 2 and "valid sources: ctgov" in result.stderr
+
+
+def test_sync_json_output(env):
+    server, _ = env
+    server.play(PATH, _body(fx.current()))
+    data = json.loads(_run(env, "sync", NCT, "--json").output)
+    assert data[0]["outcome"] == "new_version" and data[0]["events"][0]["kind"] == "new_record"
