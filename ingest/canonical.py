@@ -22,15 +22,27 @@ def _sort_key(value: Any) -> bytes:
     return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
 
 
-def canonicalize(value: Any) -> Any:
-    """Lists sorted (recursively, by their canonical JSON), dicts untouched."""
+def _sort_lists(value: Any) -> None:
+    """Sort every list inside ``value``, in place, innermost first."""
     if isinstance(value, dict):
-        return {k: canonicalize(v) if isinstance(v, (dict, list)) else v for k, v in value.items()}
-    if isinstance(value, list):
+        for v in value.values():
+            if isinstance(v, (dict, list)):
+                _sort_lists(v)
+    elif isinstance(value, list):
         if all(v.__class__ is str for v in value):
-            return sorted(value)  # the common case; any fixed order will do
-        return sorted((canonicalize(v) for v in value), key=_sort_key)
-    return value
+            value.sort()  # the common case; any fixed order will do
+            return
+        for v in value:
+            if isinstance(v, (dict, list)):
+                _sort_lists(v)
+        value.sort(key=_sort_key)
+
+
+def canonicalize(value: Any) -> Any:
+    """A copy of ``value`` with every list sorted (keys are sorted when dumped)."""
+    copy = orjson.loads(orjson.dumps(value))  # a deep copy at C speed
+    _sort_lists(copy)
+    return copy
 
 
 def content_of(record: Record | dict[str, Any]) -> dict[str, Any]:

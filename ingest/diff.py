@@ -23,6 +23,8 @@ from typing import Any
 
 import orjson
 
+from ingest.canonical import canonicalize
+
 # The identity of items in lists of things, by schema path (path without selectors).
 LIST_KEYS: dict[str, tuple[str, ...]] = {
     "arms": ("label",),
@@ -114,15 +116,19 @@ def _diff_list(a: list[Any], b: list[Any], path: str, schema: str, out: list[Cha
             else:
                 _diff(ka[ident], item, path + _selector(keys, item), schema, out)
         return
-    remaining = [_ident(i) for i in b]
+    # A multiset of items, compared in canonical form: an item whose inner lists are
+    # merely reordered is the same item.
+    remaining = {}
+    for item in b:
+        remaining.setdefault(_ident(canonicalize(item)), []).append(item)
     removed: list[Any] = []
     for item in a:
-        ident = _ident(item)
-        if ident in remaining:
-            remaining.remove(ident)
+        bucket = remaining.get(_ident(canonicalize(item)))
+        if bucket:
+            bucket.pop()
         else:
             removed.append(item)
-    added = [orjson.loads(i) for i in remaining]
+    added = [item for bucket in remaining.values() for item in bucket]
     out.extend(_change(path, schema, "remove", item, None) for item in removed)
     out.extend(_change(path, schema, "add", None, item) for item in added)
 

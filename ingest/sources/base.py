@@ -10,7 +10,7 @@ from pydantic import ValidationError
 from ingest.errors import ParseError
 from ingest.http import Fetched, Http
 from ingest.settings import Settings
-from models.record import Age, Record, Unmapped
+from models.record import Record
 from models.vocab import AGE_UNIT, AGE_UNIT_PER_YEAR, Vocabulary
 
 
@@ -35,14 +35,15 @@ class Mapper:
     """Collects vocabulary misses while a parser maps enumerated values."""
 
     def __init__(self) -> None:
-        self.unmapped: list[Unmapped] = []
+        # Plain dicts: the Record validates them once, at the end (a parse makes many).
+        self.unmapped: list[dict[str, str]] = []
 
     def enum(self, vocab: Vocabulary, value: Any, path: str) -> str | None:
         if value is None or value == "":
             return None
         mapped = vocab.map(str(value))
         if not mapped.known:
-            self.unmapped.append(Unmapped(path=path, value=mapped.value))
+            self.unmapped.append({"path": path, "value": mapped.value})
         return mapped.value
 
     def enums(self, vocab: Vocabulary, values: list[Any] | None, path: str) -> list[str] | None:
@@ -53,22 +54,22 @@ class Mapper:
 _AGE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([A-Za-z]+)\s*$")
 
 
-def parse_age(text: str | None, path: str, mapper: Mapper) -> Age | None:
+def parse_age(text: str | None, path: str, mapper: Mapper) -> dict[str, Any] | None:
     """``"18 Years"`` -> ``{value: 18, unit: YEARS, years: 18}``; "N/A" and blank -> None."""
     if text is None or not text.strip() or text.strip().upper() in {"N/A", "NA", "NONE"}:
         return None
     match = _AGE.match(text)
     if match is None:
-        mapper.unmapped.append(Unmapped(path=path, value=text.strip()))
+        mapper.unmapped.append({"path": path, "value": text.strip()})
         return None
     number, unit_text = match[1], match[2]
     value = float(number) if "." in number else int(number)
     unit = AGE_UNIT.map(unit_text)
     if not unit.known:
-        mapper.unmapped.append(Unmapped(path=path + ".unit", value=unit_text))
-        return Age(value=value, unit=unit_text, years=None)
+        mapper.unmapped.append({"path": path + ".unit", "value": unit_text})
+        return {"value": value, "unit": unit_text, "years": None}
     years = round(value / AGE_UNIT_PER_YEAR[unit.value], 4)
-    return Age(value=value, unit=unit.value, years=years)
+    return {"value": value, "unit": unit.value, "years": years}
 
 
 def build_record(data: dict[str, Any], *, source: str, registry_id: str, url: str | None) -> Record:

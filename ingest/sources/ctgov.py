@@ -48,7 +48,11 @@ _DESIGN_ENUMS = {  # record field -> (designInfo key, vocabulary)
     "observational_model": ("observationalModel", vocab.OBSERVATIONAL_MODEL),
     "time_perspective": ("timePerspective", vocab.TIME_PERSPECTIVE),
 }
-_OUTCOMES = {"primary": "primaryOutcomes", "secondary": "secondaryOutcomes", "other": "otherOutcomes"}
+_OUTCOME_LISTS = [  # (record field, API key, API path)
+    (field, key, f"protocolSection.outcomesModule.{key}")
+    for field, key in (("primary", "primaryOutcomes"), ("secondary", "secondaryOutcomes"),
+                       ("other", "otherOutcomes"))
+]
 _TYPED_NAME = re.compile(r"^\s*([A-Za-z /]+?)\s*:\s*(.+)$")
 
 
@@ -70,8 +74,30 @@ def fetch(http: Http, settings: Settings, registry_id: str, *, etag: str | None 
                     etag=etag, last_modified=last_modified)
 
 
+_P = "protocolSection"
+_IDENT = f"{_P}.identificationModule"
+_STATUS = f"{_P}.statusModule"
+_DESIGN = f"{_P}.designModule"
+_DESIGN_INFO = f"{_DESIGN}.designInfo"
+_ENROLLMENT = f"{_DESIGN}.enrollmentInfo"
+_CONDITIONS = f"{_P}.conditionsModule"
+_ARMS_MOD = f"{_P}.armsInterventionsModule"
+_ARM_GROUPS = f"{_ARMS_MOD}.armGroups"
+_INTERVENTIONS = f"{_ARMS_MOD}.interventions"
+_ELIGIBILITY = f"{_P}.eligibilityModule"
+_OUTCOMES_MOD = f"{_P}.outcomesModule"
+_SPONSORS = f"{_P}.sponsorCollaboratorsModule"
+_CONTACTS = f"{_P}.contactsLocationsModule"
+_LOCATIONS = f"{_CONTACTS}.locations"
+_DESCRIPTION = f"{_P}.descriptionModule"
+
+
 class _Doc:
-    """Typed access into the API document; a wrong type is a ParseError naming its path."""
+    """Typed access into the API document; a wrong type is a ParseError naming its path.
+
+    ``path`` is the constant path of the node; ``index`` its position when it is a
+    list item. Paths are only formatted on failure: this runs ~120 times a record.
+    """
 
     def __init__(self, registry_id: str, url: str | None):
         self.registry_id, self.url = registry_id, url
@@ -80,15 +106,23 @@ class _Doc:
         return ParseError(reason, field_path=path, source=NAME, registry_id=self.registry_id,
                           url=self.url)
 
-    def get(self, node: dict[str, Any] | None, key: str, kind: type, path: str) -> Any:
+    def get(self, node: dict[str, Any] | None, key: str, kind: type, path: str,
+            index: int | None = None) -> Any:
         if node is None:
             return None
         value = node.get(key)
-        if value is None or value.__class__ is kind or isinstance(value, kind):
+        if value is None or value.__class__ is kind:
             return value
-        if kind is str and isinstance(value, (int, float)) and not isinstance(value, bool):
+        if kind is str and value.__class__ in (int, float):
             return str(value)
-        raise self.fail(f"expected {kind.__name__}, found {type(value).__name__}", f"{path}.{key}")
+        where = f"{path}[{index}].{key}" if index is not None else f"{path}.{key}"
+        raise self.fail(f"expected {kind.__name__}, found {type(value).__name__}", where)
+
+    def text(self, node: dict[str, Any] | None, key: str, path: str, index: int | None = None) -> str | None:
+        return clean(self.get(node, key, str, path, index))
+
+    def line(self, node: dict[str, Any] | None, key: str, path: str, index: int | None = None) -> str | None:
+        return clean_line(self.get(node, key, str, path, index))
 
     def obj(self, node: dict[str, Any] | None, key: str, path: str) -> dict[str, Any] | None:
         return self.get(node, key, dict, path)
@@ -96,13 +130,16 @@ class _Doc:
     def items(self, node: dict[str, Any] | None, key: str, path: str) -> list[dict[str, Any]]:
         values = self.get(node, key, list, path) or []
         for i, v in enumerate(values):
-            if not isinstance(v, dict):
+            if v.__class__ is not dict:
                 raise self.fail(f"expected object, found {type(v).__name__}", f"{path}.{key}[{i}]")
         return values
 
-    def strings(self, node: dict[str, Any] | None, key: str, path: str) -> list[str] | None:
-        values = self.get(node, key, list, path) or []
-        out = [clean_line(str(v)) for v in values if v is not None]
+    def strings(self, node: dict[str, Any] | None, key: str, path: str,
+                index: int | None = None) -> list[str] | None:
+        values = self.get(node, key, list, path, index)
+        if not values:
+            return None
+        out = [clean_line(v if v.__class__ is str else str(v)) for v in values if v is not None]
         return [v for v in out if v] or None
 
 
@@ -113,11 +150,12 @@ def _date(d: _Doc, struct: dict[str, Any] | None, path: str, m: Mapper) -> dict[
     return {"date": d.get(struct, "date", str, path), "kind": m.enum(vocab.DATE_KIND, kind, path + ".kind")}
 
 
-def _org(d: _Doc, node: dict[str, Any] | None, path: str, m: Mapper) -> dict[str, Any] | None:
-    name = clean_line(d.get(node, "name", str, path))
+def _org(d: _Doc, node: dict[str, Any] | None, path: str, field: str, m: Mapper,
+         index: int | None = None) -> dict[str, Any] | None:
+    name = d.line(node, "name", path, index)
     if not name:
         return None
-    return {"name": name, "class": m.enum(vocab.AGENCY_CLASS, node.get("class"), path + ".class")}
+    return {"name": name, "class": m.enum(vocab.AGENCY_CLASS, node.get("class"), f"{field}.class")}
 
 
 def _strip_type(name: str) -> str:
@@ -144,195 +182,183 @@ def parse_document(doc: dict[str, Any], registry_id: str, *, url: str | None = N
                    source: str = NAME) -> Record:
     """An API v2 study object (already decoded) -> the normalized record."""
     d = _Doc(registry_id, url)
-    proto = d.obj(doc, "protocolSection", "$")
+    proto = d.obj(doc, _P, "$")
     if proto is None:
         raise d.fail("missing protocolSection: not an API v2 study document", "$.protocolSection")
     m = Mapper()
-    p = "protocolSection"
-    ident = d.obj(proto, "identificationModule", p) or {}
-    nct = d.get(ident, "nctId", str, f"{p}.identificationModule")
+    ident = d.obj(proto, "identificationModule", _P) or {}
+    nct = d.get(ident, "nctId", str, _IDENT)
     if not nct:
-        raise d.fail("missing nctId", f"{p}.identificationModule.nctId")
-    aliases = d.strings(ident, "nctIdAliases", f"{p}.identificationModule") or []
+        raise d.fail("missing nctId", f"{_IDENT}.nctId")
+    aliases = d.strings(ident, "nctIdAliases", _IDENT) or []
     if nct != registry_id and registry_id not in aliases:
-        raise d.fail(f"document is for {nct}, not {registry_id}", f"{p}.identificationModule.nctId")
-    status_mod = d.obj(proto, "statusModule", p) or {}
+        raise d.fail(f"document is for {nct}, not {registry_id}", f"{_IDENT}.nctId")
+    status_mod = d.obj(proto, "statusModule", _P) or {}
+    desc = d.obj(proto, "descriptionModule", _P)
     data: dict[str, Any] = {
         "registry_id": nct,
         "source": source,
         "source_url": url,
         "source_version_date": (status_mod.get("lastUpdatePostDateStruct") or {}).get("date"),
-        "titles": _titles(d, ident, p),
-        "identifiers": _identifiers(d, ident, aliases, p, m),
-        "status": _status(d, status_mod, p, m),
-        **_design(d, d.obj(proto, "designModule", p), p, m),
-        **_conditions(d, d.obj(proto, "conditionsModule", p), p),
-        **_arms_interventions(d, d.obj(proto, "armsInterventionsModule", p), p, m),
-        "eligibility": _eligibility(d, d.obj(proto, "eligibilityModule", p), p, m),
-        "outcomes": _outcomes(d, d.obj(proto, "outcomesModule", p), p),
-        "sponsors": _sponsors(d, d.obj(proto, "sponsorCollaboratorsModule", p), p, m),
-        "sites": _sites(d, d.obj(proto, "contactsLocationsModule", p), p, m),
+        "titles": _titles(d, ident),
+        "identifiers": _identifiers(d, ident, aliases, m),
+        "status": _status(d, status_mod, m),
+        **_design(d, d.obj(proto, "designModule", _P), m),
+        "conditions": d.strings(d.obj(proto, "conditionsModule", _P), "conditions", _CONDITIONS),
+        "keywords": d.strings(d.obj(proto, "conditionsModule", _P), "keywords", _CONDITIONS),
+        **_arms_interventions(d, d.obj(proto, "armsInterventionsModule", _P), m),
+        "eligibility": _eligibility(d, d.obj(proto, "eligibilityModule", _P), m),
+        "outcomes": _outcomes(d, d.obj(proto, "outcomesModule", _P)),
+        "sponsors": _sponsors(d, d.obj(proto, "sponsorCollaboratorsModule", _P), m),
+        "sites": _sites(d, d.obj(proto, "contactsLocationsModule", _P), m),
+        "summary": d.text(desc, "briefSummary", _DESCRIPTION),
+        "description": d.text(desc, "detailedDescription", _DESCRIPTION),
+        "unmapped": none_if_empty(m.unmapped),
     }
-    desc = d.obj(proto, "descriptionModule", p)
-    data["summary"] = clean(d.get(desc, "briefSummary", str, f"{p}.descriptionModule"))
-    data["description"] = clean(d.get(desc, "detailedDescription", str, f"{p}.descriptionModule"))
-    data["unmapped"] = none_if_empty(m.unmapped)
     return build_record(data, source=source, registry_id=registry_id, url=url)
 
 
-def _titles(d: _Doc, ident: dict[str, Any], p: str) -> dict[str, Any] | None:
-    path = f"{p}.identificationModule"
+def _titles(d: _Doc, ident: dict[str, Any]) -> dict[str, Any] | None:
     titles = {
-        "brief": clean_line(d.get(ident, "briefTitle", str, path)),
-        "official": clean_line(d.get(ident, "officialTitle", str, path)),
-        "acronym": clean_line(d.get(ident, "acronym", str, path)),
+        "brief": d.line(ident, "briefTitle", _IDENT),
+        "official": d.line(ident, "officialTitle", _IDENT),
+        "acronym": d.line(ident, "acronym", _IDENT),
     }
     return titles if any(titles.values()) else None
 
 
-def _identifiers(d: _Doc, ident: dict[str, Any], aliases: list[str], p: str,
-                 m: Mapper) -> dict[str, Any] | None:
-    path = f"{p}.identificationModule"
-    org = d.obj(ident, "orgStudyIdInfo", path)
+def _identifiers(d: _Doc, ident: dict[str, Any], aliases: list[str], m: Mapper) -> dict[str, Any] | None:
+    org = d.obj(ident, "orgStudyIdInfo", _IDENT)
+    path = f"{_IDENT}.secondaryIdInfos"
     secondary = [
-        {"id": clean_line(d.get(s, "id", str, f"{path}.secondaryIdInfos")),
+        {"id": d.line(s, "id", path, i),
          "kind": m.enum(vocab.SECONDARY_ID_TYPE, s.get("type"), "identifiers.secondary.kind"),
-         "domain": clean_line(d.get(s, "domain", str, f"{path}.secondaryIdInfos"))}
-        for s in d.items(ident, "secondaryIdInfos", path)
+         "domain": d.line(s, "domain", path, i)}
+        for i, s in enumerate(d.items(ident, "secondaryIdInfos", _IDENT))
     ]
     out = {
-        "org_study_id": clean_line(d.get(org, "id", str, f"{path}.orgStudyIdInfo")),
+        "org_study_id": d.line(org, "id", f"{_IDENT}.orgStudyIdInfo"),
         "secondary": [s for s in secondary if s["id"]] or None,
         "aliases": aliases or None,
     }
     return out if any(out.values()) else None
 
 
-def _status(d: _Doc, mod: dict[str, Any], p: str, m: Mapper) -> dict[str, Any] | None:
-    path = f"{p}.statusModule"
+def _status(d: _Doc, mod: dict[str, Any], m: Mapper) -> dict[str, Any] | None:
     out: dict[str, Any] = {
-        "overall": m.enum(vocab.OVERALL_STATUS, d.get(mod, "overallStatus", str, path), "status.overall"),
-        "last_known": m.enum(vocab.OVERALL_STATUS, d.get(mod, "lastKnownStatus", str, path),
+        "overall": m.enum(vocab.OVERALL_STATUS, d.get(mod, "overallStatus", str, _STATUS), "status.overall"),
+        "last_known": m.enum(vocab.OVERALL_STATUS, d.get(mod, "lastKnownStatus", str, _STATUS),
                              "status.last_known"),
-        "why_stopped": clean(d.get(mod, "whyStopped", str, path)),
+        "why_stopped": d.text(mod, "whyStopped", _STATUS),
     }
     for field, key in _DATES.items():
-        out[field] = _date(d, d.obj(mod, key, path), f"status.{field}", m)
-    verified = d.get(mod, "statusVerifiedDate", str, path)
+        out[field] = _date(d, d.obj(mod, key, _STATUS), f"status.{field}", m)
+    verified = d.get(mod, "statusVerifiedDate", str, _STATUS)
     out["verified"] = {"date": verified, "kind": None} if verified else None
     return out if any(out.values()) else None
 
 
-def _design(d: _Doc, mod: dict[str, Any] | None, p: str, m: Mapper) -> dict[str, Any]:
-    path = f"{p}.designModule"
-    info = d.obj(mod, "designInfo", path) or {}
-    masking = d.obj(info, "maskingInfo", f"{path}.designInfo") or {}
+def _design(d: _Doc, mod: dict[str, Any] | None, m: Mapper) -> dict[str, Any]:
+    info = d.obj(mod, "designInfo", _DESIGN) or {}
+    masking = d.obj(info, "maskingInfo", _DESIGN_INFO) or {}
     design: dict[str, Any] = {
-        field: m.enum(vocabulary, d.get(info, key, str, f"{path}.designInfo"), f"design.{field}")
+        field: m.enum(vocabulary, d.get(info, key, str, _DESIGN_INFO), f"design.{field}")
         for field, (key, vocabulary) in _DESIGN_ENUMS.items()
     }
     design["masking"] = m.enum(vocab.MASKING, masking.get("masking"), "design.masking")
-    design["who_masked"] = none_if_empty([str(w) for w in masking.get("whoMasked") or []])
-    enrollment = d.obj(mod, "enrollmentInfo", path) or {}
-    count = d.get(enrollment, "count", int, f"{path}.enrollmentInfo")
+    design["who_masked"] = d.strings(masking, "whoMasked", f"{_DESIGN_INFO}.maskingInfo")
+    enrollment = d.obj(mod, "enrollmentInfo", _DESIGN) or {}
+    count = d.get(enrollment, "count", int, _ENROLLMENT)
     if count == UNKNOWN_ENROLLMENT:
         count = None
     kind = m.enum(vocab.DATE_KIND, enrollment.get("type"), "enrollment.kind")
     return {
-        "study_type": m.enum(vocab.STUDY_TYPE, d.get(mod, "studyType", str, path), "study_type"),
-        "phases": m.enums(vocab.PHASE, d.get(mod, "phases", list, path), "phases"),
+        "study_type": m.enum(vocab.STUDY_TYPE, d.get(mod, "studyType", str, _DESIGN), "study_type"),
+        "phases": m.enums(vocab.PHASE, d.get(mod, "phases", list, _DESIGN), "phases"),
         "design": design if any(design.values()) else None,
         "enrollment": {"count": count, "kind": kind} if count is not None or kind else None,
     }
 
 
-def _conditions(d: _Doc, mod: dict[str, Any] | None, p: str) -> dict[str, Any]:
-    path = f"{p}.conditionsModule"
-    return {"conditions": d.strings(mod, "conditions", path), "keywords": d.strings(mod, "keywords", path)}
-
-
-def _arms_interventions(d: _Doc, mod: dict[str, Any] | None, p: str, m: Mapper) -> dict[str, Any]:
-    path = f"{p}.armsInterventionsModule"
+def _arms_interventions(d: _Doc, mod: dict[str, Any] | None, m: Mapper) -> dict[str, Any]:
     arms = []
-    for arm in d.items(mod, "armGroups", path):
-        label = clean_line(d.get(arm, "label", str, f"{path}.armGroups"))
+    for i, arm in enumerate(d.items(mod, "armGroups", _ARMS_MOD)):
+        label = d.line(arm, "label", _ARM_GROUPS, i)
         if not label:
             continue
-        names = d.strings(arm, "interventionNames", f"{path}.armGroups")
+        names = d.strings(arm, "interventionNames", _ARM_GROUPS, i)
         arms.append({
             "label": label,
             "type": m.enum(vocab.ARM_TYPE, arm.get("type"), "arms.type"),
-            "description": clean(d.get(arm, "description", str, f"{path}.armGroups")),
+            "description": d.text(arm, "description", _ARM_GROUPS, i),
             "interventions": [_strip_type(n) for n in names] if names else None,
         })
     interventions = []
-    for item in d.items(mod, "interventions", path):
-        name = clean_line(d.get(item, "name", str, f"{path}.interventions"))
+    for i, item in enumerate(d.items(mod, "interventions", _ARMS_MOD)):
+        name = d.line(item, "name", _INTERVENTIONS, i)
         if not name:
             continue
         interventions.append({
             "type": m.enum(vocab.INTERVENTION_TYPE, item.get("type"), "interventions.type"),
             "name": name,
-            "description": clean(d.get(item, "description", str, f"{path}.interventions")),
-            "arm_labels": d.strings(item, "armGroupLabels", f"{path}.interventions"),
-            "other_names": d.strings(item, "otherNames", f"{path}.interventions"),
+            "description": d.text(item, "description", _INTERVENTIONS, i),
+            "arm_labels": d.strings(item, "armGroupLabels", _INTERVENTIONS, i),
+            "other_names": d.strings(item, "otherNames", _INTERVENTIONS, i),
         })
     return {"arms": arms or None, "interventions": interventions or None}
 
 
-def _eligibility(d: _Doc, mod: dict[str, Any] | None, p: str, m: Mapper) -> dict[str, Any] | None:
+def _eligibility(d: _Doc, mod: dict[str, Any] | None, m: Mapper) -> dict[str, Any] | None:
     if not mod:
         return None
-    path = f"{p}.eligibilityModule"
-    text = clean(d.get(mod, "eligibilityCriteria", str, path))
+    text = d.text(mod, "eligibilityCriteria", _ELIGIBILITY)
     split = split_criteria(text) if text else None
-    healthy = d.get(mod, "healthyVolunteers", bool, path)
     return {
         "criteria_text": text,
         "inclusion": split.inclusion or None if split else None,
         "exclusion": split.exclusion or None if split else None,
         "unclassified": split.unclassified or None if split else None,
         "criteria_layout": ("headed" if split.headed else "no_headers") if split else None,
-        "min_age": parse_age(d.get(mod, "minimumAge", str, path), "eligibility.min_age", m),
-        "max_age": parse_age(d.get(mod, "maximumAge", str, path), "eligibility.max_age", m),
-        "sex": m.enum(vocab.SEX, d.get(mod, "sex", str, path), "eligibility.sex"),
-        "healthy_volunteers": healthy,
-        "std_ages": m.enums(vocab.STD_AGE, d.get(mod, "stdAges", list, path), "eligibility.std_ages"),
+        "min_age": parse_age(d.get(mod, "minimumAge", str, _ELIGIBILITY), "eligibility.min_age", m),
+        "max_age": parse_age(d.get(mod, "maximumAge", str, _ELIGIBILITY), "eligibility.max_age", m),
+        "sex": m.enum(vocab.SEX, d.get(mod, "sex", str, _ELIGIBILITY), "eligibility.sex"),
+        "healthy_volunteers": d.get(mod, "healthyVolunteers", bool, _ELIGIBILITY),
+        "std_ages": m.enums(vocab.STD_AGE, d.get(mod, "stdAges", list, _ELIGIBILITY), "eligibility.std_ages"),
     }
 
 
-def _outcomes(d: _Doc, mod: dict[str, Any] | None, p: str) -> dict[str, Any] | None:
-    path = f"{p}.outcomesModule"
+def _outcomes(d: _Doc, mod: dict[str, Any] | None) -> dict[str, Any] | None:
+    if not mod:
+        return None
     out: dict[str, Any] = {}
-    for field, key in _OUTCOMES.items():
-        items = [
-            {"measure": clean_line(d.get(o, "measure", str, f"{path}.{key}")),
-             "time_frame": clean_line(d.get(o, "timeFrame", str, f"{path}.{key}")),
-             "description": clean(d.get(o, "description", str, f"{path}.{key}"))}
-            for o in d.items(mod, key, path)
-        ]
-        out[field] = [o for o in items if o["measure"]] or None
+    for field, key, path in _OUTCOME_LISTS:
+        items = []
+        for i, o in enumerate(d.items(mod, key, _OUTCOMES_MOD)):
+            measure = d.line(o, "measure", path, i)
+            if measure:
+                items.append({"measure": measure, "time_frame": d.line(o, "timeFrame", path, i),
+                              "description": d.text(o, "description", path, i)})
+        out[field] = items or None
     return out if any(out.values()) else None
 
 
-def _sponsors(d: _Doc, mod: dict[str, Any] | None, p: str, m: Mapper) -> dict[str, Any] | None:
-    path = f"{p}.sponsorCollaboratorsModule"
-    lead = _org(d, d.obj(mod, "leadSponsor", path), "sponsors.lead", m)
-    collaborators = [
-        org for org in (_org(d, c, "sponsors.collaborators", m)
-                        for c in d.items(mod, "collaborators", path)) if org
-    ]
+def _sponsors(d: _Doc, mod: dict[str, Any] | None, m: Mapper) -> dict[str, Any] | None:
+    lead = _org(d, d.obj(mod, "leadSponsor", _SPONSORS), f"{_SPONSORS}.leadSponsor", "sponsors.lead", m)
+    path = f"{_SPONSORS}.collaborators"
+    collaborators = [org for org in (_org(d, c, path, "sponsors.collaborators", m, i)
+                                     for i, c in enumerate(d.items(mod, "collaborators", _SPONSORS))) if org]
     if not lead and not collaborators:
         return None
     return {"lead": lead, "collaborators": collaborators or None}
 
 
-def _sites(d: _Doc, mod: dict[str, Any] | None, p: str, m: Mapper) -> list[dict[str, Any]] | None:
-    path = f"{p}.contactsLocationsModule.locations"
+def _sites(d: _Doc, mod: dict[str, Any] | None, m: Mapper) -> list[dict[str, Any]] | None:
     sites = []
-    for loc in d.items(mod, "locations", f"{p}.contactsLocationsModule"):
-        site = {key: clean_line(d.get(loc, key, str, path)) for key in ("facility", "city", "state", "country")}
-        site["status"] = m.enum(vocab.SITE_STATUS, loc.get("status"), "sites.status")
+    line = d.line
+    for i, loc in enumerate(d.items(mod, "locations", _CONTACTS)):
+        site = {"facility": line(loc, "facility", _LOCATIONS, i), "city": line(loc, "city", _LOCATIONS, i),
+                "state": line(loc, "state", _LOCATIONS, i), "country": line(loc, "country", _LOCATIONS, i),
+                "status": m.enum(vocab.SITE_STATUS, loc.get("status"), "sites.status")}
         if any(site.values()):
             sites.append(site)
     return sites or None

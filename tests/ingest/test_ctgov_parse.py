@@ -105,6 +105,8 @@ def test_unknown_keys_are_tolerated():
     (lambda d: d["protocolSection"]["armsInterventionsModule"].update(armGroups=["x"]),
      "protocolSection.armsInterventionsModule.armGroups[0]"),
     (lambda d: d.pop("protocolSection"), "$.protocolSection"),
+    (lambda d: d["protocolSection"]["armsInterventionsModule"]["armGroups"][1].update(description={"x": 1}),
+     "protocolSection.armsInterventionsModule.armGroups[1].description"),
 ])
 def test_unexpected_shape_is_a_parse_error_naming_the_field(mutate, path):
     doc = fx.current()
