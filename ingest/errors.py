@@ -72,6 +72,7 @@ class ParseError(TrialmirrorError):
 
     def __init__(self, reason: str, *, field_path: str | None = None, **kwargs: object):
         self.field_path = field_path
+        self.detail = reason  # the reason without the path, to rebuild the error elsewhere
         if field_path:
             reason = f"{reason} at {field_path}"
         super().__init__(reason, **kwargs)  # type: ignore[arg-type]

@@ -39,7 +39,6 @@ _VERSION = Version.__table__
 _EVENT = Event.__table__
 
 # Statements built once: building SQLAlchemy constructs per call cost more than the I/O.
-_RAW_EXISTS = select(_RAW.c.sha256).where(_RAW.c.sha256 == bindparam("sha"))
 _FETCH_INSERT = insert(_FETCH)
 _VERSION_INSERT = insert(_VERSION)
 _EVENT_INSERT = insert(_EVENT).returning(_EVENT.c.seq)
@@ -60,6 +59,7 @@ _VALIDATORS = (
            _FETCH.c.outcome.in_(("new_version", "unchanged")))
     .order_by(_FETCH.c.id.desc()).limit(1)
 )
+_PG_EVENT_LOCK = text("SELECT pg_advisory_xact_lock(:k)")
 _COMPRESS = zstandard.ZstdCompressor(level=1)  # ratio 0.26 of the raw JSON; level 3 buys 0.01
 
 
@@ -89,6 +89,23 @@ class PutResult:
     content_hash: str
     changes: list[Change] = field(default_factory=list)
     events: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _event(registry_id: str, source: str, status: str | None, number: int, first: bool,
+           changes: list[Change], produced_by: str) -> dict[str, Any]:
+    """One event per new version: new_record, status_change, or updated."""
+    data: dict[str, Any] = {"produced_by": produced_by, "kinds": sorted({c["kind"] for c in changes})}
+    status_change = next((c for c in changes if c["path"] == "status.overall"), None)
+    if first:
+        kind = "new_record"
+        data["status"] = {"old": None, "new": status}
+    elif status_change is not None:
+        kind = "status_change"
+        data["status"] = {"old": status_change["old"], "new": status_change["new"]}
+    else:
+        kind = "updated"
+    return {"registry_id": registry_id, "source": source, "version": number, "kind": kind,
+            "data": data}
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -159,13 +176,14 @@ class Store:
             return self._archive(conn, source, registry_id, url, raw, content_type)
 
     def _archive(self, conn: Any, source: str, registry_id: str, url: str | None, raw: bytes,
-                 content_type: str | None) -> str:
-        sha = hashlib.sha256(raw).hexdigest()
-        if conn.execute(_RAW_EXISTS, {"sha": sha}).first() is None:
-            conn.execute(self._raw_insert, {
-                "sha256": sha, "source": source, "registry_id": registry_id, "url": url,
-                "content_type": content_type, "size": len(raw), "compression": "zstd",
-                "data": _COMPRESS.compress(raw), "first_seen_at": utcnow()})
+                 content_type: str | None, sha: str | None = None) -> str:
+        sha = sha or hashlib.sha256(raw).hexdigest()
+        # INSERT .. ON CONFLICT DO NOTHING: the same bytes may be archived already
+        # (A -> B -> A) or by a concurrent writer.
+        conn.execute(self._raw_insert, {
+            "sha256": sha, "source": source, "registry_id": registry_id, "url": url,
+            "content_type": content_type, "size": len(raw), "compression": "zstd",
+            "data": _COMPRESS.compress(raw), "first_seen_at": utcnow()})
         return sha
 
     def receive(self, info: FetchInfo, raw: bytes, *, parser_version: int,
@@ -173,17 +191,19 @@ class Store:
         """Archive a payload before it is parsed, in its own transaction.
 
         Returns ``(sha256, version)``: ``version`` is set when the latest version
-        came from these very bytes and this parser version; the fetch is then
-        logged as ``unchanged`` in the same transaction and no parse is needed.
+        came from these very bytes and this parser version (so they are archived
+        already); the fetch is then logged as ``unchanged`` in the same
+        transaction and no parse is needed.
         """
+        sha = hashlib.sha256(raw).hexdigest()
         with self._tx() as conn:
-            sha = self._archive(conn, info.source, info.registry_id, info.url, raw, content_type)
             head = conn.execute(_LATEST_HEAD, {"rid": info.registry_id, "src": info.source}).first()
-            if head is None or head.raw_sha256 != sha or head.parser_version != parser_version:
-                return sha, None
-            self.log_fetch(info, outcome="unchanged", raw_sha256=sha, version=head.version,
-                           conn=conn)
-            return sha, int(head.version)
+            if head is not None and head.raw_sha256 == sha and head.parser_version == parser_version:
+                self.log_fetch(info, outcome="unchanged", raw_sha256=sha, version=head.version,
+                               conn=conn)
+                return sha, int(head.version)
+            self._archive(conn, info.source, info.registry_id, info.url, raw, content_type, sha)
+            return sha, None
 
     @staticmethod
     def _fetch_row(info: FetchInfo, outcome: str, error_family: str | None, error: str | None,
@@ -205,19 +225,21 @@ class Store:
         with self._tx() as own:
             own.execute(_FETCH_INSERT, row)
 
-    def put(self, record: Record, *, fetch: FetchInfo | None, raw_sha256: str | None,
+    def put(self, record: Record | str, *, fetch: FetchInfo | None, raw_sha256: str | None,
             parser_version: int = 1, produced_by: str = "fetch",
             valid_from: str | None = None, observed_at: datetime | None = None) -> PutResult:
-        """Store ``record`` as a new version if its content changed; one transaction."""
+        """Store ``record`` (a Record, or its JSON from ``model_dump_json``) as a new
+        version if its content changed, with its diff, event and fetch-log row: one
+        transaction."""
         observed_at = observed_at or utcnow()
         # model_dump_json runs in Rust; five times faster than model_dump(mode="json").
-        record_json = record.model_dump_json()
+        record_json = record.model_dump_json() if isinstance(record, Record) else record
         data = orjson.loads(record_json)
         digest = content_hash(data)
         for attempt in range(3):
             try:
                 with self._tx() as conn:
-                    result = self._put(conn, record, data, record_json, digest, raw_sha256,
+                    result = self._put(conn, data, record_json, digest, raw_sha256,
                                        parser_version, produced_by, valid_from, observed_at)
                     if fetch is not None:
                         self.log_fetch(fetch, outcome=result.outcome, raw_sha256=raw_sha256,
@@ -228,49 +250,30 @@ class Store:
                     raise  # a concurrent writer keeps winning the same version number
         raise AssertionError("unreachable")
 
-    def _put(self, conn: Any, record: Record, data: dict[str, Any], record_json: str, digest: str,
+    def _put(self, conn: Any, data: dict[str, Any], record_json: str, digest: str,
              raw_sha256: str | None, parser_version: int, produced_by: str,
              valid_from: str | None, observed_at: datetime) -> PutResult:
-        latest = self._latest(conn, record.registry_id, record.source)
+        registry_id, source = data["registry_id"], data["source"]
+        latest = self._latest(conn, registry_id, source)
         if latest is not None and latest.content_hash == digest:
             return PutResult("unchanged", latest.version, digest)
         number = 1 if latest is None else latest.version + 1
         changes = [] if latest is None else diff(content_of(orjson.loads(latest.record)),
                                                  content_of(data))
-        status = record.status.overall if record.status else None
+        status = (data.get("status") or {}).get("overall")
         conn.execute(_VERSION_INSERT, {
-            "registry_id": record.registry_id, "source": record.source, "version": number,
+            "registry_id": registry_id, "source": source, "version": number,
             "content_hash": digest, "overall_status": status, "observed_at": observed_at,
-            "valid_from": valid_from or record.source_version_date, "raw_sha256": raw_sha256,
+            "valid_from": valid_from or data.get("source_version_date"), "raw_sha256": raw_sha256,
             "parser_version": parser_version, "produced_by": produced_by, "record": record_json,
             "diff": dumps(changes) if latest is not None else None})
-        events = [self._event(record, number, latest, changes, observed_at, produced_by)]
+        event = _event(registry_id, source, status, number, latest is None, changes, produced_by)
         if self.is_postgres:
-            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _EVENT_LOCK})
-        for ev in events:
-            ev["seq"] = conn.execute(_EVENT_INSERT, {
-                "registry_id": ev["registry_id"], "source": ev["source"], "version": ev["version"],
-                "kind": ev["kind"], "occurred_at": observed_at, "data": dumps(ev["data"]),
-            }).scalar_one()
-        return PutResult("new_version", number, digest, changes, events)
-
-    @staticmethod
-    def _event(record: Record, number: int, latest: Any, changes: list[Change],
-               observed_at: datetime, produced_by: str) -> dict[str, Any]:
-        """One event per new version: new_record, status_change, or updated."""
-        data: dict[str, Any] = {"produced_by": produced_by,
-                                "kinds": sorted({c["kind"] for c in changes})}
-        status_change = next((c for c in changes if c["path"] == "status.overall"), None)
-        if latest is None:
-            kind = "new_record"
-            data["status"] = {"old": None, "new": record.status.overall if record.status else None}
-        elif status_change is not None:
-            kind = "status_change"
-            data["status"] = {"old": status_change["old"], "new": status_change["new"]}
-        else:
-            kind = "updated"
-        return {"registry_id": record.registry_id, "source": record.source, "version": number,
-                "kind": kind, "occurred_at": observed_at, "data": data}
+            conn.execute(_PG_EVENT_LOCK, {"k": _EVENT_LOCK})
+        event["seq"] = conn.execute(_EVENT_INSERT, {
+            **{k: event[k] for k in ("registry_id", "source", "version", "kind")},
+            "occurred_at": observed_at, "data": dumps(event["data"])}).scalar_one()
+        return PutResult("new_version", number, digest, changes, [event])
 
     def _latest(self, conn: Any, registry_id: str, source: str) -> Any:
         return conn.execute(_LATEST, {"rid": registry_id, "src": source}).first()
