@@ -20,11 +20,11 @@ from typing import Any
 import orjson
 
 from ingest.criteria import split_criteria
-from ingest.errors import InvalidIdError, ParseError
+from ingest.errors import InvalidIdError, NotFoundError, ParseError
 from ingest.http import Fetched, Http
 from ingest.settings import Settings
 from ingest.sources.base import Mapper, build_record, none_if_empty, parse_age
-from ingest.text import clean, clean_line
+from ingest.text import clean, clean_line, unescape_markdown
 from models import vocab
 from models.record import Record
 
@@ -70,8 +70,12 @@ def url(settings: Settings, registry_id: str) -> str:
 
 def fetch(http: Http, settings: Settings, registry_id: str, *, etag: str | None = None,
           last_modified: str | None = None) -> Fetched:
-    return http.get(url(settings, registry_id), source=NAME, registry_id=registry_id,
-                    etag=etag, last_modified=last_modified)
+    try:
+        return http.get(url(settings, registry_id), source=NAME, registry_id=registry_id,
+                        etag=etag, last_modified=last_modified)
+    except NotFoundError as exc:
+        raise NotFoundError(f"not found at {LABEL} (HTTP {exc.http_status})", source=NAME,
+                            registry_id=registry_id, url=exc.url, http_status=exc.http_status) from exc
 
 
 _P = "protocolSection"
@@ -119,10 +123,21 @@ class _Doc:
         raise self.fail(f"expected {kind.__name__}, found {type(value).__name__}", where)
 
     def text(self, node: dict[str, Any] | None, key: str, path: str, index: int | None = None) -> str | None:
-        return clean(self.get(node, key, str, path, index))
+        value = None if node is None else node.get(key)
+        if value is None:
+            return None
+        return clean(value if value.__class__ is str else self.get(node, key, str, path, index))
 
     def line(self, node: dict[str, Any] | None, key: str, path: str, index: int | None = None) -> str | None:
-        return clean_line(self.get(node, key, str, path, index))
+        # clean_line inlined: this runs ~50 times a record.
+        value = None if node is None else node.get(key)
+        if value is None:
+            return None
+        if value.__class__ is not str:
+            value = self.get(node, key, str, path, index)
+        if "\\" in value:
+            value = unescape_markdown(value)
+        return " ".join(value.split()) or None
 
     def obj(self, node: dict[str, Any] | None, key: str, path: str) -> dict[str, Any] | None:
         return self.get(node, key, dict, path)

@@ -74,6 +74,8 @@ def test_errors_write_no_version_and_are_logged(settings, store, cassette, name,
     (result,) = summary.results
     assert result.outcome == "error" and result.error.family == family
     assert ids[0] in str(result.error) and "ctgov" in str(result.error)
+    if family == "not_found":
+        assert "not found at ClinicalTrials.gov" in str(result.error)
     counts = store.counts()
     assert counts["version"] == 0 and counts["event"] == 0
     (fetch,) = store.fetches(ids[0])
