@@ -8,7 +8,7 @@ why, what to do), 2 for a usage or configuration error.
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 import orjson
@@ -33,7 +33,7 @@ def _emit_json(value: Any) -> None:
     click.echo(orjson.dumps(value, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS).decode())
 
 
-def _fail(message: str, code: int = 1) -> None:
+def _fail(message: str, code: int = 1) -> NoReturn:
     err.print(f"[red]error:[/red] {escape(message)}", highlight=False)
     sys.exit(code)
 
@@ -65,7 +65,7 @@ def main(ctx: click.Context, database_url: str | None) -> None:
     global out, err
     out, err = Console(soft_wrap=True), Console(stderr=True, soft_wrap=True)  # read COLUMNS now
     try:
-        settings = Settings(**({"database_url": database_url} if database_url else {}))
+        settings = Settings(database_url=database_url) if database_url else Settings()
     except ValidationError as exc:
         _fail(f"invalid setting: {exc.errors()[0]['loc']}: {exc.errors()[0]['msg']}", 2)
     ctx.obj = Context(settings)

@@ -118,7 +118,7 @@ def _diff_list(a: list[Any], b: list[Any], path: str, schema: str, out: list[Cha
         return
     # A multiset of items, compared in canonical form: an item whose inner lists are
     # merely reordered is the same item.
-    remaining = {}
+    remaining: dict[bytes, list[Any]] = {}
     for item in b:
         remaining.setdefault(_ident(canonicalize(item)), []).append(item)
     removed: list[Any] = []

@@ -21,6 +21,7 @@ import math
 import time
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
+from typing import Any
 from urllib.parse import urlsplit
 
 import requests
@@ -113,7 +114,7 @@ class Http:
     def get(self, url: str, *, source: str, registry_id: str | None = None,
             accept: str = "application/json", etag: str | None = None,
             last_modified: str | None = None) -> Fetched:
-        ctx = {"source": source, "registry_id": registry_id, "url": url}
+        ctx: dict[str, Any] = {"source": source, "registry_id": registry_id, "url": url}
         headers = {"Accept": accept}
         if etag:
             headers["If-None-Match"] = etag

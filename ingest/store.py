@@ -33,10 +33,10 @@ from models.record import Record
 from models.tables import Event, Fetch, RawPayload, Version
 
 _EVENT_LOCK = 0x7472_6D69  # "trmi": the advisory lock id that orders event appends
-_RAW = RawPayload.__table__
-_FETCH = Fetch.__table__
-_VERSION = Version.__table__
-_EVENT = Event.__table__
+_RAW = SQLModel.metadata.tables[RawPayload.__tablename__]
+_FETCH = SQLModel.metadata.tables[Fetch.__tablename__]
+_VERSION = SQLModel.metadata.tables[Version.__tablename__]
+_EVENT = SQLModel.metadata.tables[Event.__tablename__]
 
 # Statements built once: building SQLAlchemy constructs per call cost more than the I/O.
 _FETCH_INSERT = insert(_FETCH)

@@ -168,7 +168,7 @@ def _date(d: _Doc, struct: dict[str, Any] | None, path: str, m: Mapper) -> dict[
 def _org(d: _Doc, node: dict[str, Any] | None, path: str, field: str, m: Mapper,
          index: int | None = None) -> dict[str, Any] | None:
     name = d.line(node, "name", path, index)
-    if not name:
+    if not name or node is None:
         return None
     return {"name": name, "class": m.enum(vocab.AGENCY_CLASS, node.get("class"), f"{field}.class")}
 
