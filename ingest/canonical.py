@@ -55,8 +55,16 @@ def content_of(record: Record | dict[str, Any]) -> dict[str, Any]:
     return content
 
 
-def content_hash(record: Record | dict[str, Any]) -> str:
-    """``sha256:<hex>`` of the canonical JSON of the record's content."""
-    canonical = canonicalize(content_of(record))
+def content_hash(record: Record | dict[str, Any], *, sort_in_place: bool = False) -> str:
+    """``sha256:<hex>`` of the canonical JSON of the record's content.
+
+    ``sort_in_place`` skips the copy and sorts the lists of the dict given: for
+    callers that own it and care for no list order (the store, on its hot path).
+    """
+    if sort_in_place and isinstance(record, dict):
+        canonical = content_of(record)
+        _sort_lists(canonical)
+    else:
+        canonical = canonicalize(content_of(record))
     digest = hashlib.sha256(orjson.dumps(canonical, option=orjson.OPT_SORT_KEYS))
     return "sha256:" + digest.hexdigest()

@@ -95,7 +95,7 @@ class Ingestor:
         info.url, info.http_status, info.attempts = fetched.url, fetched.status, fetched.attempts
         info.etag, info.last_modified = fetched.etag, fetched.last_modified
         if fetched.not_modified:
-            latest = self.store.latest(registry_id, source.name)
+            latest = self.store.version(registry_id, source.name)
             version = latest.version if latest else None
             self.store.log_fetch(info, outcome="not_modified", version=version)
             return RecordResult(registry_id, source.name, "not_modified", version=version)

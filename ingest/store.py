@@ -21,14 +21,12 @@ from typing import Any
 
 import orjson
 import zstandard
-from sqlalchemy import Connection, Engine, bindparam, create_engine, event, func, insert, select, text
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Connection, Engine, bindparam, create_engine, event, func, select
 from sqlmodel import SQLModel
 
 from ingest.canonical import content_hash, content_of
 from ingest.diff import Change, diff
+from ingest.store_sql import HotSql
 from models.record import Record
 from models.tables import Event, Fetch, RawPayload, Version
 
@@ -38,28 +36,12 @@ _FETCH = SQLModel.metadata.tables[Fetch.__tablename__]
 _VERSION = SQLModel.metadata.tables[Version.__tablename__]
 _EVENT = SQLModel.metadata.tables[Event.__tablename__]
 
-# Statements built once: building SQLAlchemy constructs per call cost more than the I/O.
-_FETCH_INSERT = insert(_FETCH)
-_VERSION_INSERT = insert(_VERSION)
-_EVENT_INSERT = insert(_EVENT).returning(_EVENT.c.seq)
-_LATEST = (
-    select(_VERSION.c.version, _VERSION.c.content_hash, _VERSION.c.record, _VERSION.c.raw_sha256,
-           _VERSION.c.parser_version)
-    .where(_VERSION.c.registry_id == bindparam("rid"), _VERSION.c.source == bindparam("src"))
-    .order_by(_VERSION.c.version.desc()).limit(1)
-)
-_LATEST_HEAD = (  # the same without the record text, for the unchanged check
-    select(_VERSION.c.version, _VERSION.c.raw_sha256, _VERSION.c.parser_version)
-    .where(_VERSION.c.registry_id == bindparam("rid"), _VERSION.c.source == bindparam("src"))
-    .order_by(_VERSION.c.version.desc()).limit(1)
-)
 _VALIDATORS = (
     select(_FETCH.c.etag, _FETCH.c.last_modified)
     .where(_FETCH.c.registry_id == bindparam("rid"), _FETCH.c.source == bindparam("src"),
            _FETCH.c.outcome.in_(("new_version", "unchanged")))
     .order_by(_FETCH.c.id.desc()).limit(1)
 )
-_PG_EVENT_LOCK = text("SELECT pg_advisory_xact_lock(:k)")
 _COMPRESS = zstandard.ZstdCompressor(level=1)  # ratio 0.26 of the raw JSON; level 3 buys 0.01
 
 
@@ -137,9 +119,10 @@ class Store:
         self._local = threading.local()
         self._lock = threading.Lock()
         self._connections: list[Connection] = []
-        # INSERT .. ON CONFLICT DO NOTHING: a concurrent writer may archive the same bytes.
-        dialect_insert = pg_insert if self.is_postgres else sqlite_insert
-        self._raw_insert = dialect_insert(_RAW).on_conflict_do_nothing(index_elements=["sha256"])
+        self._sql = HotSql(self.is_postgres)
+        dbapi = self.engine.dialect.loaded_dbapi
+        self._integrity_errors = (dbapi.IntegrityError,)
+        self._lost_connection = (dbapi.OperationalError, dbapi.InterfaceError)
         if create:
             SQLModel.metadata.create_all(self.engine)
 
@@ -157,8 +140,12 @@ class Store:
             conn = self._local.conn = self.engine.connect()
             with self._lock:
                 self._connections.append(conn)
-        with conn.begin():
-            yield conn
+        try:
+            with conn.begin():
+                yield conn
+        except self._lost_connection:
+            conn.invalidate()  # raised by the driver directly (HotSql): start afresh next time
+            raise
 
     def close(self) -> None:
         with self._lock:
@@ -178,12 +165,12 @@ class Store:
     def _archive(self, conn: Any, source: str, registry_id: str, url: str | None, raw: bytes,
                  content_type: str | None, sha: str | None = None) -> str:
         sha = sha or hashlib.sha256(raw).hexdigest()
-        # INSERT .. ON CONFLICT DO NOTHING: the same bytes may be archived already
-        # (A -> B -> A) or by a concurrent writer.
-        conn.execute(self._raw_insert, {
+        # ON CONFLICT DO NOTHING: the same bytes may be archived already (A -> B -> A)
+        # or by a concurrent writer.
+        self._sql.run(conn, "raw_insert", {
             "sha256": sha, "source": source, "registry_id": registry_id, "url": url,
             "content_type": content_type, "size": len(raw), "compression": "zstd",
-            "data": _COMPRESS.compress(raw), "first_seen_at": utcnow()})
+            "data": _COMPRESS.compress(raw), "first_seen_at": self._sql.time(utcnow())})
         return sha
 
     def receive(self, info: FetchInfo, raw: bytes, *, parser_version: int,
@@ -197,20 +184,18 @@ class Store:
         """
         sha = hashlib.sha256(raw).hexdigest()
         with self._tx() as conn:
-            head = conn.execute(_LATEST_HEAD, {"rid": info.registry_id, "src": info.source}).first()
-            if head is not None and head.raw_sha256 == sha and head.parser_version == parser_version:
-                self.log_fetch(info, outcome="unchanged", raw_sha256=sha, version=head.version,
-                               conn=conn)
-                return sha, int(head.version)
+            head = self._sql.one(conn, "latest_head", {"rid": info.registry_id, "src": info.source})
+            if head is not None and head[1] == sha and head[2] == parser_version:
+                self.log_fetch(info, outcome="unchanged", raw_sha256=sha, version=head[0], conn=conn)
+                return sha, int(head[0])
             self._archive(conn, info.source, info.registry_id, info.url, raw, content_type, sha)
             return sha, None
 
-    @staticmethod
-    def _fetch_row(info: FetchInfo, outcome: str, error_family: str | None, error: str | None,
+    def _fetch_row(self, info: FetchInfo, outcome: str, error_family: str | None, error: str | None,
                    raw_sha256: str | None, version: int | None) -> dict[str, Any]:
         return {
             "source": info.source, "registry_id": info.registry_id, "url": info.url,
-            "started_at": info.started_at, "duration_ms": round(info.duration_ms, 2),
+            "started_at": self._sql.time(info.started_at), "duration_ms": round(info.duration_ms, 2),
             "outcome": outcome, "http_status": info.http_status, "attempts": info.attempts,
             "error_family": error_family, "error": error, "raw_sha256": raw_sha256,
             "version": version, "etag": info.etag, "last_modified": info.last_modified}
@@ -220,10 +205,10 @@ class Store:
                   version: int | None = None, conn: Any = None) -> None:
         row = self._fetch_row(info, outcome, error_family, error, raw_sha256, version)
         if conn is not None:
-            conn.execute(_FETCH_INSERT, row)
+            self._sql.run(conn, "fetch_insert", row)
             return
         with self._tx() as own:
-            own.execute(_FETCH_INSERT, row)
+            self._sql.run(own, "fetch_insert", row)
 
     def put(self, record: Record | str, *, fetch: FetchInfo | None, raw_sha256: str | None,
             parser_version: int = 1, produced_by: str = "fetch",
@@ -235,7 +220,7 @@ class Store:
         # model_dump_json runs in Rust; five times faster than model_dump(mode="json").
         record_json = record.model_dump_json() if isinstance(record, Record) else record
         data = orjson.loads(record_json)
-        digest = content_hash(data)
+        digest = content_hash(data, sort_in_place=True)  # data is ours; the diff ignores order
         for attempt in range(3):
             try:
                 with self._tx() as conn:
@@ -245,7 +230,7 @@ class Store:
                         self.log_fetch(fetch, outcome=result.outcome, raw_sha256=raw_sha256,
                                        version=result.version, conn=conn)
                     return result
-            except IntegrityError:
+            except self._integrity_errors:
                 if attempt == 2:
                     raise  # a concurrent writer keeps winning the same version number
         raise AssertionError("unreachable")
@@ -254,35 +239,30 @@ class Store:
              raw_sha256: str | None, parser_version: int, produced_by: str,
              valid_from: str | None, observed_at: datetime) -> PutResult:
         registry_id, source = data["registry_id"], data["source"]
-        latest = self._latest(conn, registry_id, source)
-        if latest is not None and latest.content_hash == digest:
-            return PutResult("unchanged", latest.version, digest)
-        number = 1 if latest is None else latest.version + 1
-        changes = [] if latest is None else diff(content_of(orjson.loads(latest.record)),
-                                                 content_of(data))
+        latest = self._sql.one(conn, "latest", {"rid": registry_id, "src": source})
+        if latest is not None and latest[1] == digest:
+            return PutResult("unchanged", latest[0], digest)
+        number = 1 if latest is None else latest[0] + 1
+        changes = [] if latest is None else diff(content_of(orjson.loads(latest[2])), content_of(data))
         status = (data.get("status") or {}).get("overall")
-        conn.execute(_VERSION_INSERT, {
+        self._sql.run(conn, "version_insert", {
             "registry_id": registry_id, "source": source, "version": number,
-            "content_hash": digest, "overall_status": status, "observed_at": observed_at,
+            "content_hash": digest, "overall_status": status,
+            "observed_at": self._sql.time(observed_at),
             "valid_from": valid_from or data.get("source_version_date"), "raw_sha256": raw_sha256,
             "parser_version": parser_version, "produced_by": produced_by, "record": record_json,
             "diff": dumps(changes) if latest is not None else None})
         event = _event(registry_id, source, status, number, latest is None, changes, produced_by)
         if self.is_postgres:
-            conn.execute(_PG_EVENT_LOCK, {"k": _EVENT_LOCK})
-        event["seq"] = conn.execute(_EVENT_INSERT, {
+            self._sql.run(conn, "event_lock", {"k": _EVENT_LOCK})
+        row = self._sql.one(conn, "event_insert", {
             **{k: event[k] for k in ("registry_id", "source", "version", "kind")},
-            "occurred_at": observed_at, "data": dumps(event["data"])}).scalar_one()
+            "occurred_at": self._sql.time(observed_at), "data": dumps(event["data"])})
+        assert row is not None  # INSERT .. RETURNING always returns the row
+        event["seq"] = row[0]
         return PutResult("new_version", number, digest, changes, [event])
 
-    def _latest(self, conn: Any, registry_id: str, source: str) -> Any:
-        return conn.execute(_LATEST, {"rid": registry_id, "src": source}).first()
-
     # --- read side ----------------------------------------------------------
-
-    def latest(self, registry_id: str, source: str) -> Any:
-        with self._tx() as conn:
-            return self._latest(conn, registry_id, source)
 
     def last_validators(self, registry_id: str, source: str) -> tuple[str | None, str | None]:
         """ETag and Last-Modified of the last fetch that stored or matched a version."""
