@@ -3,10 +3,12 @@
 One transaction per record (:meth:`Store.put`). The same code runs on SQLite
 (WAL, the default ``sqlite:///trialmirror.db``) and PostgreSQL.
 
-Event order: ``event.seq`` must grow in commit order, or a consumer reading
-"everything after my cursor" could miss a row committed late with a smaller
-seq. SQLite serializes writers already; on PostgreSQL each writer takes a
-transaction-scoped advisory lock before it appends events.
+Concurrent writers: on SQLite every transaction begins IMMEDIATE (one writer
+at a time). On PostgreSQL a writer takes a transaction-scoped advisory lock on
+the record before it reads the latest version, so version numbers never race,
+and a second one before it appends events: ``event.seq`` must grow in commit
+order, or a consumer reading "everything after my cursor" could miss a row
+committed late with a smaller seq.
 """
 
 from __future__ import annotations
@@ -30,7 +32,9 @@ from ingest.store_sql import HotSql
 from models.record import Record
 from models.tables import Event, Fetch, RawPayload, Version
 
-_EVENT_LOCK = 0x7472_6D69  # "trmi": the advisory lock id that orders event appends
+# PostgreSQL advisory locks (transaction-scoped). Order: record lock, then event lock.
+_EVENT_LOCK = 0x7472_6D69  # "trmi": orders event appends, so seq follows commit order
+_RECORD_LOCK = 0x7472  # with hashtext(registry_id/source): one writer per record
 _RAW = SQLModel.metadata.tables[RawPayload.__tablename__]
 _FETCH = SQLModel.metadata.tables[Fetch.__tablename__]
 _VERSION = SQLModel.metadata.tables[Version.__tablename__]
@@ -90,20 +94,31 @@ def _event(registry_id: str, source: str, status: str | None, number: int, first
             "data": data}
 
 
-def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+def _sqlite_connect(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA busy_timeout=30000")
     cur.close()
+    # SQLAlchemy's recipe: the driver must not open transactions itself; see _sqlite_begin.
+    dbapi_conn.isolation_level = None
+
+
+def _sqlite_begin(conn: Connection) -> None:
+    # IMMEDIATE takes the write lock at BEGIN. A deferred transaction that read
+    # the latest version and then writes fails at once with "database is locked"
+    # when another writer committed in between (busy_timeout does not apply).
+    driver: Any = conn.connection.driver_connection
+    driver.execute("BEGIN IMMEDIATE")
 
 
 def make_engine(url: str) -> Engine:
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://"):]
-    engine = create_engine(url, future=True)
+    engine = create_engine(url)
     if engine.dialect.name == "sqlite":
-        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "connect", _sqlite_connect)
+        event.listen(engine, "begin", _sqlite_begin)
     return engine
 
 
@@ -239,6 +254,8 @@ class Store:
              raw_sha256: str | None, parser_version: int, produced_by: str,
              valid_from: str | None, observed_at: datetime) -> PutResult:
         registry_id, source = data["registry_id"], data["source"]
+        if self.is_postgres:  # one writer per record at a time: read latest, then write it
+            self._sql.run(conn, "record_lock", {"k": _RECORD_LOCK, "rid": registry_id, "src": source})
         latest = self._sql.one(conn, "latest", {"rid": registry_id, "src": source})
         if latest is not None and latest[1] == digest:
             return PutResult("unchanged", latest[0], digest)

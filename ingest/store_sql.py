@@ -40,6 +40,7 @@ _STATEMENTS = {
     "latest_head": 'SELECT version, raw_sha256, parser_version FROM "version" '
                    "WHERE registry_id = :rid AND source = :src ORDER BY version DESC LIMIT 1",
     "event_lock": "SELECT pg_advisory_xact_lock(:k)",
+    "record_lock": "SELECT pg_advisory_xact_lock(:k, hashtext(:rid || '/' || :src))",
 }
 _NAMED = re.compile(r"(?<![:\w]):(\w+)")
 

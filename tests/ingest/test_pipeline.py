@@ -1,5 +1,7 @@
 """Sync end to end from cassettes (vcrpy, replay only), on SQLite and PostgreSQL."""
 
+import json
+
 import pytest
 
 from ingest.http import Http
@@ -103,3 +105,42 @@ def test_error_message_names_source_record_and_field(settings, store, cassette):
     assert "[ctgov] NCT01342250" in message
     assert message.count("protocolSection.designModule.phases") == 1
 
+
+
+def test_concurrent_writers_number_versions_without_gaps_or_duplicates(store):
+    """Two writers (own connections) racing on one record: versions 1..N, one event each."""
+    import threading
+
+    from ingest.sources import ctgov
+    from ingest.store import Store
+
+    statuses = ["RECRUITING", "ACTIVE_NOT_RECRUITING", "SUSPENDED", "COMPLETED"]
+    records = []
+    for i in range(16):
+        doc = fx.current()
+        doc["protocolSection"]["statusModule"]["overallStatus"] = statuses[i % 4]
+        doc["protocolSection"]["designModule"]["enrollmentInfo"]["count"] = i
+        records.append(ctgov.parse(json.dumps(doc).encode(), NCT))
+    other = Store(store.url)
+    barrier, errors = threading.Barrier(2), []
+
+    def write(target, mine):
+        barrier.wait()
+        try:
+            for record in mine:
+                target.put(record, fetch=None, raw_sha256=None)
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=write, args=(s, records[k::2])) for k, s in enumerate((store, other))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    other.close()
+    assert errors == []
+    versions = store.versions(NCT, "ctgov")
+    assert [v.version for v in versions] == list(range(1, 17))
+    events = store.events()
+    assert len(events) == 16 and len({e.seq for e in events}) == 16
+    assert [e.version for e in events] == list(range(1, 17))  # seq order is version order
