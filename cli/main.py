@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
+from sqlalchemy.exc import SQLAlchemyError
 
 from ingest.errors import ConfigError, TrialmirrorError
 from ingest.pipeline import RecordResult, sync
@@ -27,6 +28,7 @@ from ingest.store import Store
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
 PROGRESS_THRESHOLD = 5  # show a progress bar from this many records up
+EVENT_KINDS = ("new_record", "status_change", "updated")
 
 
 def _emit_json(value: Any) -> None:
@@ -46,7 +48,12 @@ class Context:
     @property
     def store(self) -> Store:
         if self._store is None:
-            self._store = Store(self.settings.database_url)
+            try:
+                self._store = Store(self.settings.database_url)
+            except (SQLAlchemyError, ValueError) as exc:
+                reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+                _fail(f"cannot open the database {self.settings.database_url!r}: {reason}. "
+                      "Check TRIALMIRROR_DATABASE_URL (or --database-url).", 2)
         return self._store
 
 
@@ -108,10 +115,14 @@ def sync_cmd(obj: Context, ids: tuple[str, ...], source_name: str, as_json: bool
     progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                         TimeRemainingColumn(), console=err, transient=True,
                         disable=len(registry_ids) < PROGRESS_THRESHOLD)
-    with progress:
-        task = progress.add_task(f"sync {source_name}", total=len(registry_ids))
-        summary = sync(obj.settings, source_name, registry_ids, store=obj.store,
-                       on_result=lambda _r: progress.advance(task))
+    try:
+        with progress:
+            task = progress.add_task(f"sync {source_name}", total=len(registry_ids))
+            summary = sync(obj.settings, source_name, registry_ids, store=obj.store,
+                           on_result=lambda _r: progress.advance(task))
+    except KeyboardInterrupt:
+        # Each record is its own transaction: what was stored stays, nothing is half-written.
+        _fail("interrupted; records stored so far are kept, run sync again to finish", 130)
     if as_json:
         _emit_json([{
             "registry_id": r.registry_id, "source": r.source, "outcome": r.outcome,
@@ -228,7 +239,7 @@ def diff_cmd(obj: Context, registry_id: str, source_name: str, from_n: int | Non
 
 @main.command("changes")
 @click.option("--after", type=int, default=0, show_default=True, help="Events after this seq.")
-@click.option("--kind", default=None, help="new_record, status_change or updated.")
+@click.option("--kind", type=click.Choice(EVENT_KINDS), default=None, help="Only this kind of event.")
 @click.option("--limit", type=int, default=None, help="At most this many events.")
 @json_option
 @click.pass_obj

@@ -94,3 +94,15 @@ def test_sync_json_output(env):
     server.play(PATH, _body(fx.current()))
     data = json.loads(_run(env, "sync", NCT, "--json").output)
     assert data[0]["outcome"] == "new_version" and data[0]["events"][0]["kind"] == "new_record"
+
+
+def test_unreachable_database_is_a_clear_error(env):
+    bad = {**env[1], "TRIALMIRROR_DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none"}
+    result = CliRunner().invoke(main, ["history", NCT], env=bad)
+    assert result.exit_code == 2
+    assert "cannot open the database" in result.stderr and "TRIALMIRROR_DATABASE_URL" in result.stderr
+
+
+def test_changes_refuses_an_unknown_kind(env):
+    result = CliRunner().invoke(main, ["changes", "--kind", "statuschange"], env=env[1])
+    assert result.exit_code == 2 and "status_change" in result.output + result.stderr
