@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import orjson
@@ -72,9 +73,24 @@ def render_record(r: dict[str, Any], row: Any) -> Group:
     return Group(*parts)
 
 
+def _changed_part(old: str, new: str, context: int = 18) -> tuple[str, str]:
+    """The differing middle of two long texts, with a little context either side."""
+    start = len(os.path.commonprefix([old, new]))
+    end = len(os.path.commonprefix([old[start:][::-1], new[start:][::-1]]))
+    lo = max(0, start - context)
+
+    def cut(text: str) -> str:
+        middle = text[lo: len(text) - max(0, end - context)]
+        return ("…" if lo else "") + middle + ("…" if end > context else "")
+
+    return cut(old), cut(new)
+
+
 def render_changes(changes: list[dict[str, Any]]) -> Table:
     table = Table("kind", "path", "op", "old", "new")
     for c in changes:
-        table.add_row(c["kind"], Text(c["path"]), c["op"], Text(_short(c["old"], 50)),
-                      Text(_short(c["new"], 50)))
+        old, new = c["old"], c["new"]
+        if isinstance(old, str) and isinstance(new, str) and max(len(old), len(new)) > 50:
+            old, new = _changed_part(old, new)
+        table.add_row(c["kind"], Text(c["path"]), c["op"], Text(_short(old, 60)), Text(_short(new, 60)))
     return table

@@ -57,6 +57,9 @@ def test_sync_show_history_diff_changes(env):
     assert {c["path"] for c in changes} >= {"status.overall", "enrollment.count", "eligibility.exclusion"}
     assert all(set(c) == {"path", "op", "old", "new", "kind"} for c in changes)
     assert json.loads(_run(env, "diff", NCT, "--from", "1", "--to", "2", "--json").output) == changes
+    table = _run(env, "diff", NCT).output  # long texts show the part that changed
+    assert "version 1 → 2: 6 change(s)" in table
+    assert "in 6 months" in table and "in 3 months" in table
 
     events = json.loads(_run(env, "changes", "--json").output)
     assert [(e["seq"], e["kind"]) for e in events] == [(1, "new_record"), (2, "status_change")]
