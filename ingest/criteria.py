@@ -16,8 +16,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from ingest.text import unescape_markdown
-
 _BULLET = re.compile(
     r"^(?P<indent>[ \t]*)"
     r"(?:[*\-•·▪●○◦+‣⁃]|\(?\d{1,3}[.)](?!\d)|\(?[a-zA-Z][.)](?=\s)|\(?[ivxIVX]{1,4}[.)](?=\s))"
@@ -101,7 +99,8 @@ def _items(lines: list[str]) -> list[str]:
 
 
 def split_criteria(text: str) -> Split:
-    """Split eligibility text into its items; headers decide which list they join."""
+    """Split eligibility text (canonical, see ingest.text) into its items; headers
+    decide which list they join."""
     result = Split()
     target = result.unclassified
     section: list[str] = []
@@ -110,7 +109,7 @@ def split_criteria(text: str) -> Split:
         target.extend(_items(section))
         section.clear()
 
-    for line in unescape_markdown(text).replace("\r\n", "\n").split("\n"):
+    for line in text.split("\n"):
         kind, rest = _line_header(line)
         if kind is None:
             section.append(line)

@@ -24,13 +24,13 @@ from ingest.errors import InvalidIdError, NotFoundError, ParseError
 from ingest.http import Fetched, Http
 from ingest.settings import Settings
 from ingest.sources.base import Mapper, build_record, none_if_empty, parse_age
-from ingest.text import clean, clean_line, unescape_markdown
+from ingest.text import Markup, clean, clean_line, unescape_markdown
 from models import vocab
 from models.record import Record
 
 NAME = "ctgov"
 LABEL = "ClinicalTrials.gov"
-PARSER_VERSION = 1
+PARSER_VERSION = 2  # 2: canonical text (one line per paragraph or item; blank lines dropped)
 NCT_ID = re.compile(r"^NCT\d{8}$")
 UNKNOWN_ENROLLMENT = 99_999_999
 
@@ -103,8 +103,8 @@ class _Doc:
     list item. Paths are only formatted on failure: this runs ~120 times a record.
     """
 
-    def __init__(self, registry_id: str, url: str | None):
-        self.registry_id, self.url = registry_id, url
+    def __init__(self, registry_id: str, url: str | None, markup: Markup = "markdown"):
+        self.registry_id, self.url, self.markup = registry_id, url, markup
 
     def fail(self, reason: str, path: str) -> ParseError:
         return ParseError(reason, field_path=path, source=NAME, registry_id=self.registry_id,
@@ -126,7 +126,8 @@ class _Doc:
         value = None if node is None else node.get(key)
         if value is None:
             return None
-        return clean(value if value.__class__ is str else self.get(node, key, str, path, index))
+        return clean(value if value.__class__ is str else self.get(node, key, str, path, index),
+                     self.markup)
 
     def line(self, node: dict[str, Any] | None, key: str, path: str, index: int | None = None) -> str | None:
         # clean_line inlined: this runs ~50 times a record.
@@ -135,6 +136,8 @@ class _Doc:
             return None
         if value.__class__ is not str:
             value = self.get(node, key, str, path, index)
+        if self.markup != "markdown":
+            return clean_line(value, self.markup)
         if "\\" in value:
             value = unescape_markdown(value)
         return " ".join(value.split()) or None
@@ -154,7 +157,7 @@ class _Doc:
         values = self.get(node, key, list, path, index)
         if not values:
             return None
-        out = [clean_line(v if v.__class__ is str else str(v)) for v in values if v is not None]
+        out = [clean_line(v if v.__class__ is str else str(v), self.markup) for v in values if v is not None]
         return [v for v in out if v] or None
 
 
@@ -194,9 +197,13 @@ def parse(raw: bytes, registry_id: str, *, url: str | None = None) -> Record:
 
 
 def parse_document(doc: dict[str, Any], registry_id: str, *, url: str | None = None,
-                   source: str = NAME) -> Record:
-    """An API v2 study object (already decoded) -> the normalized record."""
-    d = _Doc(registry_id, url)
+                   source: str = NAME, markup: Markup = "markdown") -> Record:
+    """An API v2 study object (already decoded) -> the normalized record.
+
+    ``markup`` is how its text fields are written: API v2 writes Markdown, the
+    record-history endpoints the same fields as HTML (ctgov_history).
+    """
+    d = _Doc(registry_id, url, markup)
     proto = d.obj(doc, _P, "$")
     if proto is None:
         raise d.fail("missing protocolSection: not an API v2 study document", "$.protocolSection")

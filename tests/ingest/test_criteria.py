@@ -5,6 +5,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ingest.criteria import _BULLET, header_kind, split_criteria
+from ingest.text import clean
 
 
 @pytest.mark.parametrize(("line", "kind"), [
@@ -42,7 +43,7 @@ def test_bullets_numbers_nesting_and_escapes():
         "- Pregnancy\n"
         "- Prior therapy with \\<drug\\>\n"
     )
-    split = split_criteria(text)
+    split = split_criteria(clean(text))  # as the parser does: canonical text first
     assert split.headed
     assert split.inclusion == [
         "Age >= 18 years",
