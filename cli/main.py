@@ -8,6 +8,7 @@ why, what to do), 2 for a usage or configuration error.
 from __future__ import annotations
 
 import sys
+from datetime import datetime
 from typing import Any, NoReturn
 
 import click
@@ -20,7 +21,7 @@ from rich.table import Table
 from sqlalchemy.exc import SQLAlchemyError
 
 from ingest.errors import ConfigError, TrialmirrorError
-from ingest.pipeline import RecordResult, sync
+from ingest.pipeline import Ingestor, RecordResult, RunSummary, sync
 from ingest.settings import Settings
 from ingest.sources import SOURCES, get_source
 from ingest.store import Store
@@ -115,6 +116,9 @@ def sync_cmd(obj: Context, ids: tuple[str, ...], source_name: str, as_json: bool
     progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                         TimeRemainingColumn(), console=err, transient=True,
                         disable=len(registry_ids) < PROGRESS_THRESHOLD)
+    if source_name == "ctgov_history":  # a sync of the history is a backfill
+        _backfill(obj, registry_ids, as_json)
+        return
     try:
         with progress:
             task = progress.add_task(f"sync {source_name}", total=len(registry_ids))
@@ -123,6 +127,11 @@ def sync_cmd(obj: Context, ids: tuple[str, ...], source_name: str, as_json: bool
     except KeyboardInterrupt:
         # Each record is its own transaction: what was stored stays, nothing is half-written.
         _fail("interrupted; records stored so far are kept, run sync again to finish", 130)
+    _report(summary, as_json)
+
+
+def _report(summary: RunSummary, as_json: bool) -> None:
+    """The result table (or JSON), one line per failure on stderr, exit 1 on any failure."""
     if as_json:
         _emit_json([{
             "registry_id": r.registry_id, "source": r.source, "outcome": r.outcome,
@@ -136,11 +145,46 @@ def sync_cmd(obj: Context, ids: tuple[str, ...], source_name: str, as_json: bool
             table.add_row(*_result_row(result))
         out.print(table)
         counts = ", ".join(f"{n} {k}" for k, n in sorted(summary.counts.items()))
-        out.print(f"{len(summary.results)} records: {counts}", highlight=False)
+        what = "results" if summary.source == "ctgov_history" else "records"
+        out.print(f"{len(summary.results)} {what}: {counts}", highlight=False)
     for failure in summary.failures:
         err.print(f"[red]failed:[/red] {escape(str(failure.error))}", highlight=False)
     if summary.failures:
         sys.exit(1)
+
+
+@main.command("backfill")
+@click.argument("ids", nargs=-1)
+@json_option
+@click.pass_obj
+def backfill_cmd(obj: Context, ids: tuple[str, ...], as_json: bool) -> None:
+    """Fetch every published version of IDS (default: the watchlist) from the record
+    history that is not stored yet; resumable, a second run fetches only the list."""
+    registry_ids = list(ids) or obj.settings.watchlist_ids()
+    if not registry_ids:
+        _fail("nothing to backfill: give ids or set TRIALMIRROR_WATCHLIST", 2)
+    _backfill(obj, registry_ids, as_json)
+
+
+def _backfill(obj: Context, registry_ids: list[str], as_json: bool) -> None:
+    from ingest.backfill import backfill
+
+    ingestor = Ingestor(obj.settings, obj.store)
+    progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                        TimeRemainingColumn(), console=err, transient=True)
+    tasks: dict[str, Any] = {}
+
+    def advance(registry_id: str, done: int, total: int) -> None:
+        if registry_id not in tasks:
+            tasks[registry_id] = progress.add_task(f"backfill {registry_id}", total=total)
+        progress.update(tasks[registry_id], completed=done)
+
+    try:
+        with progress:
+            summary = backfill(ingestor, registry_ids, on_progress=advance)
+    except KeyboardInterrupt:
+        _fail("interrupted; versions stored so far are kept, run backfill again to resume", 130)
+    _report(summary, as_json)
 
 
 def _require_version(store: Store, registry_id: str, source: str, number: int | None) -> Any:
@@ -149,6 +193,23 @@ def _require_version(store: Store, registry_id: str, source: str, number: int | 
         which = f"version {number}" if number is not None else "version"
         _fail(f"no stored {which} of {registry_id} from {source}; "
               f"run `trialmirror sync {registry_id} --source {source}` first")
+    return row
+
+
+def _as_of(store: Store, registry_id: str, source_name: str | None, day: str) -> Any:
+    # The history and the live API describe one registry: as of a date, either may hold
+    # the state (the history starts at first posting, live captures may be newer).
+    sources = [source_name] if source_name else ["ctgov_history", "ctgov"]
+    row = store.version_as_of(registry_id, sources, day)
+    if row is None:
+        first = store.first_valid_from(registry_id, sources)
+        if first is None:
+            _fail(f"no stored version of {registry_id} from {' or '.join(sources)}; run "
+                  f"`trialmirror backfill {registry_id}` or `trialmirror sync {registry_id}` first")
+        _fail(f"{registry_id} was not yet registered on {day}: its first stored version is valid "
+              f"from {first}")
+    err.print(escape(f"as of {day}: {registry_id} version {row.version} from {row.source}, valid "
+                     f"from {row.valid_from}"), highlight=False)
     return row
 
 
@@ -161,14 +222,22 @@ def _normalize_id(source_name: str, registry_id: str) -> str:
 
 @main.command("show")
 @click.argument("registry_id")
-@source_option
+@click.option("--source", "source_name", default=None,
+              help=f"Source name: {', '.join(sorted(SOURCES))} [default: ctgov; with --as-of, "
+                   "both ClinicalTrials.gov sources].")
 @click.option("--version", "number", type=int, default=None, help="A stored version (default: latest).")
+@click.option("--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="The version current on this date (YYYY-MM-DD), from valid_from.")
 @json_option
 @click.pass_obj
-def show_cmd(obj: Context, registry_id: str, source_name: str, number: int | None, as_json: bool) -> None:
+def show_cmd(obj: Context, registry_id: str, source_name: str | None, number: int | None,
+             as_of: datetime | None, as_json: bool) -> None:
     """Show the normalized record (--json: exactly the record)."""
-    registry_id = _normalize_id(source_name, registry_id)
-    row = _require_version(obj.store, registry_id, source_name, number)
+    registry_id = _normalize_id(source_name or "ctgov", registry_id)
+    if as_of is not None:
+        row = _as_of(obj.store, registry_id, source_name, as_of.date().isoformat())
+    else:
+        row = _require_version(obj.store, registry_id, source_name or "ctgov", number)
     record = orjson.loads(row.record)
     if as_json:
         _emit_json(record)
@@ -176,6 +245,40 @@ def show_cmd(obj: Context, registry_id: str, source_name: str, number: int | Non
     from cli.render import render_record
 
     out.print(render_record(record, row))
+
+
+@main.command("timeline")
+@click.argument("registry_id")
+@click.option("--source", "source_name", default=None,
+              help="ctgov_history or ctgov [default: ctgov_history when it holds versions].")
+@json_option
+@click.pass_obj
+def timeline_cmd(obj: Context, registry_id: str, source_name: str | None, as_json: bool) -> None:
+    """Status periods (from, to, days, versions) and the change kinds of every version."""
+    from ingest.timeline import status_periods
+
+    registry_id = _normalize_id(source_name or "ctgov", registry_id)
+    if source_name is None:
+        source_name = "ctgov_history" if obj.store.version(registry_id, "ctgov_history") else "ctgov"
+    rows = obj.store.versions(registry_id, source_name)
+    if not rows:
+        _fail(f"no stored version of {registry_id} from {source_name}; "
+              f"run `trialmirror backfill {registry_id}` first")
+    periods = status_periods([(r.version, r.valid_from or r.observed_at.date().isoformat(),
+                               r.overall_status) for r in rows])
+    if as_json:
+        _emit_json([p.as_json() for p in periods])
+        return
+    table = Table("status", "from", "to", "days", "versions", title=f"{registry_id} [{source_name}]")
+    for p in periods:
+        table.add_row(p.status or "?", p.start, p.end or "(current)", "" if p.days is None else str(p.days),
+                      ", ".join(map(str, p.versions)))
+    out.print(table)
+    for r in rows:
+        kinds = sorted({c["kind"] for c in orjson.loads(r.diff)}) if r.diff else None
+        what = "first version" if kinds is None else (", ".join(kinds) or "no change in the record")
+        out.print(escape(f"v{r.version}  {r.valid_from or '?':10}  {r.overall_status or '?':24}  {what}"),
+                  highlight=False)
 
 
 @main.command("history")

@@ -5,8 +5,9 @@
     │   ├── InvalidIdError            invalid_id    refused before any request
     │   └── UnknownSourceError        config        lists the valid source names
     ├── RetryLaterError               retry_later   429, 5xx, timeout, reset, truncated body
-    ├── GiveUpError                   give_up       other 4xx, oversized body, layout changed
-    │   └── NotFoundError             not_found     the source has no such record
+    ├── GiveUpError                   give_up       other 4xx, oversized body
+    │   ├── NotFoundError             not_found     the source has no such record
+    │   └── LayoutChangedError        layout_changed  the source's page or JSON changed shape
     └── ParseError                    parse         malformed payload or unexpected shape
 
 Each error names the source, the record, the URL or field path, and what to do.
@@ -64,6 +65,12 @@ class GiveUpError(TrialmirrorError):
 class NotFoundError(GiveUpError):
     family = "not_found"
     hint = "Check the id; a withdrawn or merged record may live on under another id."
+
+
+class LayoutChangedError(GiveUpError):
+    family = "layout_changed"
+    hint = ("The source changed what it sends; nothing was stored. The code that reads it "
+            "needs an update.")
 
 
 class ParseError(TrialmirrorError):

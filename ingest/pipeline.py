@@ -112,17 +112,7 @@ class Ingestor:
             return RecordResult(registry_id, source.name, "unchanged", version=version)
         try:
             record = _parse(source, raw, registry_id, info.url)
-        except ParseError as exc:
-            return self.store_parsed(source, registry_id, info, sha, (None, exc.detail, exc.field_path))
-        return self.store_parsed(source, registry_id, info, sha, (record, None, None))
-
-    def store_parsed(self, source: Source, registry_id: str, info: FetchInfo, sha: str,
-                     parsed: tuple[Any, str | None, str | None]) -> RecordResult:
-        """Store a parse outcome ``(record or its JSON, error reason, field path)``."""
-        record, reason, field_path = parsed
-        if record is None:
-            exc = ParseError(reason or "parse failed", field_path=field_path, source=source.name,
-                             registry_id=registry_id, url=info.url)
+        except TrialmirrorError as exc:  # a parse error, or a payload whose shape changed
             self.store.log_fetch(info, outcome="error", error_family=exc.family, error=str(exc),
                                  raw_sha256=sha)
             return RecordResult(registry_id, source.name, "error", error=exc)
@@ -135,7 +125,7 @@ class Ingestor:
 def _parse(source: Source, raw: bytes, registry_id: str, url: str | None) -> Any:
     try:
         return source.parse(raw, registry_id, url=url)
-    except ParseError:
+    except TrialmirrorError:
         raise
     except Exception as exc:  # a parser bug must not stop the run: report it as a value
         raise ParseError(f"parser failed: {exc.__class__.__name__}: {exc}", source=source.name,

@@ -21,6 +21,7 @@ class Settings(BaseSettings):
     database_url: str = "sqlite:///trialmirror.db"
     watchlist: str = Field("NCT01342250", description="Comma- or space-separated registry ids")
     ctgov_base_url: str = "https://clinicaltrials.gov"
+    ctgov_history_base_url: str = "https://clinicaltrials.gov"
 
     # Politeness: one shared HTTP layer uses all of these.
     max_requests_per_second: float = Field(1.0, gt=0)
@@ -33,7 +34,7 @@ class Settings(BaseSettings):
     retry_after_max: int = Field(600, ge=0, description="Longest Retry-After honoured, seconds")
     max_response_bytes: int = Field(20_000_000, gt=0)
 
-    @field_validator("ctgov_base_url")
+    @field_validator("ctgov_base_url", "ctgov_history_base_url")
     @classmethod
     def _no_trailing_slash(cls, value: str) -> str:
         return value.rstrip("/")

@@ -66,6 +66,7 @@ class FetchInfo:
     attempts: int | None = None
     etag: str | None = None
     last_modified: str | None = None
+    upstream_version: int | None = None  # the source's version number, for record history
 
 
 @dataclass
@@ -213,7 +214,8 @@ class Store:
             "started_at": self._sql.time(info.started_at), "duration_ms": round(info.duration_ms, 2),
             "outcome": outcome, "http_status": info.http_status, "attempts": info.attempts,
             "error_family": error_family, "error": error, "raw_sha256": raw_sha256,
-            "version": version, "etag": info.etag, "last_modified": info.last_modified}
+            "version": version, "upstream_version": info.upstream_version, "etag": info.etag,
+            "last_modified": info.last_modified}
 
     def log_fetch(self, info: FetchInfo, *, outcome: str, error_family: str | None = None,
                   error: str | None = None, raw_sha256: str | None = None,
@@ -227,7 +229,8 @@ class Store:
 
     def put(self, record: Record | str, *, fetch: FetchInfo | None, raw_sha256: str | None,
             parser_version: int = 1, produced_by: str = "fetch",
-            valid_from: str | None = None, observed_at: datetime | None = None) -> PutResult:
+            valid_from: str | None = None, observed_at: datetime | None = None,
+            upstream_version: int | None = None) -> PutResult:
         """Store ``record`` (a Record, or its JSON from ``model_dump_json``) as a new
         version if its content changed, with its diff, event and fetch-log row: one
         transaction."""
@@ -239,8 +242,8 @@ class Store:
         for attempt in range(3):
             try:
                 with self._tx() as conn:
-                    result = self._put(conn, data, record_json, digest, raw_sha256,
-                                       parser_version, produced_by, valid_from, observed_at)
+                    result = self._put(conn, data, record_json, digest, raw_sha256, parser_version,
+                                       produced_by, valid_from, observed_at, upstream_version)
                     if fetch is not None:
                         self.log_fetch(fetch, outcome=result.outcome, raw_sha256=raw_sha256,
                                        version=result.version, conn=conn)
@@ -252,7 +255,7 @@ class Store:
 
     def _put(self, conn: Any, data: dict[str, Any], record_json: str, digest: str,
              raw_sha256: str | None, parser_version: int, produced_by: str,
-             valid_from: str | None, observed_at: datetime) -> PutResult:
+             valid_from: str | None, observed_at: datetime, upstream_version: int | None) -> PutResult:
         registry_id, source = data["registry_id"], data["source"]
         if self.is_postgres:  # one writer per record at a time: read latest, then write it
             self._sql.run(conn, "record_lock", {"k": _RECORD_LOCK, "rid": registry_id, "src": source})
@@ -267,7 +270,8 @@ class Store:
             "content_hash": digest, "overall_status": status,
             "observed_at": self._sql.time(observed_at),
             "valid_from": valid_from or data.get("source_version_date"), "raw_sha256": raw_sha256,
-            "parser_version": parser_version, "produced_by": produced_by, "record": record_json,
+            "parser_version": parser_version, "produced_by": produced_by,
+            "upstream_version": upstream_version, "record": record_json,
             "diff": dumps(changes) if latest is not None else None})
         event = _event(registry_id, source, status, number, latest is None, changes, produced_by)
         if self.is_postgres:
@@ -304,6 +308,35 @@ class Store:
             query = query.where(_VERSION.c.version == number)
         with self._tx() as conn:
             return conn.execute(query).first()
+
+    def version_as_of(self, registry_id: str, sources: list[str], day: str) -> Any:
+        """The version current on ``day`` (ISO date): the latest ``valid_from`` on or before
+        it across ``sources`` (ties: the later-listed source, then the higher version)."""
+        rank = {name: i for i, name in enumerate(sources)}
+        with self._tx() as conn:
+            rows = list(conn.execute(
+                select(_VERSION).where(_VERSION.c.registry_id == registry_id,
+                                       _VERSION.c.source.in_(sources),
+                                       _VERSION.c.valid_from.is_not(None),
+                                       _VERSION.c.valid_from <= day)))
+        if not rows:
+            return None
+        return max(rows, key=lambda r: (r.valid_from, rank[r.source], r.version))
+
+    def first_valid_from(self, registry_id: str, sources: list[str]) -> str | None:
+        with self._tx() as conn:
+            return conn.execute(
+                select(func.min(_VERSION.c.valid_from)).where(
+                    _VERSION.c.registry_id == registry_id, _VERSION.c.source.in_(sources))).scalar()
+
+    def fetched_upstream_versions(self, registry_id: str, source: str) -> set[int]:
+        """Upstream version numbers already fetched and stored (as a version or unchanged)."""
+        with self._tx() as conn:
+            return {row[0] for row in conn.execute(
+                select(_FETCH.c.upstream_version).where(
+                    _FETCH.c.registry_id == registry_id, _FETCH.c.source == source,
+                    _FETCH.c.upstream_version.is_not(None),
+                    _FETCH.c.outcome.in_(("new_version", "unchanged"))))}
 
     def events(self, *, after: int = 0, kind: str | None = None, limit: int | None = None,
                registry_id: str | None = None) -> list[Any]:

@@ -24,15 +24,15 @@ _STATEMENTS = {
                   ":content_type, :size, :compression, :data, :first_seen_at) "
                   "ON CONFLICT (sha256) DO NOTHING",
     "fetch_insert": 'INSERT INTO "fetch" (source, registry_id, url, started_at, duration_ms, outcome, '
-                    "http_status, attempts, error_family, error, raw_sha256, version, etag, "
-                    "last_modified) VALUES (:source, :registry_id, :url, :started_at, :duration_ms, "
-                    ":outcome, :http_status, :attempts, :error_family, :error, :raw_sha256, :version, "
-                    ":etag, :last_modified)",
+                    "http_status, attempts, error_family, error, raw_sha256, version, upstream_version, "
+                    "etag, last_modified) VALUES (:source, :registry_id, :url, :started_at, "
+                    ":duration_ms, :outcome, :http_status, :attempts, :error_family, :error, "
+                    ":raw_sha256, :version, :upstream_version, :etag, :last_modified)",
     "version_insert": 'INSERT INTO "version" (registry_id, source, version, content_hash, '
                       "overall_status, observed_at, valid_from, raw_sha256, parser_version, "
-                      "produced_by, record, diff) VALUES (:registry_id, :source, :version, "
-                      ":content_hash, :overall_status, :observed_at, :valid_from, :raw_sha256, "
-                      ":parser_version, :produced_by, :record, :diff)",
+                      "produced_by, upstream_version, record, diff) VALUES (:registry_id, :source, "
+                      ":version, :content_hash, :overall_status, :observed_at, :valid_from, "
+                      ":raw_sha256, :parser_version, :produced_by, :upstream_version, :record, :diff)",
     "event_insert": 'INSERT INTO "event" (registry_id, source, version, kind, occurred_at, data) '
                     "VALUES (:registry_id, :source, :version, :kind, :occurred_at, :data) RETURNING seq",
     "latest": 'SELECT version, content_hash, record, raw_sha256, parser_version FROM "version" '

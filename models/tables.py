@@ -51,6 +51,8 @@ class Fetch(SQLModel, table=True):
     error: str | None = Field(default=None, sa_column=Column(Text))
     raw_sha256: str | None = Field(default=None, max_length=64)
     version: int | None = None
+    # The source's own version number of what was fetched (record-history version n).
+    upstream_version: int | None = None
     etag: str | None = None
     last_modified: str | None = None
 
@@ -70,6 +72,7 @@ class Version(SQLModel, table=True):
     raw_sha256: str | None = Field(default=None, max_length=64)
     parser_version: int = 1
     produced_by: str = Field(default="fetch", max_length=16)  # fetch | backfill | reparse
+    upstream_version: int | None = None  # the source's version number (record history)
     record: str = Field(sa_column=Column(Text, nullable=False))  # normalized record JSON
     diff: str | None = Field(default=None, sa_column=Column(Text))  # JSON list of changes
 

@@ -12,7 +12,7 @@ from importlib import import_module
 from ingest.errors import UnknownSourceError
 from ingest.sources.base import Source
 
-_MODULES = ("ingest.sources.ctgov",)
+_MODULES = ("ingest.sources.ctgov", "ingest.sources.ctgov_history")
 
 
 def _load() -> dict[str, Source]:

@@ -109,3 +109,49 @@ def test_unreachable_database_is_a_clear_error(env):
 def test_changes_refuses_an_unknown_kind(env):
     result = CliRunner().invoke(main, ["changes", "--kind", "statuschange"], env=env[1])
     assert result.exit_code == 2 and "status_change" in result.output + result.stderr
+
+
+def test_backfill_timeline_and_as_of_from_a_local_history_server(env):
+    server, environment = env
+    environment = {**environment, "TRIALMIRROR_CTGOV_HISTORY_BASE_URL": server.base_url}
+    history = f"/api/int/studies/{NCT}/history"
+    server.play(history, _body(fx.history_list()))
+    for n in range(3):
+        server.play(f"{history}/{n}", _body(fx.history_version(n)))
+    server.play(PATH, _body(fx.current()))
+    run = lambda *args: CliRunner().invoke(main, list(args), env=environment)  # noqa: E731
+
+    first = run("backfill", NCT)
+    assert first.exit_code == 0, first.output + first.stderr
+    assert [server.hits[f"{history}/{n}"] for n in range(3)] == [1, 1, 1]
+    assert run("backfill", NCT).exit_code == 0  # a second run asks for the list only
+    assert [server.hits[f"{history}/{n}"] for n in range(3)] == [1, 1, 1] and server.hits[history] == 2
+
+    versions = json.loads(run("history", NCT, "--source", "ctgov_history", "--json").output)
+    assert [(v["version"], v["valid_from"]) for v in versions] == [
+        (1, "2011-04-27"), (2, "2011-07-20"), (3, "2011-10-14")]
+    changes = json.loads(run("changes", "--kind", "status_change", "--json").output)
+    assert len(changes) == 2
+
+    timeline = json.loads(run("timeline", NCT, "--json").output)
+    assert timeline == [
+        {"status": "RECRUITING", "from": "2011-04-27", "to": "2011-07-20", "days": 84, "versions": [1]},
+        {"status": "ACTIVE_NOT_RECRUITING", "from": "2011-07-20", "to": "2011-10-14", "days": 86,
+         "versions": [2]},
+        {"status": "COMPLETED", "from": "2011-10-14", "to": None, "days": None, "versions": [3]}]
+    human = run("timeline", NCT).output
+    assert "ACTIVE_NOT_RECRUITING" in human and "v2  2011-07-20" in human and "enrollment" in human
+
+    before = run("show", NCT, "--as-of", "2011-01-01")
+    assert before.exit_code == 1 and "not yet registered on 2011-01-01" in before.stderr
+    mid = run("show", NCT, "--as-of", "2011-08-01", "--json")
+    assert json.loads(mid.stdout)["status"]["overall"] == "ACTIVE_NOT_RECRUITING"
+    assert "version 2 from ctgov_history, valid from 2011-07-20" in mid.stderr
+    assert json.loads(run("show", NCT, "--as-of", "2011-10-14", "--json").stdout)["status"]["overall"] \
+        == "COMPLETED"
+
+    assert run("sync", NCT).exit_code == 0  # the live record: no difference from the newest version
+    live = json.loads(run("history", NCT, "--json").output)
+    assert live[-1]["content_hash"] == versions[-1]["content_hash"]
+    diff = json.loads(run("diff", NCT, "--source", "ctgov_history", "--json").output)
+    assert {c["path"] for c in diff} >= {"status.overall"}

@@ -14,6 +14,7 @@ from tests.fixtures import nct01342250 as fx
 
 SAMPLES = {  # source name -> (registry id, payload bytes, an invalid id)
     "ctgov": ("NCT01342250", json.dumps(fx.current()).encode(), "NCT123"),
+    "ctgov_history": ("NCT01342250", json.dumps(fx.history_version(2)).encode(), "NCT123"),
 }
 
 
