@@ -81,6 +81,15 @@ def _markdown(text: str) -> list[str]:
     levels: list[int] = []  # indentation of each open list level
     for raw in text.splitlines():
         first = raw[:1]
+        if first == "*" and raw[1:2] == " " and raw[2:3] not in ("", " "):
+            # "* text" at the margin, the commonest line of a criteria text: no regex
+            while levels and levels[-1] > 0:
+                levels.pop()
+            if not levels:
+                levels.append(0)
+            lines.append("* " + inline(raw[2:]) if len(levels) == 1 else
+                         "  " * (len(levels) - 1) + "* " + inline(raw[2:]))
+            continue
         item = _MD_ITEM.match(raw) if first in _ITEM_START else None
         if item is None:
             line = inline(raw)
