@@ -125,7 +125,9 @@ def test_backfill_timeline_and_as_of_from_a_local_history_server(env):
     assert first.exit_code == 0, first.output + first.stderr
     assert [server.hits[f"{history}/{n}"] for n in range(3)] == [1, 1, 1]
     assert run("backfill", NCT).exit_code == 0  # a second run asks for the list only
-    assert [server.hits[f"{history}/{n}"] for n in range(3)] == [1, 1, 1] and server.hits[history] == 2
+    again = run("sync", NCT, "--source", "ctgov_history", "--json")  # sync of the history = backfill
+    assert [(r["outcome"], r["version"]) for r in json.loads(again.stdout)] == [("unchanged", 3)]
+    assert [server.hits[f"{history}/{n}"] for n in range(3)] == [1, 1, 1] and server.hits[history] == 3
 
     versions = json.loads(run("history", NCT, "--source", "ctgov_history", "--json").output)
     assert [(v["version"], v["valid_from"]) for v in versions] == [
