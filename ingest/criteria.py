@@ -74,17 +74,25 @@ def _line_header(line: str) -> tuple[str | None, str]:
     return (kind, "") if kind and not rest else (None, line)
 
 
+def _bullet(raw: str) -> tuple[int, str] | None:
+    """``(indent, text)`` of a bullet line, or None."""
+    stripped = raw.lstrip(" ")
+    if stripped[:2] == "* " and stripped[2:3] not in ("", " "):
+        return len(raw) - len(stripped), stripped[2:].strip()  # canonical "* ": no regex
+    match = _BULLET.match(raw)
+    return (len(match["indent"].expandtabs(4)), match["text"].strip()) if match else None
+
+
 def _items(lines: list[str]) -> list[str]:
     """Group the lines of one section into items, children kept with parents."""
     items: list[list[str]] = []
     parent_indent: int | None = None
     for raw in lines:
         if not raw.strip():
-            continue  # Markdown allows blank lines between a bullet and its children
-        bullet = _BULLET.match(raw)
+            continue  # blank lines between a bullet and its children
+        bullet = _bullet(raw)
         if bullet:
-            indent = len(bullet["indent"].expandtabs(4))
-            text = bullet["text"].strip()
+            indent, text = bullet
             if items and parent_indent is not None and indent > parent_indent:
                 items[-1].append("- " + text)
                 continue

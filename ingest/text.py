@@ -58,10 +58,11 @@ def _md_inline(line: str) -> str:
         line = _MD_LINK.sub(lambda m: _link(m[1], m[2]), line)
     if "\\" in line:
         line = _MD_ESCAPE.sub(r"\1", line)
-    return _collapse(line)
+    return collapse(line)
 
 
-def _collapse(line: str) -> str:
+def collapse(line: str) -> str:
+    """Whitespace runs as one space, none at the ends."""
     # Splitting allocates a list of every word; most lines need nothing done.
     if "  " in line or "\t" in line or line[:1] == " " or line[-1:] in (" ", "\r") or "\xa0" in line:
         return " ".join(line.split())
@@ -70,7 +71,7 @@ def _collapse(line: str) -> str:
 
 def _markdown(text: str) -> list[str]:
     # Fast paths first: most fields hold no list, and many no markup at all.
-    inline = _md_inline if ("\\" in text or "*" in text or "](" in text or "__" in text) else _collapse
+    inline = _md_inline if ("\\" in text or "*" in text or "](" in text or "__" in text) else collapse
     if text[:1] not in _ITEM_START:
         if "\n" not in text and "\r" not in text:
             line = inline(text)

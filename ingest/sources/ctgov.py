@@ -24,7 +24,7 @@ from ingest.errors import InvalidIdError, NotFoundError, ParseError
 from ingest.http import Fetched, Http
 from ingest.settings import Settings
 from ingest.sources.base import Mapper, build_record, none_if_empty, parse_age
-from ingest.text import Markup, clean, clean_line, unescape_markdown
+from ingest.text import Markup, clean, clean_line, collapse, unescape_markdown
 from models import vocab
 from models.record import Record
 
@@ -140,7 +140,7 @@ class _Doc:
             return clean_line(value, self.markup)
         if "\\" in value:
             value = unescape_markdown(value)
-        return " ".join(value.split()) or None
+        return collapse(value) or None
 
     def obj(self, node: dict[str, Any] | None, key: str, path: str) -> dict[str, Any] | None:
         return self.get(node, key, dict, path)
