@@ -192,6 +192,9 @@ def clean(text: str | None, markup: Markup = "markdown") -> str | None:
     """Canonical plain text of a field, or None for a missing or blank value."""
     if text is None:
         return None
+    if markup == "markdown" and "\n" not in text and text[:1] not in _ITEM_START and not (
+            "\\" in text or "*" in text or "](" in text or "__" in text or "\r" in text):
+        return collapse(text) or None  # one plain line: most fields
     lines = _html(text) if markup == "html" else _markdown(text)
     return "\n".join(lines) or None
 
