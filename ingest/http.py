@@ -18,6 +18,7 @@ and truncated bodies are ``RetryLaterError``; 404/410 ``NotFoundError``; other
 from __future__ import annotations
 
 import math
+import socket
 import time
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
@@ -129,7 +130,8 @@ class Http:
         except requests.Timeout as exc:
             raise RetryLaterError(f"timed out: {exc.__class__.__name__}", **ctx) from exc
         except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as exc:
-            raise RetryLaterError(f"connection failed: {str(exc)[:300]}", **ctx) from exc
+            raise RetryLaterError(f"connection failed: {_why(exc, urlsplit(url).hostname)}",
+                                  **ctx) from exc
 
     def _read(self, resp: requests.Response, ctx: dict) -> bytes:
         cap = self.settings.max_response_bytes
@@ -168,3 +170,22 @@ class Http:
         return Fetched(url=resp.url or ctx["url"], status=status, body=body, headers=headers,
                        attempts=attempts)
 
+
+
+def _why(exc: BaseException, host: str | None) -> str:
+    """A short reason from a requests/urllib3 connection error's chain of causes."""
+    seen: list[BaseException] = []
+    node: BaseException | None = exc
+    while node is not None and node not in seen:
+        seen.append(node)
+        node = node.__cause__ or node.__context__ or getattr(node, "reason", None)
+    names = {type(e).__name__ for e in seen}
+    if "NameResolutionError" in names or any(isinstance(e, socket.gaierror) for e in seen):
+        return f"cannot resolve {host} (no DNS answer: check the network or the base URL setting)"
+    if any(isinstance(e, ConnectionRefusedError) for e in seen):
+        return f"{host} refused the connection"
+    if any(isinstance(e, ConnectionResetError) for e in seen):
+        return f"{host} reset the connection"
+    if "ProtocolError" in names or "IncompleteRead" in names:
+        return "the connection broke off mid-response"
+    return f"{type(seen[-1]).__name__}: {str(seen[-1])[:200]}"
