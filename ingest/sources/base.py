@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from pydantic import ValidationError
@@ -17,9 +19,14 @@ from models.vocab import AGE_UNIT, AGE_UNIT_PER_YEAR, Vocabulary
 class Source(Protocol):
     """A source: a thin ``fetch`` (I/O through the shared Http) and a pure ``parse``."""
 
-    name: str
-    label: str  # for people: "ClinicalTrials.gov"
-    parser_version: int  # bump when parse() output changes for the same bytes
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def label(self) -> str: ...  # for people: "ClinicalTrials.gov"
+
+    @property
+    def parser_version(self) -> int: ...  # bump when parse() output changes for the same bytes
 
     def validate_id(self, registry_id: str) -> str: ...
 
@@ -70,6 +77,26 @@ def parse_age(text: str | None, path: str, mapper: Mapper) -> dict[str, Any] | N
         return {"value": value, "unit": unit_text, "years": None}
     years = round(value / AGE_UNIT_PER_YEAR[unit.value], 4)
     return {"value": value, "unit": unit.value, "years": years}
+
+
+@dataclass(frozen=True)
+class ModuleSource:
+    """A source whose parts are the module-level names of its module (see ctgov.py)."""
+
+    name: str
+    label: str
+    parser_version: int
+    validate_id: Callable[[str], str]
+    url: Callable[[Settings, str], str]
+    fetch: Callable[..., Fetched]
+    parse: Callable[..., Record]
+
+
+def source_of(namespace: dict[str, Any]) -> Source:
+    """``SOURCE = source_of(globals())`` at the end of a source module."""
+    return ModuleSource(namespace["NAME"], namespace["LABEL"], namespace["PARSER_VERSION"],
+                        namespace["validate_id"], namespace["url"], namespace["fetch"],
+                        namespace["parse"])
 
 
 def build_record(data: dict[str, Any], *, source: str, registry_id: str, url: str | None) -> Record:

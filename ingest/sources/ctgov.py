@@ -23,7 +23,7 @@ from ingest.criteria import split_criteria
 from ingest.errors import InvalidIdError, NotFoundError, ParseError
 from ingest.http import Fetched, Http
 from ingest.settings import Settings
-from ingest.sources.base import Mapper, build_record, none_if_empty, parse_age
+from ingest.sources.base import Mapper, build_record, none_if_empty, parse_age, source_of
 from ingest.text import Markup, clean, clean_line, collapse, unescape_markdown
 from models import vocab
 from models.record import Record
@@ -386,14 +386,4 @@ def _sites(d: _Doc, mod: dict[str, Any] | None, m: Mapper) -> list[dict[str, Any
     return sites or None
 
 
-class _CtGov:
-    name = NAME
-    label = LABEL
-    parser_version = PARSER_VERSION
-    validate_id = staticmethod(validate_id)
-    url = staticmethod(url)
-    fetch = staticmethod(fetch)
-    parse = staticmethod(parse)
-
-
-SOURCE = _CtGov()
+SOURCE = source_of(globals())

@@ -28,6 +28,7 @@ from ingest.errors import LayoutChangedError, NotFoundError, ParseError
 from ingest.http import Fetched, Http
 from ingest.settings import Settings
 from ingest.sources import ctgov
+from ingest.sources.base import source_of
 from models.record import Record
 
 NAME = "ctgov_history"
@@ -126,14 +127,4 @@ def parse(raw: bytes, registry_id: str, *, url: str | None = None) -> Record:
     return ctgov.parse_document(study, registry_id, url=url, source=NAME, markup="html")
 
 
-class _CtGovHistory:
-    name = NAME
-    label = LABEL
-    parser_version = PARSER_VERSION
-    validate_id = staticmethod(validate_id)
-    url = staticmethod(url)
-    fetch = staticmethod(fetch)
-    parse = staticmethod(parse)
-
-
-SOURCE = _CtGovHistory()
+SOURCE = source_of(globals())
