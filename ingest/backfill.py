@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Iterable
 
 from ingest.errors import TrialmirrorError
-from ingest.pipeline import Ingestor, RecordResult, RunSummary, _parse
+from ingest.pipeline import Ingestor, RecordResult, RunSummary, parse_safely
 from ingest.sources import ctgov_history as history
 from ingest.sources.ctgov_history import HistoryEntry
 from ingest.store import FetchInfo, utcnow
@@ -106,7 +106,7 @@ def _store_version(ingestor: Ingestor, registry_id: str, entry: HistoryEntry) ->
     sha = store.archive(source=source.name, registry_id=registry_id, url=info.url, raw=fetched.body,
                         content_type=fetched.headers.get("content-type"))
     try:
-        record = _parse(source, fetched.body, registry_id, info.url)
+        record = parse_safely(source, fetched.body, registry_id, info.url)
     except TrialmirrorError as exc:  # a parse error, or the canary: the payload changed shape
         store.log_fetch(info, outcome="error", error_family=exc.family, error=str(exc), raw_sha256=sha)
         return RecordResult(registry_id, source.name, "error", error=exc)

@@ -111,7 +111,7 @@ class Ingestor:
         if version is not None:
             return RecordResult(registry_id, source.name, "unchanged", version=version)
         try:
-            record = _parse(source, raw, registry_id, info.url)
+            record = parse_safely(source, raw, registry_id, info.url)
         except TrialmirrorError as exc:  # a parse error, or a payload whose shape changed
             self.store.log_fetch(info, outcome="error", error_family=exc.family, error=str(exc),
                                  raw_sha256=sha)
@@ -122,7 +122,8 @@ class Ingestor:
                             changes=put.changes, events=put.events)
 
 
-def _parse(source: Source, raw: bytes, registry_id: str, url: str | None) -> Any:
+def parse_safely(source: Source, raw: bytes, registry_id: str, url: str | None) -> Any:
+    """``source.parse``, with any unexpected exception turned into a ParseError."""
     try:
         return source.parse(raw, registry_id, url=url)
     except TrialmirrorError:
