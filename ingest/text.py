@@ -62,11 +62,14 @@ def _md_inline(line: str) -> str:
 
 
 def collapse(line: str) -> str:
-    """Whitespace runs as one space, none at the ends."""
-    # Splitting allocates a list of every word; most lines need nothing done.
-    if "  " in line or "\t" in line or line[:1] == " " or line[-1:] in (" ", "\r") or "\xa0" in line:
+    """Runs of spaces, tabs and no-break spaces as one space, none at the ends.
+
+    Every markup goes through this one function, so they agree on whitespace;
+    the checks first because most lines need nothing (splitting allocates).
+    """
+    if "  " in line or "\t" in line or "\xa0" in line or "\r" in line:
         return " ".join(line.split())
-    return line
+    return line.strip()  # returns the same string when there is nothing to strip
 
 
 def _markdown(text: str) -> list[str]:
@@ -125,7 +128,7 @@ class _HtmlLines:
         self.items: list[str] = []  # indentation of the text of each open list item
 
     def flush(self) -> None:
-        line = " ".join("".join(self.buffer).split())
+        line = collapse("".join(self.buffer))
         if line:
             indent = self.prefix or (self.items[-1] if self.items else "")
             self.lines.append(indent + line)
@@ -180,7 +183,7 @@ class _HtmlLines:
 
 def _html(text: str) -> list[str]:
     if "<" not in text and "&" not in text:
-        return [line for line in (" ".join(part.split()) for part in text.splitlines()) if line]
+        return [line for line in map(collapse, text.splitlines()) if line]
     root = lxml.html.fragment_fromstring(text, create_parent="div")
     walker = _HtmlLines()
     walker.walk(root, 0)
@@ -208,4 +211,4 @@ def clean_line(text: str | None, markup: Markup = "markdown") -> str | None:
             text = lxml.html.fragment_fromstring(text, create_parent="div").text_content()
     elif "\\" in text:
         text = unescape_markdown(text)
-    return " ".join(text.split()) or None
+    return collapse(text) or None
