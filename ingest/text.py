@@ -62,14 +62,14 @@ def _md_inline(line: str) -> str:
 
 
 def collapse(line: str) -> str:
-    """Runs of spaces, tabs and no-break spaces as one space, none at the ends.
-
-    Every markup goes through this one function, so they agree on whitespace;
-    the checks first because most lines need nothing (splitting allocates).
-    """
+    """Whitespace tidied: a line with a run of spaces, a tab, a no-break space or a
+    carriage return has every whitespace run (as str.split sees them) made one space;
+    any line loses its leading and trailing whitespace. Every markup goes through
+    this one function, so they agree; the cheap checks first because most lines
+    need nothing and splitting allocates."""
     if "  " in line or "\t" in line or "\xa0" in line or "\r" in line:
         return " ".join(line.split())
-    return line.strip()  # returns the same string when there is nothing to strip
+    return line.strip()  # the same string when there is nothing to strip
 
 
 def _markdown(text: str) -> list[str]:
