@@ -269,7 +269,7 @@ def timeline_cmd(obj: Context, registry_id: str, source_name: str | None, as_jso
     if as_json:
         _emit_json([p.as_json() for p in periods])
         return
-    table = Table("status", "from", "to", "days", "versions", title=f"{registry_id} [{source_name}]")
+    table = Table("status", "from", "to", "days", "versions", title=escape(f"{registry_id} [{source_name}]"))
     for p in periods:
         table.add_row(p.status or "?", p.start, p.end or "(current)", "" if p.days is None else str(p.days),
                       ", ".join(map(str, p.versions)))
