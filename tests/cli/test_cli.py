@@ -143,6 +143,7 @@ def test_backfill_timeline_and_as_of_from_a_local_history_server(env):
         {"status": "COMPLETED", "from": "2011-10-14", "to": None, "days": None, "versions": [3]}]
     human = run("timeline", NCT).output
     assert "ACTIVE_NOT_RECRUITING" in human and "v2  2011-07-20" in human and "enrollment" in human
+    assert "NCT01342250 [ctgov_history]" in human
 
     before = run("show", NCT, "--as-of", "2011-01-01")
     assert before.exit_code == 1 and "not yet registered on 2011-01-01" in before.stderr
