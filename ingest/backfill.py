@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Iterable
 
 from ingest.errors import TrialmirrorError
-from ingest.pipeline import Ingestor, RecordResult, RunSummary, parse_safely
+from ingest.pipeline import Ingestor, RecordResult, RunSummary
 from ingest.sources import ctgov_history as history
 from ingest.sources.ctgov_history import HistoryEntry
 from ingest.store import FetchInfo, utcnow
@@ -103,14 +103,7 @@ def _store_version(ingestor: Ingestor, registry_id: str, entry: HistoryEntry) ->
         return RecordResult(registry_id, source.name, "error", error=exc)
     info.duration_ms = (time.perf_counter() - t0) * 1000
     info.http_status, info.attempts = fetched.status, fetched.attempts
-    sha = store.archive(source=source.name, registry_id=registry_id, url=info.url, raw=fetched.body,
-                        content_type=fetched.headers.get("content-type"))
-    try:
-        record = parse_safely(source, fetched.body, registry_id, info.url)
-    except TrialmirrorError as exc:  # a parse error, or the canary: the payload changed shape
-        store.log_fetch(info, outcome="error", error_family=exc.family, error=str(exc), raw_sha256=sha)
-        return RecordResult(registry_id, source.name, "error", error=exc)
-    put = store.put(record, fetch=info, raw_sha256=sha, parser_version=source.parser_version,
-                    produced_by="backfill", valid_from=entry.date, upstream_version=entry.version)
-    return RecordResult(registry_id, source.name, put.outcome, version=put.version,
-                        changes=put.changes, events=put.events)
+    # From here exactly as a live capture: archive, parse (the canary included), store.
+    return ingestor.ingest_payload(source, registry_id, fetched.body, info,
+                                   content_type=fetched.headers.get("content-type"),
+                                   produced_by="backfill", valid_from=entry.date)

@@ -103,8 +103,10 @@ class Ingestor:
                                    content_type=fetched.headers.get("content-type"))
 
     def ingest_payload(self, source: Source, registry_id: str, raw: bytes, info: FetchInfo, *,
-                       content_type: str | None = None) -> RecordResult:
-        """Archive, parse, store one payload: the part of a sync after the network."""
+                       content_type: str | None = None, produced_by: str = "fetch",
+                       valid_from: str | None = None) -> RecordResult:
+        """Archive, parse, store one payload: the part of a sync after the network
+        (a backfill passes the version's date and ``produced_by="backfill"``)."""
         # Archived before parsing; same bytes and parser as the latest version: no parse.
         sha, version = self.store.receive(info, raw, parser_version=source.parser_version,
                                           content_type=content_type)
@@ -116,8 +118,9 @@ class Ingestor:
             self.store.log_fetch(info, outcome="error", error_family=exc.family, error=str(exc),
                                  raw_sha256=sha)
             return RecordResult(registry_id, source.name, "error", error=exc)
-        put = self.store.put(record, fetch=info, raw_sha256=sha,
-                             parser_version=source.parser_version)
+        put = self.store.put(record, fetch=info, raw_sha256=sha, parser_version=source.parser_version,
+                             produced_by=produced_by, valid_from=valid_from,
+                             upstream_version=info.upstream_version)
         return RecordResult(registry_id, source.name, put.outcome, version=put.version,
                             changes=put.changes, events=put.events)
 
