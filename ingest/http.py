@@ -113,7 +113,7 @@ class Http:
             self._sleep(max(0.01, stats.reset_time - time.time()))
 
     def get(self, url: str, *, source: str, registry_id: str | None = None,
-            accept: str = "application/json", etag: str | None = None,
+            label: str | None = None, accept: str = "application/json", etag: str | None = None,
             last_modified: str | None = None) -> Fetched:
         ctx: dict[str, Any] = {"source": source, "registry_id": registry_id, "url": url}
         headers = {"Accept": accept}
@@ -126,7 +126,7 @@ class Http:
         try:
             with self.session.get(url, headers=headers, timeout=timeout, stream=True) as resp:
                 body = self._read(resp, ctx)
-                return self._judge(resp, body, ctx)
+                return self._judge(resp, body, ctx, label or source)
         except requests.Timeout as exc:
             raise RetryLaterError(f"timed out: {exc.__class__.__name__}", **ctx) from exc
         except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as exc:
@@ -155,7 +155,7 @@ class Http:
                                   http_status=resp.status_code, **ctx)
         return body
 
-    def _judge(self, resp: requests.Response, body: bytes, ctx: dict) -> Fetched:
+    def _judge(self, resp: requests.Response, body: bytes, ctx: dict, label: str) -> Fetched:
         status = resp.status_code
         retries = getattr(resp.raw, "retries", None)
         attempts = 1 + (len(retries.history) if retries is not None else 0)
@@ -163,7 +163,7 @@ class Http:
             raise RetryLaterError(f"HTTP {status} after {attempts} attempts",
                                   http_status=status, **ctx)
         if status in (404, 410):
-            raise NotFoundError(f"HTTP {status}: not found", http_status=status, **ctx)
+            raise NotFoundError(f"not found at {label} (HTTP {status})", http_status=status, **ctx)
         if status >= 400:
             raise GiveUpError(f"HTTP {status}", http_status=status, **ctx)
         headers = {k.lower(): v for k, v in resp.headers.items()}

@@ -20,7 +20,7 @@ from typing import Any
 import orjson
 
 from ingest.criteria import split_criteria
-from ingest.errors import InvalidIdError, NotFoundError, ParseError
+from ingest.errors import InvalidIdError, ParseError
 from ingest.http import Fetched, Http
 from ingest.settings import Settings
 from ingest.sources.base import Mapper, build_record, none_if_empty, parse_age, source_of
@@ -70,12 +70,8 @@ def url(settings: Settings, registry_id: str) -> str:
 
 def fetch(http: Http, settings: Settings, registry_id: str, *, etag: str | None = None,
           last_modified: str | None = None) -> Fetched:
-    try:
-        return http.get(url(settings, registry_id), source=NAME, registry_id=registry_id,
-                        etag=etag, last_modified=last_modified)
-    except NotFoundError as exc:
-        raise NotFoundError(f"not found at {LABEL} (HTTP {exc.http_status})", source=NAME,
-                            registry_id=registry_id, url=exc.url, http_status=exc.http_status) from exc
+    return http.get(url(settings, registry_id), source=NAME, registry_id=registry_id, label=LABEL,
+                    etag=etag, last_modified=last_modified)
 
 
 _P = "protocolSection"

@@ -24,7 +24,7 @@ from typing import Any
 
 import orjson
 
-from ingest.errors import LayoutChangedError, NotFoundError, ParseError
+from ingest.errors import LayoutChangedError, ParseError
 from ingest.http import Fetched, Http
 from ingest.settings import Settings
 from ingest.sources import ctgov
@@ -55,12 +55,8 @@ def version_url(settings: Settings, registry_id: str, number: int) -> str:
 
 def _get(http: Http, target: str, registry_id: str, etag: str | None = None,
          last_modified: str | None = None) -> Fetched:
-    try:
-        return http.get(target, source=NAME, registry_id=registry_id, etag=etag,
-                        last_modified=last_modified)
-    except NotFoundError as exc:
-        raise NotFoundError(f"not found at {LABEL} (HTTP {exc.http_status})", source=NAME,
-                            registry_id=registry_id, url=exc.url, http_status=exc.http_status) from exc
+    return http.get(target, source=NAME, registry_id=registry_id, label=LABEL, etag=etag,
+                    last_modified=last_modified)
 
 
 def fetch(http: Http, settings: Settings, registry_id: str, *, etag: str | None = None,
