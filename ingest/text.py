@@ -72,9 +72,13 @@ def collapse(line: str) -> str:
     return line.strip()  # the same string when there is nothing to strip
 
 
+def _has_inline_markup(text: str) -> bool:
+    return "\\" in text or "*" in text or "](" in text or "__" in text
+
+
 def _markdown(text: str) -> list[str]:
     # Fast paths first: most fields hold no list, and many no markup at all.
-    inline = _md_inline if ("\\" in text or "*" in text or "](" in text or "__" in text) else collapse
+    inline = _md_inline if _has_inline_markup(text) else collapse
     if text[:1] not in _ITEM_START:
         if "\n" not in text and "\r" not in text:
             line = inline(text)
@@ -195,9 +199,9 @@ def clean(text: str | None, markup: Markup = "markdown") -> str | None:
     """Canonical plain text of a field, or None for a missing or blank value."""
     if text is None:
         return None
-    if markup == "markdown" and "\n" not in text and text[:1] not in _ITEM_START and not (
-            "\\" in text or "*" in text or "](" in text or "__" in text or "\r" in text):
-        return collapse(text) or None  # one plain line: most fields
+    if (markup == "markdown" and "\n" not in text and "\r" not in text
+            and text[:1] not in _ITEM_START and not _has_inline_markup(text)):
+        return collapse(text) or None  # one plain line without markup: most fields
     lines = _html(text) if markup == "html" else _markdown(text)
     return "\n".join(lines) or None
 
