@@ -95,9 +95,7 @@ class Ingestor:
         info.url, info.http_status, info.attempts = fetched.url, fetched.status, fetched.attempts
         info.etag, info.last_modified = fetched.etag, fetched.last_modified
         if fetched.not_modified:
-            latest = self.store.version(registry_id, source.name)
-            version = latest.version if latest else None
-            self.store.log_fetch(info, outcome="not_modified", version=version)
+            version = self.store.log_not_modified(info)
             return RecordResult(registry_id, source.name, "not_modified", version=version)
         return self.ingest_payload(source, registry_id, fetched.body, info,
                                    content_type=fetched.headers.get("content-type"))

@@ -189,6 +189,14 @@ class Store:
             "data": _COMPRESS.compress(raw), "first_seen_at": self._sql.time(utcnow())})
         return sha
 
+    def log_not_modified(self, info: FetchInfo) -> int | None:
+        """Log a 304 against the latest version (one transaction); returns its number."""
+        with self._tx() as conn:
+            head = self._sql.one(conn, "latest_head", {"rid": info.registry_id, "src": info.source})
+            version = None if head is None else int(head[0])
+            self.log_fetch(info, outcome="not_modified", version=version, conn=conn)
+            return version
+
     def receive(self, info: FetchInfo, raw: bytes, *, parser_version: int,
                 content_type: str | None = None) -> tuple[str, int | None]:
         """Archive a payload before it is parsed, in its own transaction.

@@ -144,3 +144,21 @@ def test_concurrent_writers_number_versions_without_gaps_or_duplicates(store):
     events = store.events()
     assert len(events) == 16 and len({e.seq for e in events}) == 16
     assert [e.version for e in events] == list(range(1, 17))  # seq order is version order
+
+
+def test_not_modified_reply_is_logged_against_the_latest_version(settings, store):
+    """A 304 to the ETag of the last good fetch: no parse, no version, a fetch-log row."""
+    from tests.fixtures.server import Reply, ScriptedServer
+
+    with ScriptedServer() as server:
+        path = f"/api/v2/studies/{NCT}"
+        server.play(path, Reply(body=json.dumps(fx.current()).encode(), headers={"ETag": '"v1"'}),
+                    Reply(304, b""))
+        local = settings.model_copy(update={"ctgov_base_url": server.base_url})
+        ingestor = Ingestor(local, store, Http(local))
+        first, second = (ingestor.run("ctgov", [NCT]).results[0] for _ in range(2))
+        assert server.request_headers[-1]["If-None-Match"] == '"v1"'
+    assert (first.outcome, second.outcome, second.version) == ("new_version", "not_modified", 1)
+    assert [(f.outcome, f.version, f.http_status) for f in store.fetches(NCT)] == [
+        ("new_version", 1, 200), ("not_modified", 1, 304)]
+    assert len(store.versions(NCT, "ctgov")) == 1
