@@ -50,10 +50,6 @@ class RunSummary:
     def failures(self) -> list[RecordResult]:
         return [r for r in self.results if not r.ok]
 
-    @property
-    def failures_by_family(self) -> Counter[str]:
-        return Counter(r.error.family for r in self.failures if r.error)
-
 
 class Ingestor:
     """Holds what a run needs (settings, one Http, one Store); safe to reuse across runs."""
