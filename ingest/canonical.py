@@ -15,7 +15,7 @@ from typing import Any
 
 import orjson
 
-from models.record import PROVENANCE_FIELDS, PROVENANCE_PATHS, Record
+from models.record import ADDED_FIELDS, PROVENANCE_FIELDS, PROVENANCE_PATHS, Record
 
 
 def _sort_key(value: Any) -> bytes:
@@ -52,6 +52,10 @@ def content_of(record: Record | dict[str, Any]) -> dict[str, Any]:
     for parent, child in PROVENANCE_PATHS:
         if isinstance(content.get(parent), dict) and child in content[parent]:
             content[parent] = {k: v for k, v in content[parent].items() if k != child}
+    for parent, child in ADDED_FIELDS:
+        section = content.get(parent)
+        if isinstance(section, dict) and child in section and section[child] is None:
+            content[parent] = {k: v for k, v in section.items() if k != child}
     return content
 
 

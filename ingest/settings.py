@@ -22,6 +22,12 @@ class Settings(BaseSettings):
     watchlist: str = Field("NCT01342250", description="Comma- or space-separated registry ids")
     ctgov_base_url: str = "https://clinicaltrials.gov"
     ctgov_history_base_url: str = "https://clinicaltrials.gov"
+    ctv_base_url: str = "https://ctv.veeva.com"
+    ictrp_base_url: str = "https://trialsearch.who.int"
+    # {"ctv": {"NCT01342250": "https://ctv.veeva.com/study/..."}}: a mirror page whose
+    # address cannot be derived (a slug the site made differently), or a path on the base.
+    pinned_urls: dict[str, dict[str, str]] = Field(
+        default_factory=dict, description="JSON: {source: {registry id: URL or path}}")
 
     # Politeness: one shared HTTP layer uses all of these.
     max_requests_per_second: float = Field(1.0, gt=0)
@@ -34,13 +40,16 @@ class Settings(BaseSettings):
     retry_after_max: int = Field(600, ge=0, description="Longest Retry-After honoured, seconds")
     max_response_bytes: int = Field(20_000_000, gt=0)
 
-    @field_validator("ctgov_base_url", "ctgov_history_base_url")
+    @field_validator("ctgov_base_url", "ctgov_history_base_url", "ctv_base_url", "ictrp_base_url")
     @classmethod
     def _no_trailing_slash(cls, value: str) -> str:
         return value.rstrip("/")
 
     def watchlist_ids(self) -> list[str]:
         return [i for i in re.split(r"[\s,;]+", self.watchlist) if i]
+
+    def pinned_url(self, source: str, registry_id: str) -> str | None:
+        return self.pinned_urls.get(source, {}).get(registry_id)
 
     def base_url(self, source: str) -> str:
         value = getattr(self, f"{source}_base_url", None)

@@ -138,12 +138,17 @@ class Outcomes(_Frozen):
 
 
 # "class" as in the contract and API v2 (a keyword, so the functional form).
-Organization = TypedDict("Organization", {"name": str, "class": str | None}, closed=True)
+# name None: the source shows an organization (its class) but not its name.
+Organization = TypedDict("Organization", {"name": str | None, "class": str | None}, closed=True)
 
 
 class Sponsors(_Frozen):
     lead: Organization | None = None
     collaborators: list[Organization] | None = None
+    # The classes of the lead sponsor and collaborators as one set, for sources that
+    # show them without saying whose each is (mirrors' "Funder types"). Null where
+    # the classes sit on the organizations themselves (ClinicalTrials.gov).
+    funder_types: list[str] | None = None
 
 
 class Site(TypedDict, closed=True):
@@ -191,3 +196,6 @@ PROVENANCE_FIELDS = frozenset({"source", "source_url", "source_version_date"})
 # registry touches the record (even derived data only); it is when a state
 # became current, the version's ``valid_from``, not part of the state.
 PROVENANCE_PATHS = (("status", "last_update_posted"),)
+# Fields added to the contract after versions were stored: left out of the content
+# hash while null, so adding one does not make a new version of every stored record.
+ADDED_FIELDS = (("sponsors", "funder_types"),)

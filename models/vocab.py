@@ -117,7 +117,15 @@ MASKING = Vocabulary(
     "masking",
     ["NONE", "SINGLE", "DOUBLE", "TRIPLE", "QUADRUPLE"],
     {"None (Open Label)": "NONE", "Open Label": "NONE", "Open": "NONE",
-     "Single Blind": "SINGLE", "Double Blind": "DOUBLE"},
+     "Single Blind": "SINGLE", "Double Blind": "DOUBLE", "Triple Blind": "TRIPLE",
+     "Quadruple Blind": "QUADRUPLE"},
+)
+
+# ClinicalTrials.gov's own values are kept as they come; mirrors word them for people.
+WHO_MASKED = Vocabulary(
+    "who_masked",
+    ["PARTICIPANT", "CARE_PROVIDER", "INVESTIGATOR", "OUTCOMES_ASSESSOR"],
+    {"Subject": "PARTICIPANT", "Outcomes Assessor": "OUTCOMES_ASSESSOR"},
 )
 
 PRIMARY_PURPOSE = Vocabulary(

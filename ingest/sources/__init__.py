@@ -1,7 +1,8 @@
 """The source registry: source name -> a module-level object satisfying ``Source``.
 
 Adding a source: write ``ingest/sources/<name>.py`` with a pure ``parse`` and a
-thin ``fetch`` (see ctgov.py), expose ``SOURCE``, and list it in ``_MODULES``.
+thin ``fetch`` (see ctgov.py), expose ``SOURCE``, and list it in ``_MODULES``. A
+mirror site is mostly a label table for :mod:`ingest.mirror` (see ctv.py).
 A duplicate name fails at import; an unknown name lists the valid ones.
 """
 
@@ -12,7 +13,8 @@ from importlib import import_module
 from ingest.errors import UnknownSourceError
 from ingest.sources.base import Source
 
-_MODULES = ("ingest.sources.ctgov", "ingest.sources.ctgov_history")
+_MODULES = ("ingest.sources.ctgov", "ingest.sources.ctgov_history", "ingest.sources.ctv",
+            "ingest.sources.ictrp")
 
 
 def _load() -> dict[str, Source]:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Protocol
+from urllib.parse import urljoin
 
 from pydantic import ValidationError
 
@@ -16,8 +18,32 @@ from models.record import Record
 from models.vocab import AGE_UNIT, AGE_UNIT_PER_YEAR, Vocabulary
 
 
+@dataclass
+class Known:
+    """What the store knows about a record that a URL rule may need, read on demand
+    (a mirror addresses a study by its title; most sources never ask)."""
+
+    registry_id: str
+    pinned_url: str | None = None
+    title_lookup: Callable[[], str | None] = field(default=lambda: None, repr=False)
+
+    @cached_property
+    def brief_title(self) -> str | None:
+        return self.title_lookup()
+
+
+def absolute_url(base: str, url: str) -> str:
+    """A pinned URL may be absolute or a path on the source's base URL."""
+    return urljoin(base + "/", url) if not re.match(r"^[a-z][a-z0-9+.-]*://", url, re.I) else url
+
+
 class Source(Protocol):
-    """A source: a thin ``fetch`` (I/O through the shared Http) and a pure ``parse``."""
+    """A source: a thin ``fetch`` (I/O through the shared Http) and a pure ``parse``.
+
+    ``url`` decides where the record is (``known`` supplies the record's title or a
+    pinned URL to sources that need them); the pipeline passes it to ``fetch`` as
+    ``target``, so the URL logged is the URL fetched.
+    """
 
     @property
     def name(self) -> str: ...
@@ -30,9 +56,9 @@ class Source(Protocol):
 
     def validate_id(self, registry_id: str) -> str: ...
 
-    def url(self, settings: Settings, registry_id: str) -> str: ...
+    def url(self, settings: Settings, registry_id: str, known: Known | None = None) -> str: ...
 
-    def fetch(self, http: Http, settings: Settings, registry_id: str, *,
+    def fetch(self, http: Http, settings: Settings, registry_id: str, *, target: str | None = None,
               etag: str | None = None, last_modified: str | None = None) -> Fetched: ...
 
     def parse(self, raw: bytes, registry_id: str, *, url: str | None = None) -> Record: ...

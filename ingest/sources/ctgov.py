@@ -23,7 +23,7 @@ from ingest.criteria import split_criteria
 from ingest.errors import InvalidIdError, ParseError
 from ingest.http import Fetched, Http
 from ingest.settings import Settings
-from ingest.sources.base import Mapper, build_record, none_if_empty, parse_age, source_of
+from ingest.sources.base import Known, Mapper, build_record, none_if_empty, parse_age, source_of
 from ingest.text import Markup, clean, clean_line, collapse, unescape_markdown
 from models import vocab
 from models.record import Record
@@ -64,14 +64,14 @@ def validate_id(registry_id: str) -> str:
     return candidate
 
 
-def url(settings: Settings, registry_id: str) -> str:
+def url(settings: Settings, registry_id: str, known: Known | None = None) -> str:
     return f"{settings.ctgov_base_url}/api/v2/studies/{registry_id}"
 
 
-def fetch(http: Http, settings: Settings, registry_id: str, *, etag: str | None = None,
-          last_modified: str | None = None) -> Fetched:
-    return http.get(url(settings, registry_id), source=NAME, registry_id=registry_id, label=LABEL,
-                    etag=etag, last_modified=last_modified)
+def fetch(http: Http, settings: Settings, registry_id: str, *, target: str | None = None,
+          etag: str | None = None, last_modified: str | None = None) -> Fetched:
+    return http.get(target or url(settings, registry_id), source=NAME, registry_id=registry_id,
+                    label=LABEL, etag=etag, last_modified=last_modified)
 
 
 _P = "protocolSection"
@@ -166,10 +166,11 @@ def _date(d: _Doc, struct: dict[str, Any] | None, path: str, m: Mapper) -> dict[
 
 def _org(d: _Doc, node: dict[str, Any] | None, path: str, field: str, m: Mapper,
          index: int | None = None) -> dict[str, Any] | None:
-    name = d.line(node, "name", path, index)
-    if not name or node is None:
+    if node is None:
         return None
-    return {"name": name, "class": m.enum(vocab.AGENCY_CLASS, node.get("class"), f"{field}.class")}
+    name = d.line(node, "name", path, index)
+    agency_class = m.enum(vocab.AGENCY_CLASS, node.get("class"), f"{field}.class")
+    return {"name": name, "class": agency_class} if name or agency_class else None
 
 
 def _strip_type(name: str) -> str:

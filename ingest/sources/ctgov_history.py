@@ -28,7 +28,7 @@ from ingest.errors import LayoutChangedError, ParseError
 from ingest.http import Fetched, Http
 from ingest.settings import Settings
 from ingest.sources import ctgov
-from ingest.sources.base import source_of
+from ingest.sources.base import Known, source_of
 from models.record import Record
 
 NAME = "ctgov_history"
@@ -45,7 +45,7 @@ class HistoryEntry:
     module_labels: tuple[str, ...]
 
 
-def url(settings: Settings, registry_id: str) -> str:
+def url(settings: Settings, registry_id: str, known: Known | None = None) -> str:
     return f"{settings.ctgov_history_base_url}/api/int/studies/{registry_id}/history"
 
 
@@ -59,10 +59,11 @@ def _get(http: Http, target: str, registry_id: str, etag: str | None = None,
                     last_modified=last_modified)
 
 
-def fetch(http: Http, settings: Settings, registry_id: str, *, etag: str | None = None,
-          last_modified: str | None = None) -> Fetched:
+def fetch(http: Http, settings: Settings, registry_id: str, *, target: str | None = None,
+          etag: str | None = None, last_modified: str | None = None) -> Fetched:
     """The version list."""
-    return _get(http, url(settings, registry_id), registry_id, etag=etag, last_modified=last_modified)
+    return _get(http, target or url(settings, registry_id), registry_id, etag=etag,
+                last_modified=last_modified)
 
 
 def fetch_version(http: Http, settings: Settings, registry_id: str, number: int) -> Fetched:
