@@ -24,12 +24,13 @@ from ingest.errors import ConfigError, TrialmirrorError
 from ingest.pipeline import Ingestor, RecordResult, RunSummary, sync
 from ingest.settings import Settings
 from ingest.sources import SOURCES, get_source
-from ingest.store import Store
+from ingest.store import REGISTRY_SOURCES, Store
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
 PROGRESS_THRESHOLD = 5  # show a progress bar from this many records up
 EVENT_KINDS = ("new_record", "status_change", "updated")
+MIRRORS = tuple(name for name in SOURCES if name not in REGISTRY_SOURCES)
 
 
 def _emit_json(value: Any) -> None:
@@ -104,30 +105,39 @@ def _result_row(result: RecordResult) -> tuple[str, ...]:
 
 @main.command("sync")
 @click.argument("ids", nargs=-1)
-@source_option
+@click.option("--source", "source_names", multiple=True, default=("ctgov",), show_default=True,
+              help=f"Source name, repeatable: {', '.join(sorted(SOURCES))}. ClinicalTrials.gov "
+                   "sources run first (mirrors find their pages by its title).")
 @json_option
 @click.pass_obj
-def sync_cmd(obj: Context, ids: tuple[str, ...], source_name: str, as_json: bool) -> None:
+def sync_cmd(obj: Context, ids: tuple[str, ...], source_names: tuple[str, ...], as_json: bool) -> None:
     """Fetch IDS (default: the watchlist, TRIALMIRROR_WATCHLIST) and store new versions."""
-    _source(source_name)
+    names = sorted(dict.fromkeys(source_names), key=lambda n: n not in REGISTRY_SOURCES)
+    for name in names:
+        _source(name)
     registry_ids = list(ids) or obj.settings.watchlist_ids()
     if not registry_ids:
         _fail("nothing to sync: give ids or set TRIALMIRROR_WATCHLIST", 2)
+    summary = RunSummary(source=",".join(names))
+    for name in names:
+        # A sync of the history is a backfill.
+        part = _backfill(obj, registry_ids) if name == "ctgov_history" else _sync(obj, name, registry_ids)
+        summary.results.extend(part.results)
+    _report(summary, as_json)
+
+
+def _sync(obj: Context, source_name: str, registry_ids: list[str]) -> RunSummary:
     progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                         TimeRemainingColumn(), console=err, transient=True,
                         disable=len(registry_ids) < PROGRESS_THRESHOLD)
-    if source_name == "ctgov_history":  # a sync of the history is a backfill
-        _backfill(obj, registry_ids, as_json)
-        return
     try:
         with progress:
             task = progress.add_task(f"sync {source_name}", total=len(registry_ids))
-            summary = sync(obj.settings, source_name, registry_ids, store=obj.store,
-                           on_result=lambda _r: progress.advance(task))
+            return sync(obj.settings, source_name, registry_ids, store=obj.store,
+                        on_result=lambda _r: progress.advance(task))
     except KeyboardInterrupt:
         # Each record is its own transaction: what was stored stays, nothing is half-written.
         _fail("interrupted; records stored so far are kept, run sync again to finish", 130)
-    _report(summary, as_json)
 
 
 def _report(summary: RunSummary, as_json: bool) -> None:
@@ -145,7 +155,7 @@ def _report(summary: RunSummary, as_json: bool) -> None:
             table.add_row(*_result_row(result))
         out.print(table)
         counts = ", ".join(f"{n} {k}" for k, n in sorted(summary.counts.items()))
-        what = "results" if summary.source == "ctgov_history" else "records"
+        what = "records" if summary.source in SOURCES and summary.source != "ctgov_history" else "results"
         out.print(f"{len(summary.results)} {what}: {counts}", highlight=False)
     for failure in summary.failures:
         err.print(f"[red]failed:[/red] {escape(str(failure.error))}", highlight=False)
@@ -163,10 +173,10 @@ def backfill_cmd(obj: Context, ids: tuple[str, ...], as_json: bool) -> None:
     registry_ids = list(ids) or obj.settings.watchlist_ids()
     if not registry_ids:
         _fail("nothing to backfill: give ids or set TRIALMIRROR_WATCHLIST", 2)
-    _backfill(obj, registry_ids, as_json)
+    _report(_backfill(obj, registry_ids), as_json)
 
 
-def _backfill(obj: Context, registry_ids: list[str], as_json: bool) -> None:
+def _backfill(obj: Context, registry_ids: list[str]) -> RunSummary:
     from ingest.backfill import backfill
 
     ingestor = Ingestor(obj.settings, obj.store)
@@ -181,10 +191,9 @@ def _backfill(obj: Context, registry_ids: list[str], as_json: bool) -> None:
 
     try:
         with progress:
-            summary = backfill(ingestor, registry_ids, on_progress=advance)
+            return backfill(ingestor, registry_ids, on_progress=advance)
     except KeyboardInterrupt:
         _fail("interrupted; versions stored so far are kept, run backfill again to resume", 130)
-    _report(summary, as_json)
 
 
 def _require_version(store: Store, registry_id: str, source: str, number: int | None) -> Any:
@@ -199,7 +208,7 @@ def _require_version(store: Store, registry_id: str, source: str, number: int | 
 def _as_of(store: Store, registry_id: str, source_name: str | None, day: str) -> Any:
     # The history and the live API describe one registry: as of a date, either may hold
     # the state (the history starts at first posting, live captures may be newer).
-    sources = [source_name] if source_name else ["ctgov_history", "ctgov"]
+    sources = [source_name] if source_name else list(REGISTRY_SOURCES)
     row = store.version_as_of(registry_id, sources, day)
     if row is None:
         first = store.first_valid_from(registry_id, sources)
@@ -279,6 +288,34 @@ def timeline_cmd(obj: Context, registry_id: str, source_name: str | None, as_jso
         what = "first version" if kinds is None else (", ".join(kinds) or "no change in the record")
         out.print(escape(f"v{r.version}  {r.valid_from or '?':10}  {r.overall_status or '?':24}  {what}"),
                   highlight=False)
+
+
+@main.command("reconcile")
+@click.argument("registry_id")
+@click.option("--source", "source_names", multiple=True, default=None,
+              help=f"A mirror, repeatable [default: every mirror with a capture: {', '.join(MIRRORS)}].")
+@json_option
+@click.pass_obj
+def reconcile_cmd(obj: Context, registry_id: str, source_names: tuple[str, ...], as_json: bool) -> None:
+    """Each mirror's latest capture against the ClinicalTrials.gov version current when it
+    was captured: fields that agree, disagree, are not shown; and whether it is stale."""
+    from ingest.reconcile import NothingToCompare, reconcile
+
+    registry_id = _normalize_id("ctgov", registry_id)
+    for name in source_names:
+        if name not in MIRRORS:
+            _fail(f"{name!r} is not a mirror; mirrors: {', '.join(MIRRORS)}", 2)
+    try:
+        report = reconcile(obj.store, registry_id, list(source_names or MIRRORS))
+    except NothingToCompare as exc:
+        _fail(str(exc))
+    if as_json:
+        _emit_json(report)
+        return
+    from cli.render import render_reconciliation
+
+    for entry in report["mirrors"]:
+        out.print(render_reconciliation(registry_id, entry, SOURCES[entry["source"]].label))
 
 
 @main.command("history")

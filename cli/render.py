@@ -94,3 +94,40 @@ def render_changes(changes: list[dict[str, Any]]) -> Table:
             old, new = _changed_part(old, new)
         table.add_row(c["kind"], Text(c["path"]), c["op"], Text(_short(old, 60)), Text(_short(new, 60)))
     return table
+
+
+_VERDICT_STYLE = {"agree": "green", "disagree": "bold red", "not_shown": "dim"}
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, list):
+        return _short("; ".join(map(str, value)), 60)
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return _short(value, 60)
+
+
+def render_reconciliation(registry_id: str, entry: dict[str, Any], site: str) -> Group:
+    """One mirror's report: which versions met, the field table, the counts, staleness."""
+    ref = entry["compared_with_version"]
+    head = Text(f"{registry_id} on {site} [{entry['source']}] v{entry['mirror_version']}, captured "
+                f"{entry['captured_at'][:16].replace('T', ' ')} UTC, against {ref['source']} "
+                f"v{ref['version']} (valid from {ref['valid_from'] or '?'})", style="bold")
+    table = Table("field", "mirror", "registry", "verdict")
+    for f in entry["fields"]:
+        shown = f["verdict"] != "not_shown"
+        table.add_row(f["field"], _cell(f["mirror"]) if shown else "",
+                      "" if f["verdict"] == "agree" else _cell(f["registry"]),
+                      Text(f["verdict"].replace("_", " "), style=_VERDICT_STYLE[f["verdict"]]))
+    counts = entry["counts"]
+    summary = Text(f"{counts.get('agree', 0)} agree, {counts.get('disagree', 0)} disagree, "
+                   f"{counts.get('not_shown', 0)} not shown")
+    stale = entry["stale"]
+    if stale is None:
+        verdict = Text("not stale: no older registry version matches the mirror better", style="green")
+    else:
+        old = stale["matches_version"]
+        since = f"; the registry moved on {stale['since']}" if stale["since"] else ""
+        verdict = Text(f"STALE: the mirror shows {old['source']} v{old['version']} (valid from "
+                       f"{old['valid_from'] or '?'}){since}", style="bold yellow")
+    return Group(head, table, summary, verdict, Text(""))

@@ -18,7 +18,7 @@ from ingest.errors import ParseError, TrialmirrorError
 from ingest.http import Http
 from ingest.settings import Settings
 from ingest.sources import get_source
-from ingest.sources.base import Source
+from ingest.sources.base import Known, Source
 from ingest.store import FetchInfo, Store, utcnow
 
 
@@ -77,11 +77,11 @@ class Ingestor:
             return RecordResult(registry_id, source.name, "error", error=exc)
         started_at, t0 = utcnow(), time.perf_counter()
         etag, last_modified = self.store.last_validators(registry_id, source.name)
-        info = FetchInfo(source.name, registry_id, source.url(self.settings, registry_id),
-                         started_at, 0.0)
+        info = FetchInfo(source.name, registry_id, None, started_at, 0.0)
         try:
-            fetched = source.fetch(self.http, self.settings, registry_id, etag=etag,
-                                   last_modified=last_modified)
+            info.url = source.url(self.settings, registry_id, self._known(source, registry_id))
+            fetched = source.fetch(self.http, self.settings, registry_id, target=info.url,
+                                   etag=etag, last_modified=last_modified)
         except TrialmirrorError as exc:
             info.duration_ms = (time.perf_counter() - t0) * 1000
             info.http_status = exc.http_status
@@ -95,6 +95,10 @@ class Ingestor:
             return RecordResult(registry_id, source.name, "not_modified", version=version)
         return self.ingest_payload(source, registry_id, fetched.body, info,
                                    content_type=fetched.headers.get("content-type"))
+
+    def _known(self, source: Source, registry_id: str) -> Known:
+        return Known(registry_id, self.settings.pinned_url(source.name, registry_id),
+                     lambda: self.store.brief_title(registry_id))
 
     def ingest_payload(self, source: Source, registry_id: str, raw: bytes, info: FetchInfo, *,
                        content_type: str | None = None, produced_by: str = "fetch",

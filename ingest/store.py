@@ -46,6 +46,8 @@ _VALIDATORS = (
            _FETCH.c.outcome.in_(("new_version", "unchanged")))
     .order_by(_FETCH.c.id.desc()).limit(1)
 )
+# The registry's own sources, oldest first: a tie on valid_from goes to the later one.
+REGISTRY_SOURCES = ("ctgov_history", "ctgov")
 _COMPRESS = zstandard.ZstdCompressor(level=1)  # ratio 0.26 of the raw JSON; level 3 buys 0.01
 
 
@@ -330,6 +332,19 @@ class Store:
         if not rows:
             return None
         return max(rows, key=lambda r: (r.valid_from, rank[r.source], r.version))
+
+    def brief_title(self, registry_id: str) -> str | None:
+        """The brief title of the newest ClinicalTrials.gov version (mirrors address pages by it)."""
+        row = self.version_as_of(registry_id, list(REGISTRY_SOURCES), "9999-12-31")
+        return ((orjson.loads(row.record).get("titles") or {}).get("brief")) if row else None
+
+    def last_capture(self, registry_id: str, source: str) -> datetime | None:
+        """When the source last gave a version of the record (new, unchanged or 304)."""
+        with self._tx() as conn:
+            return conn.execute(
+                select(func.max(_FETCH.c.started_at)).where(
+                    _FETCH.c.registry_id == registry_id, _FETCH.c.source == source,
+                    _FETCH.c.outcome.in_(("new_version", "unchanged", "not_modified")))).scalar()
 
     def first_valid_from(self, registry_id: str, sources: list[str]) -> str | None:
         with self._tx() as conn:

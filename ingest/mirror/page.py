@@ -20,12 +20,15 @@ import lxml.etree
 import lxml.html
 from bs4.dammit import EncodingDetector, UnicodeDammit
 
-_BLOCK = frozenset(
-    "address article aside blockquote body caption center dd details dialog dir div dl dt "
-    "fieldset figcaption figure footer form h1 h2 h3 h4 h5 h6 header hgroup hr html legend li "
-    "main menu nav ol option p pre section summary table tbody tfoot thead tr ul".split()
-)
-_SKIP = frozenset("script style noscript template head title iframe object svg math".split())
+_BLOCK = frozenset({
+    "address", "article", "aside", "blockquote", "body", "caption", "center", "dd", "details",
+    "dialog", "dir", "div", "dl", "dt", "fieldset", "figcaption", "figure", "footer", "form", "h1",
+    "h2", "h3", "h4", "h5", "h6", "header", "hgroup", "hr", "html", "legend", "li", "main", "menu",
+    "nav", "ol", "option", "p", "pre", "section", "summary", "table", "tbody", "tfoot", "thead",
+    "tr", "ul",
+})
+_SKIP = frozenset({"script", "style", "noscript", "template", "head", "title", "iframe", "object",
+                   "svg", "math"})
 _CELL = frozenset({"td", "th"})
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
 _SPACE = re.compile(r"\s+")

@@ -113,7 +113,7 @@ class ModuleSource:
     label: str
     parser_version: int
     validate_id: Callable[[str], str]
-    url: Callable[[Settings, str], str]
+    url: Callable[..., str]
     fetch: Callable[..., Fetched]
     parse: Callable[..., Record]
 
