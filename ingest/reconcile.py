@@ -44,14 +44,17 @@ def _text(value: Any) -> Any:
 
 
 def _sorted(values: Any) -> list[Any] | None:
-    return sorted(set(values), key=str) if values else None
+    unique = set(values)
+    return sorted(unique, key=str) if unique else None
 
 
 def _ids(r: dict[str, Any]) -> list[str] | None:
+    # The ids beside the registry's own (which every mirror page must show: the engine
+    # checks it), whatever the source calls them: org study id, secondary id, alias.
     ident = r.get("identifiers") or {}
-    ids = [r.get("registry_id"), ident.get("org_study_id"), *(ident.get("aliases") or []),
+    ids = [ident.get("org_study_id"), *(ident.get("aliases") or []),
            *(s["id"] for s in ident.get("secondary") or [])]
-    return _sorted(i for i in ids if i)
+    return _sorted(i for i in ids if i and i != r.get("registry_id"))
 
 
 def _funder_types(r: dict[str, Any]) -> list[str] | None:
@@ -173,7 +176,8 @@ def _disagreements(mirror: dict[str, Any], registry: dict[str, Any]) -> int:
 
 
 def _ref(row: Any) -> dict[str, Any]:
-    return {"source": row.source, "version": row.version, "valid_from": row.valid_from}
+    return {"source": row.source, "version": row.version, "valid_from": row.valid_from,
+            "upstream_version": row.upstream_version}
 
 
 class NothingToCompare(LookupError):

@@ -45,6 +45,15 @@ def corpus_dir() -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def seeds_dir() -> Path:
+    """../shared/seeds, read in place (the real mirror-page texts; never copied here)."""
+    path = Path(os.environ.get("TRIALMIRROR_SEEDS_DIR", ROOT.parent / "shared" / "seeds"))
+    if not (path / "ctv_veeva__NCT01342250.txt").is_file():
+        _unavailable(f"seeds not found at {path} (set TRIALMIRROR_SEEDS_DIR)")
+    return path
+
+
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     """Fast, polite-enough settings for tests: tiny backoff, no rate limit to wait on."""

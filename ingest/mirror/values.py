@@ -179,14 +179,18 @@ def volunteers(d: Draft, s: Section) -> None:
 
 
 def status_and_phase(d: Draft, s: Section) -> None:
-    """Status words and phases in one block ("Completed", "Phase 2", "Phase 1")."""
+    """Status words and phases in one block ("Completed", "Phase 2", "Phase 1"). A line
+    no vocabulary knows is the status when it is the first such and does not say
+    "phase"; either way it is kept verbatim and listed in ``unmapped``."""
     phases: list[str] = []
     for value in _values(s):
-        if vocab.OVERALL_STATUS.map(value).known and not d.get("status.overall"):
-            d.set("status.overall", vocab.OVERALL_STATUS.map(value).value)
-            continue
-        for part in _parts([value], vocab.PHASE):
-            phases.append(d.enum(vocab.PHASE, part, "phases") or part)
+        parts = _parts([value], vocab.PHASE)
+        if all(vocab.PHASE.map(p).known for p in parts) or "phase" in value.casefold():
+            phases.extend(d.enum(vocab.PHASE, p, "phases") or p for p in parts)
+        elif not d.get("status.overall"):
+            d.set("status.overall", d.enum(vocab.OVERALL_STATUS, value, "status.overall"))
+        else:
+            d.unmapped("status_and_phase", value)
     d.set("phases", list(dict.fromkeys(phases)))
 
 

@@ -10,11 +10,15 @@ from ingest.settings import Settings
 from ingest.sources import SOURCES, get_source
 from ingest.store import FetchInfo, utcnow
 from models.record import Record
+from ingest.sources.base import Known
+from tests.fixtures import mirror_pages as mp
 from tests.fixtures import nct01342250 as fx
 
 SAMPLES = {  # source name -> (registry id, payload bytes, an invalid id)
     "ctgov": ("NCT01342250", json.dumps(fx.current()).encode(), "NCT123"),
     "ctgov_history": ("NCT01342250", json.dumps(fx.history_version(2)).encode(), "NCT123"),
+    "ctv": ("NCT01342250", mp.semantic(mp.ctv_lines(fx.current())), "NCT123"),
+    "ictrp": ("NCT01342250", mp.table(mp.ictrp_lines(fx.current())), "NCT123"),
 }
 
 
@@ -59,7 +63,8 @@ def test_invalid_ids_are_refused(source):
 def test_base_url_is_a_setting(source):
     registry_id = SAMPLES[source.name][0]
     local = Settings(**{f"{source.name}_base_url": "http://127.0.0.1:9"}, _env_file=None)
-    assert source.url(local, registry_id).startswith("http://127.0.0.1:9/")
+    known = Known(registry_id, title_lookup=lambda: "A Title")  # mirrors find pages by title
+    assert source.url(local, registry_id, known).startswith("http://127.0.0.1:9/")
 
 
 def test_same_payload_twice_adds_no_version(source, store, settings):

@@ -41,8 +41,10 @@ def test_reconstructed_record_fields():
     assert e.min_age == {"value": 18, "unit": "YEARS", "years": 18.0}
     assert e.max_age == {"value": 70, "unit": "YEARS", "years": 70.0}
     assert e.sex == "ALL" and e.healthy_volunteers is False
+    # The collaborator is known by its class only (CTV's funder types): its name stays null.
     assert r.sponsors.model_dump() == {"lead": {"name": "Beike Biotech", "class": "INDUSTRY"},
-                                       "collaborators": None}
+                                       "collaborators": [{"name": None, "class": "OTHER"}],
+                                       "funder_types": None}
     assert r.sites[0]["city"] == "Shanghai" and r.sites[0]["country"] == "China"
     assert r.description.startswith("To investigate the safety")
     # What the reconstruction leaves out stays null, never "" or [].

@@ -1,0 +1,249 @@
+"""Mirror sites: the page engine, ClinicalTrials.Veeva and WHO ICTRP, fetched and stored.
+
+The real page texts are the seeds (read in place by ``seeds_dir``), put into markups
+of our own; the cassettes hold SYNTHETIC pages (see cassettes/ctv/README.md).
+"""
+
+import json
+
+import pytest
+
+from ingest.errors import LayoutChangedError, NotFoundError, ParseError
+from ingest.mirror.page import page_lines
+from ingest.pipeline import Ingestor
+from ingest.sources import ctgov, ctv, get_source, ictrp
+from ingest.store import FetchInfo, utcnow
+from tests.fixtures import mirror_pages as mp
+from tests.fixtures import nct01342250 as fx
+
+NCT = "NCT01342250"
+
+
+@pytest.fixture(scope="module")
+def ctv_seed(seeds_dir):
+    return mp.seed_lines(seeds_dir / "ctv_veeva__NCT01342250.txt")
+
+
+@pytest.fixture(scope="module")
+def ictrp_seed(seeds_dir):
+    return mp.seed_lines(seeds_dir / "who_ictrp__NCT01659762.txt")
+
+
+def _without_block(lines, label, values):
+    at = lines.index(label)
+    assert lines[at + 1: at + 1 + len(values)] == values
+    return lines[:at] + lines[at + 1 + len(values):]
+
+
+# --- the page as lines ---------------------------------------------------------------------
+
+def test_page_lines_follow_what_a_browser_shows():
+    raw = (b"<html><head><title>t</title><script>x='Menu'</script></head><body>"
+           b"<h1>Tit&nbsp;le</h1><p>Beike <b>Bio</b>tech</p><ul><li> one\n two</li></ul>"
+           b"<table><tr><td>Main ID:</td><td>NCT1</td></tr></table>Completed<br>Phase 2"
+           b"<div style='display: none'>hidden</div><div hidden>hidden</div><pre>a\n  b</pre></body></html>")
+    assert page_lines(raw) == ["Tit le", "Beike Biotech", "one two", "Main ID: NCT1", "Completed",
+                               "Phase 2", "a", "b"]
+
+
+def test_page_encoding_declared_or_guessed():
+    assert page_lines("<p>café ≦</p>".encode()) == ["café ≦"]
+    assert page_lines("<p>café</p>".encode("latin-1")) == ["café"]
+    assert page_lines('<meta charset="iso-8859-7"><p>\xc9</p>'.encode("latin-1")) == ["Ι"]
+
+
+# --- ClinicalTrials.Veeva: the seed page ---------------------------------------------------------
+
+def test_ctv_seed_page_parses_to_its_facts(ctv_seed):
+    r = ctv.parse(mp.semantic(ctv_seed), NCT, url="https://ctv.veeva.com/study/x")
+    assert r.source == "ctv" and r.registry_id == NCT
+    assert r.titles.brief == ("Human Umbilical Cord Mesenchymal Stem Cells Transplantation for Patients "
+                              "With Decompensated Liver Cirrhosis")
+    assert r.status.overall == "COMPLETED" and sorted(r.phases) == ["PHASE1", "PHASE2"]
+    assert r.conditions == ["Liver Cirrhosis"] and r.study_type == "INTERVENTIONAL"
+    assert sorted((i["type"], i["name"]) for i in r.interventions) == [
+        ("BIOLOGICAL", f"conventional therapy plus {dose} dose hUC-MSCs treatment")
+        for dose in ("high", "low", "medium")]
+    assert [(a["label"], a["type"], a["interventions"]) for a in r.arms] == [
+        (label, "EXPERIMENTAL", [f"conventional therapy plus {dose} dose hUC-MSCs treatment"])
+        for label, dose in fx.ARMS]
+    by_name = {i["name"]: i["arm_labels"] for i in r.interventions}  # the groups' own link
+    assert by_name["conventional therapy plus low dose hUC-MSCs treatment"] == [fx.ARMS[0][0]]
+    assert r.enrollment == {"count": 20, "kind": None}
+    e = r.eligibility
+    assert e.sex == "ALL" and e.healthy_volunteers is False
+    assert (e.min_age["years"], e.max_age["years"]) == (18, 70)
+    assert e.inclusion == fx.INCLUSION and e.exclusion == fx.EXCLUSION  # exact text, in order
+    assert e.criteria_layout == "headed" and e.criteria_text is None  # the page shows lists only
+    d = r.design
+    assert (d.allocation, d.intervention_model, d.masking, d.primary_purpose) == (
+        "RANDOMIZED", "PARALLEL", "NONE", "TREATMENT")
+    assert [s["id"] for s in r.identifiers.secondary] == ["BKCR-LD-1.0(2010)"]
+    assert r.sponsors.lead == {"name": "Beike Biotech", "class": None}
+    assert sorted(r.sponsors.funder_types) == ["INDUSTRY", "OTHER"]
+    assert r.summary.startswith("Although liver transplantation") and r.description.startswith("To investigate")
+    assert r.sites is None and r.outcomes is None and r.unmapped is None  # not shown: null
+
+
+def test_second_markup_of_the_same_text_gives_the_identical_record(ctv_seed):
+    assert ctv.parse(mp.soup(ctv_seed), NCT) == ctv.parse(mp.semantic(ctv_seed), NCT)
+
+
+def test_page_without_status_and_phase_is_a_layout_change_naming_it(ctv_seed):
+    page = mp.semantic(_without_block(ctv_seed, "Status and phase", ["Completed", "Phase 2", "Phase 1"]))
+    with pytest.raises(LayoutChangedError) as exc:
+        ctv.parse(page, NCT, url="https://ctv.veeva.com/study/x")
+    message = str(exc.value)
+    assert "'Status and phase'" in message and "[ctv] NCT01342250" in message
+    assert "'Conditions'" not in message  # only what is missing
+    assert exc.value.family == "layout_changed"
+
+
+def test_a_page_of_another_trial_is_refused(ctv_seed):
+    with pytest.raises(ParseError, match="the page is for NCT01342250.*not NCT00000102"):
+        ctv.parse(mp.semantic(ctv_seed), "NCT00000102")
+
+
+def test_groups_that_do_not_add_up_are_a_parse_error_naming_the_block(ctv_seed):
+    lines = [("20 participants in 4 patient groups" if line.startswith("20 participants") else line)
+             for line in ctv_seed]
+    with pytest.raises(ParseError, match="declares 4 groups, 3 were read under '20 participants"):
+        ctv.parse(mp.semantic(lines), NCT)
+
+
+def test_unknown_wording_is_kept_and_listed_not_lost(ctv_seed):
+    lines = [{"Completed": "Paused for review", "18 to 70 years old": "Adults only"}.get(x, x)
+             for x in ctv_seed]
+    r = ctv.parse(mp.semantic(lines), NCT)
+    assert r.status.overall == "Paused for review" and r.eligibility.min_age is None
+    assert sorted(r.phases) == ["PHASE1", "PHASE2"]
+    assert {"path": "status.overall", "value": "Paused for review"} in r.unmapped
+    assert {"path": "eligibility.ages", "value": "Adults only"} in r.unmapped
+
+
+@pytest.mark.parametrize(("text", "low", "high"), [
+    ("18 to 70 years old", 18, 70), ("18+ years old", 18, None), ("Up to 17 years old", None, 17),
+    ("6 months to 5 years old", 0.5, 5), ("65 years and older", 65, None)])
+def test_age_wordings(ctv_seed, text, low, high):
+    lines = [text if x == "18 to 70 years old" else x for x in ctv_seed]
+    e = ctv.parse(mp.semantic(lines), NCT).eligibility
+    assert (e.min_age and e.min_age["years"], e.max_age and e.max_age["years"]) == (low, high)
+
+
+def test_ctv_url_is_a_slug_of_the_title_or_the_pinned_url(settings):
+    from ingest.sources.base import Known
+
+    known = Known(NCT, title_lookup=lambda: "Crohn's Disease: Stem Cells (hUC-MSCs) Phase Ι/Π")
+    assert ctv.url(settings, NCT, known) == ("https://ctv.veeva.com/study/"
+                                             "crohns-disease-stem-cells-huc-mscs-phase-i-p")
+    assert ctv.url(settings, NCT, Known(NCT, "/study/pinned")) == "https://ctv.veeva.com/study/pinned"
+    with pytest.raises(Exception, match="run `trialmirror sync NCT01342250`"):
+        ctv.url(settings, NCT, Known(NCT))
+
+
+def test_synthetic_ctv_page_shows_what_the_seed_shows(ctv_seed):
+    """The cassettes' page (rendered from the reconstructed record) reads as the real page."""
+    from ingest.canonical import content_hash
+
+    assert content_hash(ctv.parse(mp.semantic(mp.ctv_lines(fx.current())), NCT)) == \
+        content_hash(ctv.parse(mp.semantic(ctv_seed), NCT))
+
+
+# --- WHO ICTRP ---------------------------------------------------------------------------
+
+def test_ictrp_sample_parses_into_what_it_shows(ictrp_seed):
+    r = ictrp.parse(mp.table(ictrp_seed), "NCT01659762")
+    assert r.source_version_date == "2016-10-24"  # "Last refreshed on"
+    assert r.titles.brief.startswith("A Phase I Study Evaluating Autologous") and r.titles.official
+    assert r.sponsors.lead == {"name": "Emory University", "class": None}
+    assert r.status.overall == "COMPLETED" and r.status.start == {"date": "2012-07", "kind": None}
+    assert r.enrollment == {"count": 16, "kind": None} and r.phases == ["PHASE1"]
+    assert r.study_type == "INTERVENTIONAL"
+    assert (r.design.intervention_model, r.design.masking, r.design.primary_purpose) == (
+        "SINGLE_GROUP", "NONE", "TREATMENT")
+    assert r.sites == [{"facility": None, "city": None, "state": None, "country": "United States",
+                        "status": None}]
+    inclusion = r.eligibility.inclusion
+    assert len(inclusion) == 5 and inclusion[0] == "Men and women 18-65 years of age."
+    assert inclusion[1] == ("Patient must have had CD for at least 3 months from the time of initial "
+                            "diagnosis. The diagnosis of CD must have been confirmed by endoscopic and "
+                            "histological evidence.")  # a wrapped line joins its item
+    assert r.eligibility.exclusion is None  # the sample is cut off before it
+    assert "Kugathasan" not in r.model_dump_json()  # contacts are not part of the record
+
+
+def test_ictrp_synthetic_page_reads_every_label(ictrp_seed):
+    r = ictrp.parse(mp.table(mp.ictrp_lines(fx.current())), NCT)
+    assert sorted(r.phases) == ["PHASE1", "PHASE2"]  # "Phase 1/Phase 2"
+    assert r.eligibility.exclusion == fx.EXCLUSION  # unwrapped
+    assert r.conditions == ["Liver Cirrhosis"] and len(r.interventions) == 3
+    assert (r.eligibility.min_age["years"], r.eligibility.sex) == (18, "ALL")
+
+
+def test_ictrp_soft_404_is_not_found():
+    with pytest.raises(NotFoundError, match=r"\[ictrp\] NCT09999999: WHO ICTRP says it has no such trial"):
+        ictrp.parse(mp.table(mp.ictrp_not_found("NCT09999999")), "NCT09999999")
+
+
+# --- fetched and stored (cassettes), on SQLite and PostgreSQL --------------------------------
+
+def _ingest_ctgov(store, settings):
+    Ingestor(settings, store).ingest_payload(
+        get_source("ctgov"), NCT, json.dumps(fx.current()).encode(),
+        FetchInfo("ctgov", NCT, None, utcnow(), 0.0))
+
+
+def test_ctv_found_by_the_stored_title_and_stored(store, settings, cassette):
+    ingestor = Ingestor(settings, store)
+    missing = ingestor.sync_one(get_source("ctv"), NCT)  # no ctgov version yet: no title
+    assert missing.outcome == "error" and missing.error.family == "config"
+    assert "run `trialmirror sync NCT01342250`" in str(missing.error)
+    _ingest_ctgov(store, settings)
+    with cassette.use_cassette("ctv/NCT01342250_page.yaml"):
+        result = ingestor.sync_one(get_source("ctv"), NCT)
+    assert result.outcome == "new_version", result.error
+    row = store.version(NCT, "ctv")
+    assert row.overall_status == "COMPLETED" and row.raw_sha256
+    fetches = store.fetches(NCT, "ctv")
+    assert [f.outcome for f in fetches] == ["error", "new_version"]
+    assert fetches[1].url.startswith("https://ctv.veeva.com/study/human-umbilical-cord-")
+
+
+def test_mirror_failures_store_no_version_but_keep_the_payload(store, settings, cassette):
+    ingestor = Ingestor(settings, store)
+    with cassette.use_cassette("ictrp/NCT01342250_soft_404.yaml"):
+        result = ingestor.sync_one(get_source("ictrp"), "NCT09999999")
+    assert result.outcome == "error" and result.error.family == "not_found"
+    assert store.version("NCT09999999", "ictrp") is None
+    fetch = store.fetches("NCT09999999", "ictrp")[0]
+    assert fetch.error_family == "not_found" and store.raw(fetch.raw_sha256)  # archived first
+    _ingest_ctgov(store, settings)
+    with cassette.use_cassette("ctv/NCT01342250_gone.yaml"):
+        gone = ingestor.sync_one(get_source("ctv"), NCT)
+    assert gone.error.family == "not_found" and "TRIALMIRROR_PINNED_URLS" in str(gone.error)
+
+
+def test_layout_change_is_logged_and_writes_nothing(store, settings, ctv_seed):
+    page = mp.semantic(_without_block(ctv_seed, "Status and phase", ["Completed", "Phase 2", "Phase 1"]))
+    result = Ingestor(settings, store).ingest_payload(get_source("ctv"), NCT, page,
+                                                      FetchInfo("ctv", NCT, "u", utcnow(), 0.0))
+    assert result.error.family == "layout_changed" and store.version(NCT, "ctv") is None
+    assert store.fetches(NCT, "ctv")[0].error_family == "layout_changed"
+
+
+def test_ictrp_page_from_cassette_is_stored_with_its_refresh_date(store, settings, cassette):
+    with cassette.use_cassette("ictrp/NCT01342250_page.yaml"):
+        result = Ingestor(settings, store).sync_one(get_source("ictrp"), NCT)
+    assert result.outcome == "new_version", result.error
+    assert store.version(NCT, "ictrp").valid_from == "2026-11-19"
+
+
+def test_registry_records_keep_their_hash_with_the_new_sponsor_field():
+    """``sponsors.funder_types`` joined the contract later: null, it leaves hashes alone."""
+    from ingest.canonical import content_hash
+
+    record = ctgov.parse(json.dumps(fx.current()).encode(), NCT)
+    data = record.model_dump(mode="json")
+    assert data["sponsors"]["funder_types"] is None
+    del data["sponsors"]["funder_types"]  # as versions stored before it existed
+    assert content_hash(record) == content_hash(data)
