@@ -8,9 +8,9 @@ from ingest.canonical import content_hash
 from ingest.errors import InvalidIdError
 from ingest.settings import Settings
 from ingest.sources import SOURCES, get_source
+from ingest.sources.base import Known
 from ingest.store import FetchInfo, utcnow
 from models.record import Record
-from ingest.sources.base import Known
 from tests.fixtures import mirror_pages as mp
 from tests.fixtures import nct01342250 as fx
 

@@ -6,7 +6,7 @@ import pytest
 
 from ingest.pipeline import Ingestor
 from ingest.reconcile import NothingToCompare, compare, reconcile
-from ingest.sources import ctgov, ctv, get_source, ictrp
+from ingest.sources import ctgov, ctv, get_source
 from ingest.store import FetchInfo, utcnow
 from tests.fixtures import mirror_pages as mp
 from tests.fixtures import nct01342250 as fx
