@@ -128,6 +128,8 @@ def render_reconciliation(registry_id: str, entry: dict[str, Any], site: str) ->
     else:
         old = stale["matches_version"]
         since = f"; the registry moved on {stale['since']}" if stale["since"] else ""
-        verdict = Text(f"STALE: the mirror shows {old['source']} v{old['version']} (valid from "
-                       f"{old['valid_from'] or '?'}){since}", style="bold yellow")
+        upstream = (f"record-history version {old['upstream_version']}, "
+                    if old.get("upstream_version") is not None else "")
+        verdict = Text(f"STALE: the mirror shows {old['source']} v{old['version']} ({upstream}valid "
+                       f"from {old['valid_from'] or '?'}){since}", style="bold yellow")
     return Group(head, table, summary, verdict, Text(""))

@@ -27,13 +27,28 @@ def _load() -> dict[str, Source]:
     return registry
 
 
-SOURCES: dict[str, Source] = _load()
+_registry: dict[str, Source] | None = None
+
+
+def __getattr__(name: str) -> dict[str, Source]:
+    # SOURCES loads on first use, not at import: the source modules import helpers
+    # (ingest.sources.base, ingest.mirror) that must not wait on this package.
+    if name == "SOURCES":
+        return _sources()
+    raise AttributeError(name)
+
+
+def _sources() -> dict[str, Source]:
+    global _registry
+    if _registry is None:
+        _registry = _load()
+    return _registry
 
 
 def get_source(name: str) -> Source:
     try:
-        return SOURCES[name]
+        return _sources()[name]
     except KeyError:
         raise UnknownSourceError(
-            f"unknown source {name!r}; valid sources: {', '.join(sorted(SOURCES))}"
+            f"unknown source {name!r}; valid sources: {', '.join(sorted(_sources()))}"
         ) from None

@@ -158,3 +158,64 @@ def test_backfill_timeline_and_as_of_from_a_local_history_server(env):
     assert live[-1]["content_hash"] == versions[-1]["content_hash"]
     diff = json.loads(run("diff", NCT, "--source", "ctgov_history", "--json").output)
     assert {c["path"] for c in diff} >= {"status.overall"}
+
+
+@pytest.fixture
+def mirror_env(env):
+    """ClinicalTrials.gov, ClinicalTrials.Veeva and WHO ICTRP, all on the local server."""
+    from ingest.sources.ctv import slug
+
+    server, environment = env
+    title = fx.current()["protocolSection"]["identificationModule"]["briefTitle"]
+    page = {"Content-Type": "text/html; charset=utf-8"}
+    server.play(PATH, _body(fx.current()))
+    environment = {**environment, "TRIALMIRROR_CTV_BASE_URL": server.base_url,
+                   "TRIALMIRROR_ICTRP_BASE_URL": server.base_url}
+    return server, environment, f"/study/{slug(title)}", f"/Trial2.aspx?TrialID={NCT}", page
+
+
+@pytest.mark.parametrize("ctv_page", ["seed", "synthetic"])
+def test_sync_mirrors_then_reconcile_shows_the_agreement_table(mirror_env, request, ctv_page):
+    from tests.fixtures import mirror_pages as mp
+
+    server, environment, ctv_path, ictrp_path, html = mirror_env
+    lines = (mp.seed_lines(request.getfixturevalue("seeds_dir") / "ctv_veeva__NCT01342250.txt")
+             if ctv_page == "seed" else mp.ctv_lines(fx.current()))
+    server.play(ctv_path, Reply(body=mp.semantic(lines), headers=html))
+    server.play(ictrp_path, Reply(body=mp.table(mp.ictrp_lines(fx.current())), headers=html))
+    run = lambda *args: CliRunner().invoke(main, list(args), env=environment)  # noqa: E731
+
+    early = run("sync", "--source", "ctv", NCT)  # no ClinicalTrials.gov title yet
+    assert early.exit_code == 1 and "run `trialmirror sync NCT01342250`" in early.stderr
+    assert run("sync", NCT).exit_code == 0
+    synced = run("sync", "--source", "ctv", "--source", "ictrp", NCT)
+    assert synced.exit_code == 0, synced.output + synced.stderr
+    assert "ctv" in synced.output and "ictrp" in synced.output and "2 results: 2 new_version" in synced.output
+    assert server.hits[ctv_path] == 1 and server.hits[ictrp_path] == 1  # none without a title
+
+    table = run("reconcile", NCT)
+    assert table.exit_code == 0, table.output + table.stderr
+    assert "ClinicalTrials.Veeva [ctv] v1" in table.output and "WHO ICTRP [ictrp] v1" in table.output
+    assert "against ctgov v1 (valid from 2011-10-14)" in table.output
+    assert "status.overall" in table.output and "0 disagree" in table.output
+    assert table.output.count("not stale") == 2
+    report = json.loads(run("reconcile", NCT, "--json").stdout)
+    assert report["registry_id"] == NCT and [m["source"] for m in report["mirrors"]] == ["ctv", "ictrp"]
+    for mirror in report["mirrors"]:
+        assert set(mirror) >= {"source", "captured_at", "compared_with_version", "fields", "stale"}
+        assert {f["verdict"] for f in mirror["fields"]} <= {"agree", "not_shown"}
+
+    # The mirror falls behind: ClinicalTrials.Veeva still says the trial is recruiting.
+    server.play(ctv_path, Reply(body=mp.semantic(["Recruiting" if x == "Completed" else x for x in lines]),
+                                headers=html))
+    assert run("sync", "--source", "ctv", NCT).exit_code == 0
+    behind = run("reconcile", NCT, "--source", "ctv")
+    assert "disagree" in behind.output and "RECRUITING" in behind.output
+    assert "1 disagree" in behind.output and "not stale" in behind.output  # no older version stored
+
+
+def test_reconcile_refuses_a_registry_source_and_says_what_to_run(env):
+    refused = _run(env, "reconcile", NCT, "--source", "ctgov")
+    assert refused.exit_code == 2 and "'ctgov' is not a mirror; mirrors: ctv, ictrp" in refused.stderr
+    empty = _run(env, "reconcile", NCT)
+    assert empty.exit_code == 1 and "run `trialmirror sync NCT01342250` first" in empty.stderr
