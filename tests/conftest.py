@@ -37,21 +37,24 @@ def _unavailable(reason: str) -> None:
     pytest.skip(reason)
 
 
+def _shared(name: str, member: str) -> Path:
+    """A folder of ../shared (real data, read in place), or the TRIALMIRROR_<NAME>_DIR setting."""
+    variable = f"TRIALMIRROR_{name.upper()}_DIR"
+    path = Path(os.environ.get(variable, ROOT.parent / "shared" / name))
+    if not (path / member).exists():
+        _unavailable(f"{name} not found at {path} (set {variable})")
+    return path
+
+
 @pytest.fixture(scope="session")
 def corpus_dir() -> Path:
-    path = Path(os.environ.get("TRIALMIRROR_CORPUS_DIR", ROOT.parent / "shared" / "corpus"))
-    if not (path / "ctgov_v2").is_dir():
-        _unavailable(f"corpus not found at {path} (set TRIALMIRROR_CORPUS_DIR)")
-    return path
+    return _shared("corpus", "ctgov_v2")
 
 
 @pytest.fixture(scope="session")
 def seeds_dir() -> Path:
-    """../shared/seeds, read in place (the real mirror-page texts; never copied here)."""
-    path = Path(os.environ.get("TRIALMIRROR_SEEDS_DIR", ROOT.parent / "shared" / "seeds"))
-    if not (path / "ctv_veeva__NCT01342250.txt").is_file():
-        _unavailable(f"seeds not found at {path} (set TRIALMIRROR_SEEDS_DIR)")
-    return path
+    """The real mirror-page texts (never copied into the project)."""
+    return _shared("seeds", "ctv_veeva__NCT01342250.txt")
 
 
 @pytest.fixture
