@@ -381,11 +381,16 @@ def diff_cmd(obj: Context, registry_id: str, source_name: str, from_n: int | Non
 @click.option("--after", type=int, default=0, show_default=True, help="Events after this seq.")
 @click.option("--kind", type=click.Choice(EVENT_KINDS), default=None, help="Only this kind of event.")
 @click.option("--limit", type=int, default=None, help="At most this many events.")
+@click.option("--source", "source_names", multiple=True,
+              help="Only events of this source, repeatable (the feed holds the mirrors' too).")
 @json_option
 @click.pass_obj
-def changes_cmd(obj: Context, after: int, kind: str | None, limit: int | None, as_json: bool) -> None:
+def changes_cmd(obj: Context, after: int, kind: str | None, limit: int | None,
+                source_names: tuple[str, ...], as_json: bool) -> None:
     """The event log: every new version as an event, in seq order (a change feed)."""
-    rows = obj.store.events(after=after, kind=kind, limit=limit)
+    for name in source_names:
+        _source(name)
+    rows = obj.store.events(after=after, kind=kind, limit=limit, sources=list(source_names) or None)
     items = [{"seq": r.seq, "registry_id": r.registry_id, "source": r.source,
               "version": r.version, "kind": r.kind, "occurred_at": r.occurred_at.isoformat(),
               **orjson.loads(r.data or "{}")} for r in rows]

@@ -362,10 +362,12 @@ class Store:
                     _FETCH.c.outcome.in_(("new_version", "unchanged"))))}
 
     def events(self, *, after: int = 0, kind: str | None = None, limit: int | None = None,
-               registry_id: str | None = None) -> list[Any]:
+               registry_id: str | None = None, sources: list[str] | None = None) -> list[Any]:
         query = select(_EVENT).where(_EVENT.c.seq > after).order_by(_EVENT.c.seq)
         if kind:
             query = query.where(_EVENT.c.kind == kind)
+        if sources:
+            query = query.where(_EVENT.c.source.in_(sources))
         if registry_id:
             query = query.where(_EVENT.c.registry_id == registry_id)
         if limit:

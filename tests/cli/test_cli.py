@@ -192,6 +192,10 @@ def test_sync_mirrors_then_reconcile_shows_the_agreement_table(mirror_env, reque
     assert synced.exit_code == 0, synced.output + synced.stderr
     assert "ctv" in synced.output and "ictrp" in synced.output and "2 results: 2 new_version" in synced.output
     assert server.hits[ctv_path] == 1 and server.hits[ictrp_path] == 1  # none without a title
+    feed = json.loads(run("changes", "--source", "ctv", "--json").stdout)
+    assert [(e["source"], e["kind"]) for e in feed] == [("ctv", "new_record")]
+    shown = run("show", NCT, "--source", "ctv")
+    assert shown.exit_code == 0 and "NCT01342250 [ctv] version 1" in shown.output
 
     table = run("reconcile", NCT)
     assert table.exit_code == 0, table.output + table.stderr

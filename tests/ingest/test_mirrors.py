@@ -247,3 +247,17 @@ def test_registry_records_keep_their_hash_with_the_new_sponsor_field():
     assert data["sponsors"]["funder_types"] is None
     del data["sponsors"]["funder_types"]  # as versions stored before it existed
     assert content_hash(record) == content_hash(data)
+
+
+def test_a_pinned_url_needs_no_title(store, settings, cassette, monkeypatch):
+    from ingest.settings import Settings
+    from ingest.sources.ctv import slug
+
+    path = "/study/" + slug(fx.current()["protocolSection"]["identificationModule"]["briefTitle"])
+    monkeypatch.setenv("TRIALMIRROR_PINNED_URLS", json.dumps({"ctv": {NCT: path}}))
+    pinned = Settings(**settings.model_dump(exclude={"pinned_urls"}))  # the JSON comes from the env
+    assert pinned.pinned_url("ctv", NCT) == path
+    with cassette.use_cassette("ctv/NCT01342250_page.yaml"):
+        result = Ingestor(pinned, store).sync_one(get_source("ctv"), NCT)  # no ctgov version stored
+    assert result.outcome == "new_version", result.error
+    assert store.fetches(NCT, "ctv")[0].url == "https://ctv.veeva.com" + path
