@@ -7,6 +7,8 @@ text gives the same lines. Rules, after a browser's ``innerText``:
 - block elements (``div``, ``p``, ``li``, headings, table rows ...) and ``<br>``
   end a line; table cells on one row are one line, separated by a space;
 - whitespace runs (``&nbsp;`` included) are one space; empty lines are dropped;
+- a list item starts with "• ", the marker a browser draws (and a copy of the
+  page's text keeps), unless its text starts with a bullet of its own;
 - ``<pre>`` keeps its own line breaks;
 - what a browser does not show is skipped: ``script``, ``style``, ``template``,
   ``head``, elements with ``hidden`` or an inline ``display: none``.
@@ -32,6 +34,7 @@ _SKIP = frozenset({"script", "style", "noscript", "template", "head", "title", "
 _CELL = frozenset({"td", "th"})
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
 _SPACE = re.compile(r"\s+")
+_BULLETED = re.compile(r"^\s*[•·▪●○◦‣⁃]")
 
 
 class NotHtmlError(ValueError):
@@ -76,6 +79,8 @@ class _Lines:
             self.end_line()
         elif tag in _CELL:
             self.add(" ")
+        if tag == "li" and not _BULLETED.match(el.text or ""):
+            self.add("• ")  # the marker a browser draws (and a copy of the page keeps)
         if tag == "pre":
             for line in el.text_content().splitlines():
                 self.add(line)

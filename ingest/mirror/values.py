@@ -274,9 +274,21 @@ def countries(d: Draft, s: Section) -> None:
 
 
 def criteria(kind: str) -> ValueParser:
-    """A list of criteria under an "Inclusion criteria" / "Exclusion criteria" label."""
+    """A list of criteria under an "Inclusion criteria" / "Exclusion criteria" label.
+
+    When the items are bulleted, a line without a bullet is no item: a heading the
+    site's table does not know yet, or what follows it. It is kept in ``unmapped``,
+    never made a criterion.
+    """
     def parse(d: Draft, s: Section) -> None:
-        d.set(f"eligibility.{kind}", _values(s))
+        lines = [line.strip() for line in s.lines if line.strip()]
+        bulleted = [bool(_BULLET.match(line)) for line in lines]
+        if any(bulleted):
+            for line, is_item in zip(lines, bulleted, strict=True):
+                if not is_item:
+                    d.unmapped(f"eligibility.{kind}", line)
+            lines = [line for line, is_item in zip(lines, bulleted, strict=True) if is_item]
+        d.set(f"eligibility.{kind}", [v for v in map(bare, lines) if v])
         d.set("eligibility.criteria_layout", "headed")
     return parse
 

@@ -42,7 +42,7 @@ def test_page_lines_follow_what_a_browser_shows():
            b"<h1>Tit&nbsp;le</h1><p>Beike <b>Bio</b>tech</p><ul><li> one\n two</li></ul>"
            b"<table><tr><td>Main ID:</td><td>NCT1</td></tr></table>Completed<br>Phase 2"
            b"<div style='display: none'>hidden</div><div hidden>hidden</div><pre>a\n  b</pre></body></html>")
-    assert page_lines(raw) == ["Tit le", "Beike Biotech", "one two", "Main ID: NCT1", "Completed",
+    assert page_lines(raw) == ["Tit le", "Beike Biotech", "• one two", "Main ID: NCT1", "Completed",
                                "Phase 2", "a", "b"]
 
 
@@ -261,3 +261,12 @@ def test_a_pinned_url_needs_no_title(store, settings, cassette, monkeypatch):
         result = Ingestor(pinned, store).sync_one(get_source("ctv"), NCT)  # no ctgov version stored
     assert result.outcome == "new_version", result.error
     assert store.fetches(NCT, "ctv")[0].url == "https://ctv.veeva.com" + path
+
+
+def test_an_unknown_heading_after_a_list_is_no_criterion(ctv_seed):
+    at = ctv_seed.index("Trial design")
+    lines = ctv_seed[:at] + ["Trial documents", "Protocol (PDF)"] + ctv_seed[at:]
+    r = ctv.parse(mp.semantic(lines), NCT)
+    assert r.eligibility.exclusion == fx.EXCLUSION
+    assert [u["value"] for u in r.unmapped] == ["Trial documents", "Protocol (PDF)"]
+    assert ctv.parse(mp.soup(lines), NCT) == r  # literal bullets read the same as <li>
