@@ -156,7 +156,8 @@ def _report(summary: RunSummary, as_json: bool) -> None:
         out.print(table)
         counts = ", ".join(f"{n} {k}" for k, n in sorted(summary.counts.items()))
         what = "records" if summary.source in SOURCES and summary.source != "ctgov_history" else "results"
-        out.print(f"{len(summary.results)} {what}: {counts}", highlight=False)
+        count = len(summary.results)
+        out.print(f"{count} {what if count != 1 else what[:-1]}: {counts}", highlight=False)
     for failure in summary.failures:
         err.print(f"[red]failed:[/red] {escape(str(failure.error))}", highlight=False)
     if summary.failures:
