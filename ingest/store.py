@@ -165,6 +165,11 @@ class Store:
             conn.invalidate()  # raised by the driver directly (HotSql): start afresh next time
             raise
 
+    def transaction(self) -> Any:
+        """A transaction on this thread's connection, for modules that keep their own
+        tables in this store (the scheduled service's state)."""
+        return self._tx()
+
     def close(self) -> None:
         with self._lock:
             for conn in self._connections:

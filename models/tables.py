@@ -9,6 +9,9 @@
   diff against the version before it.
 - ``event``: append-only, ``seq`` increases monotonically; consumers keep a
   cursor (the change feed, status notifications).
+- ``watch``, ``lease``, ``notify_cursor``, ``delivery``, ``store_meta``: the
+  scheduled service's state (the watchlist, who fetches what, notification
+  cursors and the delivery log).
 """
 
 from __future__ import annotations
@@ -91,3 +94,68 @@ class Event(SQLModel, table=True):
     kind: str = Field(max_length=32, index=True)
     occurred_at: datetime
     data: str | None = Field(default=None, sa_column=Column(Text))  # JSON details
+
+
+# --- the scheduled service (schedules/) -------------------------------------------------
+
+
+class Watch(SQLModel, table=True):
+    """The watchlist as data: which records the service fetches from which sources."""
+
+    __tablename__ = "watch"
+    __table_args__ = (UniqueConstraint("registry_id", "source"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    registry_id: str = Field(max_length=64)
+    source: str = Field(max_length=32)
+    pinned_url: str | None = None  # a mirror page's address when it cannot be derived
+    added_at: datetime
+
+
+class Lease(SQLModel, table=True):
+    """Who fetches a (source, record) now, and when it was last done: two services on
+    one database never fetch the same record at once, nor twice in one round."""
+
+    __tablename__ = "lease"
+
+    source: str = Field(primary_key=True, max_length=32)
+    registry_id: str = Field(primary_key=True, max_length=64)
+    holder: str | None = Field(default=None, max_length=80)
+    expires_at: datetime
+    done_at: datetime | None = None
+
+
+class NotifyCursor(SQLModel, table=True):
+    """The last event ``seq`` a notification target has dealt with."""
+
+    __tablename__ = "notify_cursor"
+
+    target: str = Field(primary_key=True, max_length=64)
+    seq: int = 0
+    updated_at: datetime
+
+
+class Delivery(SQLModel, table=True):
+    """One attempt to deliver one event to one target (the delivery log)."""
+
+    __tablename__ = "delivery"
+    __table_args__ = (Index("ix_delivery_target_seq", "target", "seq"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    target: str = Field(max_length=64)
+    seq: int
+    attempt: int
+    at: datetime
+    outcome: str = Field(max_length=16)  # delivered | failed
+    http_status: int | None = None
+    error: str | None = Field(default=None, sa_column=Column(Text))
+    duration_ms: float | None = None
+
+
+class StoreMeta(SQLModel, table=True):
+    """Small facts about the store itself (whether the watchlist was seeded)."""
+
+    __tablename__ = "store_meta"
+
+    key: str = Field(primary_key=True, max_length=64)
+    value: str

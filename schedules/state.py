@@ -1,0 +1,185 @@
+"""The scheduled service's state in the store: the watchlist, leases, notification
+cursors, the delivery log, and each watched record's fetch health.
+
+Leases: before a service fetches a (source, record) it claims it in the database:
+the claim succeeds only when no other holder's lease is live and the record was
+not done since this round began. So two services on one database never fetch
+the same record at once, nor twice in one round; a lease whose holder died
+(kill -9) expires after its time to live and the record is taken up again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, delete, func, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import SQLModel
+
+from ingest.store import Store, utcnow
+from models.tables import Delivery, Fetch, Lease, NotifyCursor, StoreMeta, Watch
+
+_WATCH = SQLModel.metadata.tables[Watch.__tablename__]
+_LEASE = SQLModel.metadata.tables[Lease.__tablename__]
+_CURSOR = SQLModel.metadata.tables[NotifyCursor.__tablename__]
+_DELIVERY = SQLModel.metadata.tables[Delivery.__tablename__]
+_META = SQLModel.metadata.tables[StoreMeta.__tablename__]
+_FETCH = SQLModel.metadata.tables[Fetch.__tablename__]
+OK_OUTCOMES = ("new_version", "unchanged", "not_modified", "listed")
+_SEEDED = "watchlist_seeded"
+
+
+@dataclass
+class Health:
+    """How fetching one watched record from one source goes."""
+
+    source: str
+    registry_id: str
+    last_success: datetime | None
+    last_failure: datetime | None
+    last_error: str | None
+    last_error_family: str | None
+    consecutive_failures: int
+
+
+class ServiceState:
+    def __init__(self, store: Store):
+        self.store = store
+
+    # --- the watchlist ------------------------------------------------------
+
+    def seed_watchlist(self, registry_ids: list[str], sources: list[str]) -> int:
+        """Fill the watchlist from the settings once, the first time a service or a
+        ``watch`` command meets this store; later edits are the user's."""
+        with self.store.transaction() as conn:
+            if conn.execute(select(_META.c.value).where(_META.c.key == _SEEDED)).first():
+                return 0
+            conn.execute(insert(_META).values(key=_SEEDED, value=utcnow().isoformat()))
+        return len(self.watch_add(registry_ids, sources))
+
+    def watch_add(self, registry_ids: list[str], sources: list[str],
+                  pinned_url: str | None = None) -> list[tuple[str, str]]:
+        """Watch each id on each source; returns the pairs that were not watched yet
+        (a pinned URL given again replaces the old one)."""
+        added = []
+        with self.store.transaction() as conn:
+            for registry_id in registry_ids:
+                for source in sources:
+                    key = and_(_WATCH.c.registry_id == registry_id, _WATCH.c.source == source)
+                    if conn.execute(select(_WATCH.c.id).where(key)).first():
+                        if pinned_url:
+                            conn.execute(update(_WATCH).where(key).values(pinned_url=pinned_url))
+                        continue
+                    conn.execute(insert(_WATCH).values(registry_id=registry_id, source=source,
+                                                       pinned_url=pinned_url, added_at=utcnow()))
+                    added.append((registry_id, source))
+        return added
+
+    def watch_remove(self, registry_id: str, sources: list[str] | None = None) -> int:
+        query = delete(_WATCH).where(_WATCH.c.registry_id == registry_id)
+        if sources:
+            query = query.where(_WATCH.c.source.in_(sources))
+        with self.store.transaction() as conn:
+            return int(conn.execute(query).rowcount or 0)
+
+    def watched(self, source: str | None = None) -> list[Any]:
+        query = select(_WATCH).order_by(_WATCH.c.registry_id, _WATCH.c.source)
+        if source:
+            query = query.where(_WATCH.c.source == source)
+        with self.store.transaction() as conn:
+            return list(conn.execute(query))
+
+    def pinned_url(self, source: str, registry_id: str) -> str | None:
+        with self.store.transaction() as conn:
+            return conn.execute(select(_WATCH.c.pinned_url).where(
+                _WATCH.c.source == source, _WATCH.c.registry_id == registry_id)).scalar()
+
+    # --- leases -------------------------------------------------------------
+
+    def claim(self, source: str, registry_id: str, holder: str, ttl: float,
+              round_started: datetime) -> bool:
+        """Take the (source, record) for ``ttl`` seconds, unless another holder has it
+        or it was done since ``round_started``."""
+        now = utcnow()
+        key = and_(_LEASE.c.source == source, _LEASE.c.registry_id == registry_id)
+        free = or_(_LEASE.c.holder.is_(None), _LEASE.c.holder == holder, _LEASE.c.expires_at < now)
+        not_done = or_(_LEASE.c.done_at.is_(None), _LEASE.c.done_at < round_started)
+        expires = now + timedelta(seconds=ttl)
+        with self.store.transaction() as conn:
+            if conn.execute(update(_LEASE).where(key, free, not_done)
+                            .values(holder=holder, expires_at=expires)).rowcount:
+                return True
+            if conn.execute(select(_LEASE.c.source).where(key)).first():
+                return False
+        try:
+            with self.store.transaction() as conn:
+                conn.execute(insert(_LEASE).values(source=source, registry_id=registry_id,
+                                                   holder=holder, expires_at=expires))
+            return True
+        except IntegrityError:
+            return False  # another service inserted it first
+
+    def release(self, source: str, registry_id: str, holder: str, *, done: bool) -> None:
+        now = utcnow()
+        values: dict[str, Any] = {"holder": None, "expires_at": now}
+        if done:
+            values["done_at"] = now
+        with self.store.transaction() as conn:
+            conn.execute(update(_LEASE).where(
+                _LEASE.c.source == source, _LEASE.c.registry_id == registry_id,
+                _LEASE.c.holder == holder).values(**values))
+
+    # --- notification cursors and the delivery log ----------------------------
+
+    def cursor(self, target: str) -> int | None:
+        with self.store.transaction() as conn:
+            return conn.execute(select(_CURSOR.c.seq).where(_CURSOR.c.target == target)).scalar()
+
+    def set_cursor(self, target: str, seq: int) -> None:
+        with self.store.transaction() as conn:
+            if not conn.execute(update(_CURSOR).where(_CURSOR.c.target == target)
+                                .values(seq=seq, updated_at=utcnow())).rowcount:
+                conn.execute(insert(_CURSOR).values(target=target, seq=seq, updated_at=utcnow()))
+
+    def log_delivery(self, target: str, seq: int, attempt: int, outcome: str, *,
+                     http_status: int | None = None, error: str | None = None,
+                     duration_ms: float | None = None) -> None:
+        with self.store.transaction() as conn:
+            conn.execute(insert(_DELIVERY).values(
+                target=target, seq=seq, attempt=attempt, at=utcnow(), outcome=outcome,
+                http_status=http_status, error=error, duration_ms=duration_ms))
+
+    def deliveries(self, target: str | None = None) -> list[Any]:
+        query = select(_DELIVERY).order_by(_DELIVERY.c.id)
+        if target:
+            query = query.where(_DELIVERY.c.target == target)
+        with self.store.transaction() as conn:
+            return list(conn.execute(query))
+
+    # --- health ---------------------------------------------------------------
+
+    def health(self) -> list[Health]:
+        """Per watched (source, record): last success, last failure, failures since."""
+        keys = (_FETCH.c.source, _FETCH.c.registry_id)
+        ok = (select(*keys, func.max(_FETCH.c.id).label("ok_id"),
+                     func.max(_FETCH.c.started_at).label("ok_at"))
+              .where(_FETCH.c.outcome.in_(OK_OUTCOMES)).group_by(*keys).subquery())
+        err = (select(*keys, func.max(_FETCH.c.id).label("err_id")).where(_FETCH.c.outcome == "error")
+               .group_by(*keys).subquery())
+        since = (select(*keys, func.count().label("n")).select_from(
+            _FETCH.outerjoin(ok, and_(ok.c.source == _FETCH.c.source,
+                                      ok.c.registry_id == _FETCH.c.registry_id)))
+            .where(_FETCH.c.outcome == "error", or_(ok.c.ok_id.is_(None), _FETCH.c.id > ok.c.ok_id))
+            .group_by(*keys).subquery())
+        last_err = _FETCH.alias("last_err")
+        on = lambda q: and_(q.c.source == _WATCH.c.source, q.c.registry_id == _WATCH.c.registry_id)  # noqa: E731
+        query = (select(_WATCH.c.source, _WATCH.c.registry_id, ok.c.ok_at, last_err.c.started_at,
+                        last_err.c.error, last_err.c.error_family, since.c.n)
+                 .select_from(_WATCH.outerjoin(ok, on(ok)).outerjoin(err, on(err))
+                              .outerjoin(last_err, last_err.c.id == err.c.err_id)
+                              .outerjoin(since, on(since)))
+                 .order_by(_WATCH.c.source, _WATCH.c.registry_id))
+        with self.store.transaction() as conn:
+            return [Health(r[0], r[1], r[2], r[3], r[4], r[5], int(r[6] or 0)) for r in conn.execute(query)]
