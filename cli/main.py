@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sys
 from datetime import datetime
+from pathlib import Path
 from typing import Any, NoReturn
 
 import click
@@ -22,7 +23,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ingest.errors import ConfigError, TrialmirrorError
 from ingest.pipeline import Ingestor, RecordResult, RunSummary, sync
-from ingest.settings import Settings
+from ingest.settings import CONFIG_FILE, Settings
 from ingest.sources import SOURCES, get_source
 from ingest.store import REGISTRY_SOURCES, Store
 
@@ -47,6 +48,19 @@ class Context:
         self.settings = settings
         self._store: Store | None = None
 
+    def watched_ids(self, source: str) -> list[str]:
+        """The watchlist of ``source`` (the ``watch`` table, seeded from the settings once)."""
+        from schedules.state import ServiceState
+
+        state = ServiceState(self.store)
+        state.seed_watchlist(self.settings.watchlist_ids(), self.settings.source_names())
+        return [w.registry_id for w in state.watched(source)]
+
+    def pinned_url(self, source: str, registry_id: str) -> str | None:
+        from schedules.state import ServiceState
+
+        return ServiceState(self.store).pinned_url(source, registry_id)
+
     @property
     def store(self) -> Store:
         if self._store is None:
@@ -68,15 +82,21 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON f
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--database-url", envvar="TRIALMIRROR_DATABASE_URL", default=None,
               help="SQLAlchemy URL [env TRIALMIRROR_DATABASE_URL; default sqlite:///trialmirror.db]")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="A TOML settings file [env TRIALMIRROR_CONFIG]; the environment wins over it.")
 @click.pass_context
-def main(ctx: click.Context, database_url: str | None) -> None:
+def main(ctx: click.Context, database_url: str | None, config_file: Path | None) -> None:
     """Clinical-trial registry records: fetched politely, normalized, versioned, diffed."""
     global out, err
     out, err = Console(soft_wrap=True), Console(stderr=True, soft_wrap=True)  # read COLUMNS now
+    if config_file is not None:
+        CONFIG_FILE.set(config_file)
     try:
         settings = Settings(database_url=database_url) if database_url else Settings()
     except ValidationError as exc:
         _fail(f"invalid setting: {exc.errors()[0]['loc']}: {exc.errors()[0]['msg']}", 2)
+    except ValueError as exc:  # the settings file
+        _fail(str(exc), 2)
     ctx.obj = Context(settings)
 
 
@@ -115,11 +135,13 @@ def sync_cmd(obj: Context, ids: tuple[str, ...], source_names: tuple[str, ...], 
     names = sorted(dict.fromkeys(source_names), key=lambda n: n not in REGISTRY_SOURCES)
     for name in names:
         _source(name)
-    registry_ids = list(ids) or obj.settings.watchlist_ids()
-    if not registry_ids:
-        _fail("nothing to sync: give ids or set TRIALMIRROR_WATCHLIST", 2)
     summary = RunSummary(source=",".join(names))
     for name in names:
+        registry_ids = list(ids) or obj.watched_ids(name)
+        if not registry_ids:
+            err.print(f"nothing to sync from {name}: give ids, or `trialmirror watch add ID --source "
+                      f"{name}`", highlight=False)
+            continue
         # A sync of the history is a backfill.
         part = _backfill(obj, registry_ids) if name == "ctgov_history" else _sync(obj, name, registry_ids)
         summary.results.extend(part.results)
@@ -134,7 +156,7 @@ def _sync(obj: Context, source_name: str, registry_ids: list[str]) -> RunSummary
         with progress:
             task = progress.add_task(f"sync {source_name}", total=len(registry_ids))
             return sync(obj.settings, source_name, registry_ids, store=obj.store,
-                        on_result=lambda _r: progress.advance(task))
+                        on_result=lambda _r: progress.advance(task), pinned=obj.pinned_url)
     except KeyboardInterrupt:
         # Each record is its own transaction: what was stored stays, nothing is half-written.
         _fail("interrupted; records stored so far are kept, run sync again to finish", 130)
@@ -171,16 +193,16 @@ def _report(summary: RunSummary, as_json: bool) -> None:
 def backfill_cmd(obj: Context, ids: tuple[str, ...], as_json: bool) -> None:
     """Fetch every published version of IDS (default: the watchlist) from the record
     history that is not stored yet; resumable, a second run fetches only the list."""
-    registry_ids = list(ids) or obj.settings.watchlist_ids()
+    registry_ids = list(ids) or obj.watched_ids("ctgov_history")
     if not registry_ids:
-        _fail("nothing to backfill: give ids or set TRIALMIRROR_WATCHLIST", 2)
+        _fail("nothing to backfill: give ids, or `trialmirror watch add ID --source ctgov_history`", 2)
     _report(_backfill(obj, registry_ids), as_json)
 
 
 def _backfill(obj: Context, registry_ids: list[str]) -> RunSummary:
     from ingest.backfill import backfill
 
-    ingestor = Ingestor(obj.settings, obj.store)
+    ingestor = Ingestor(obj.settings, obj.store, pinned=obj.pinned_url)
     progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                         TimeRemainingColumn(), console=err, transient=True)
     tasks: dict[str, Any] = {}
@@ -410,3 +432,6 @@ def changes_cmd(obj: Context, after: int, kind: str | None, limit: int | None,
     out.print(table)
     if items:
         out.print(f"next cursor: --after {items[-1]['seq']}", highlight=False)
+
+
+from cli import service_cmds  # noqa: E402,F401  (registers run, watch, status)

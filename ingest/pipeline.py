@@ -8,11 +8,12 @@ A failure is a value in the run summary, never an exception that stops the run.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from ingest.errors import ParseError, TrialmirrorError
 from ingest.http import Http
@@ -20,6 +21,8 @@ from ingest.settings import Settings
 from ingest.sources import get_source
 from ingest.sources.base import Known, Source
 from ingest.store import FetchInfo, Store, utcnow
+
+log = logging.getLogger("trialmirror")
 
 
 @dataclass
@@ -31,6 +34,7 @@ class RecordResult:
     changes: list[dict[str, Any]] = field(default_factory=list)
     events: list[dict[str, Any]] = field(default_factory=list)
     error: TrialmirrorError | None = None
+    fetch: FetchInfo | None = None  # what the fetch-log row says (URL, HTTP status, duration)
 
     @property
     def ok(self) -> bool:
@@ -41,6 +45,7 @@ class RecordResult:
 class RunSummary:
     source: str
     results: list[RecordResult] = field(default_factory=list)
+    skipped: int = 0  # records another service held (scheduled runs)
 
     @property
     def counts(self) -> Counter[str]:
@@ -51,20 +56,47 @@ class RunSummary:
         return [r for r in self.results if not r.ok]
 
 
-class Ingestor:
-    """Holds what a run needs (settings, one Http, one Store); safe to reuse across runs."""
+class Gate(Protocol):
+    """Who may fetch a record now (the scheduled service's leases)."""
 
-    def __init__(self, settings: Settings, store: Store, http: Http | None = None):
+    def claim(self, source: str, registry_id: str) -> bool: ...
+
+    def release(self, source: str, registry_id: str) -> None: ...
+
+
+class Ingestor:
+    """Holds what a run needs (settings, one Http, one Store); safe to reuse across runs.
+
+    ``pinned`` looks up a pinned page URL for (source, id) (the watchlist's), before
+    the ``TRIALMIRROR_PINNED_URLS`` setting.
+    """
+
+    def __init__(self, settings: Settings, store: Store, http: Http | None = None,
+                 pinned: Callable[[str, str], str | None] | None = None):
         self.settings = settings
         self.store = store
         self.http = http or Http(settings)
+        self.pinned = pinned
 
     def run(self, source_name: str, registry_ids: Iterable[str],
-            on_result: Callable[[RecordResult], None] | None = None) -> RunSummary:
+            on_result: Callable[[RecordResult], None] | None = None, *,
+            gate: Gate | None = None, should_stop: Callable[[], bool] | None = None) -> RunSummary:
+        """Sync each id in turn; ``should_stop`` is asked between records (a stop
+        request finishes the record in hand), ``gate`` before each."""
         source = get_source(source_name)
         summary = RunSummary(source=source.name)
         for registry_id in registry_ids:
-            result = self.sync_one(source, registry_id)
+            if should_stop and should_stop():
+                break
+            if gate and not gate.claim(source.name, registry_id):
+                summary.skipped += 1
+                continue
+            try:
+                result = self.sync_one(source, registry_id)
+            finally:
+                if gate:
+                    gate.release(source.name, registry_id)
+            log_result(result)
             summary.results.append(result)
             if on_result:
                 on_result(result)
@@ -75,6 +107,9 @@ class Ingestor:
             registry_id = source.validate_id(registry_id)
         except TrialmirrorError as exc:
             return RecordResult(registry_id, source.name, "error", error=exc)
+        return self._sync_one(source, registry_id)
+
+    def _sync_one(self, source: Source, registry_id: str) -> RecordResult:
         started_at, t0 = utcnow(), time.perf_counter()
         etag, last_modified = self.store.last_validators(registry_id, source.name)
         info = FetchInfo(source.name, registry_id, None, started_at, 0.0)
@@ -86,18 +121,19 @@ class Ingestor:
             info.duration_ms = (time.perf_counter() - t0) * 1000
             info.http_status = exc.http_status
             self.store.log_fetch(info, outcome="error", error_family=exc.family, error=str(exc))
-            return RecordResult(registry_id, source.name, "error", error=exc)
+            return RecordResult(registry_id, source.name, "error", error=exc, fetch=info)
         info.duration_ms = (time.perf_counter() - t0) * 1000
         info.url, info.http_status, info.attempts = fetched.url, fetched.status, fetched.attempts
         info.etag, info.last_modified = fetched.etag, fetched.last_modified
         if fetched.not_modified:
             version = self.store.log_not_modified(info)
-            return RecordResult(registry_id, source.name, "not_modified", version=version)
+            return RecordResult(registry_id, source.name, "not_modified", version=version, fetch=info)
         return self.ingest_payload(source, registry_id, fetched.body, info,
                                    content_type=fetched.headers.get("content-type"))
 
     def _known(self, source: Source, registry_id: str) -> Known:
-        return Known(registry_id, self.settings.pinned_url(source.name, registry_id),
+        pinned = self.pinned(source.name, registry_id) if self.pinned else None
+        return Known(registry_id, pinned or self.settings.pinned_url(source.name, registry_id),
                      lambda: self.store.brief_title(registry_id))
 
     def ingest_payload(self, source: Source, registry_id: str, raw: bytes, info: FetchInfo, *,
@@ -109,18 +145,45 @@ class Ingestor:
         sha, version = self.store.receive(info, raw, parser_version=source.parser_version,
                                           content_type=content_type)
         if version is not None:
-            return RecordResult(registry_id, source.name, "unchanged", version=version)
+            return RecordResult(registry_id, source.name, "unchanged", version=version, fetch=info)
         try:
             record = parse_safely(source, raw, registry_id, info.url)
         except TrialmirrorError as exc:  # a parse error, or a payload whose shape changed
             self.store.log_fetch(info, outcome="error", error_family=exc.family, error=str(exc),
                                  raw_sha256=sha)
-            return RecordResult(registry_id, source.name, "error", error=exc)
+            return RecordResult(registry_id, source.name, "error", error=exc, fetch=info)
         put = self.store.put(record, fetch=info, raw_sha256=sha, parser_version=source.parser_version,
                              produced_by=produced_by, valid_from=valid_from,
                              upstream_version=info.upstream_version)
         return RecordResult(registry_id, source.name, put.outcome, version=put.version,
-                            changes=put.changes, events=put.events)
+                            changes=put.changes, events=put.events, fetch=info)
+
+
+def log_result(result: RecordResult) -> None:
+    """One structured log line per fetch (the fetch-log row, for people and log shippers)."""
+    fetch = result.fetch
+    fields: dict[str, Any] = {
+        "event": "fetch", "source": result.source, "registry_id": result.registry_id,
+        "outcome": result.outcome, "version": result.version,
+        "http_status": fetch.http_status if fetch else None,
+        "duration_ms": round(fetch.duration_ms, 1) if fetch else None,
+        "events": [e["kind"] for e in result.events] or None,
+    }
+    if result.error is not None:
+        fields.update(error_family=result.error.family, error=str(result.error))
+    log.log(logging.WARNING if result.error else logging.INFO,
+            "%s %s %s", result.source, result.registry_id, result.outcome, extra={"fields": fields})
+
+
+def log_summary(summary: RunSummary, seconds: float) -> None:
+    """One structured log line per run: counts by outcome and failures by family."""
+    failures = Counter(r.error.family for r in summary.results if r.error)
+    fields = {"event": "run", "source": summary.source, "records": len(summary.results),
+              "skipped": summary.skipped, "outcomes": dict(summary.counts),
+              "failures": dict(failures), "seconds": round(seconds, 2)}
+    log.info("run %s: %s", summary.source,
+             ", ".join(f"{n} {k}" for k, n in sorted(summary.counts.items())) or "nothing to do",
+             extra={"fields": fields})
 
 
 def parse_safely(source: Source, raw: bytes, registry_id: str, url: str | None) -> Any:
@@ -136,12 +199,13 @@ def parse_safely(source: Source, raw: bytes, registry_id: str, url: str | None) 
 
 def sync(settings: Settings, source_name: str, registry_ids: Iterable[str], *,
          store: Store | None = None, http: Http | None = None,
-         on_result: Callable[[RecordResult], None] | None = None) -> RunSummary:
+         on_result: Callable[[RecordResult], None] | None = None,
+         pinned: Callable[[str, str], str | None] | None = None) -> RunSummary:
     """Fetch and store ``registry_ids`` from one source (what ``trialmirror sync`` runs)."""
     own_store = store is None
     store = store or Store(settings.database_url)
     try:
-        return Ingestor(settings, store, http).run(source_name, registry_ids, on_result)
+        return Ingestor(settings, store, http, pinned).run(source_name, registry_ids, on_result)
     finally:
         if own_store:
             store.close()

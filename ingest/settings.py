@@ -1,18 +1,29 @@
 """One validated settings object, loaded once at start-up and passed down.
 
 Every setting can be given as an environment variable ``TRIALMIRROR_<NAME>``
-(``TRIALMIRROR_DATABASE_URL``, ``TRIALMIRROR_CTGOV_BASE_URL`` ...). Nothing
-reads the environment at import time.
+(``TRIALMIRROR_DATABASE_URL``, ``TRIALMIRROR_CTGOV_BASE_URL`` ...) or as a key of
+an optional TOML file named by ``TRIALMIRROR_CONFIG`` (or ``--config``); the
+environment wins over the file. Nothing reads the environment at import time.
 """
 
 from __future__ import annotations
 
+import os
 import re
+from contextvars import ContextVar
+from pathlib import Path
 
-from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
 
 PROJECT_URL = "https://github.com/trialmirror/trialmirror"
+CONFIG_FILE: ContextVar[Path | None] = ContextVar("trialmirror_config_file", default=None)
+HOUR, DAY = 3600.0, 86400.0
 
 
 class Settings(BaseSettings):
@@ -39,6 +50,53 @@ class Settings(BaseSettings):
     backoff_max: float = Field(120.0, ge=0)
     retry_after_max: int = Field(600, ge=0, description="Longest Retry-After honoured, seconds")
     max_response_bytes: int = Field(20_000_000, gt=0)
+
+    # The scheduled service (trialmirror run).
+    sources: str = Field("ctgov,ctgov_history,ctv,ictrp",
+                         description="Sources a watched record is fetched from by default")
+    ctgov_interval: float = Field(6 * HOUR, gt=0, description="Seconds between ctgov runs")
+    ctgov_history_interval: float = Field(DAY, gt=0)
+    ctv_interval: float = Field(DAY, gt=0)
+    ictrp_interval: float = Field(DAY, gt=0)
+    schedule_jitter: float = Field(60.0, ge=0, description="Up to this many seconds added to a run")
+    misfire_grace_time: int = Field(3600, gt=0, description="A run this late still runs, seconds")
+    lease_ttl: float = Field(900.0, gt=0, description="A fetch lease outlives a dead holder by this")
+    stale_after: float | None = Field(None, gt=0, description="status: alarm after this many seconds "
+                                      "without a success [default: 3 intervals of the source]")
+    # Notifications, driven by the event log.
+    webhook_url: str | None = None
+    webhook_secret: SecretStr | None = None
+    webhook_max_attempts: int = Field(5, ge=1)
+    atom_path: str | None = Field(None, description="File the Atom feed of notified events is written to")
+    notify_kinds: str = Field("status_change", description="Event kinds that notify")
+    notify_produced_by: str = Field("fetch", description="Versions made by these notify (not backfill)")
+    notify_interval: float = Field(5.0, gt=0)
+
+    @classmethod
+    def settings_customise_sources(
+        cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource, dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        path = CONFIG_FILE.get() or (Path(os.environ["TRIALMIRROR_CONFIG"])
+                                     if os.environ.get("TRIALMIRROR_CONFIG") else None)
+        if path is None:
+            return init_settings, env_settings
+        if not path.is_file():
+            raise ValueError(f"settings file {path} not found (TRIALMIRROR_CONFIG / --config)")
+        return init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file=path)
+
+    def interval(self, source: str) -> float:
+        return float(getattr(self, f"{source}_interval"))
+
+    def source_names(self) -> list[str]:
+        return [s for s in re.split(r"[\s,;]+", self.sources) if s]
+
+    def notify_kind_set(self) -> frozenset[str]:
+        return frozenset(k for k in re.split(r"[\s,;]+", self.notify_kinds) if k)
+
+    def notify_produced_by_set(self) -> frozenset[str]:
+        return frozenset(k for k in re.split(r"[\s,;]+", self.notify_produced_by) if k)
 
     @field_validator("ctgov_base_url", "ctgov_history_base_url", "ctv_base_url", "ictrp_base_url")
     @classmethod

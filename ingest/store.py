@@ -367,10 +367,17 @@ class Store:
                     _FETCH.c.outcome.in_(("new_version", "unchanged"))))}
 
     def events(self, *, after: int = 0, kind: str | None = None, limit: int | None = None,
-               registry_id: str | None = None, sources: list[str] | None = None) -> list[Any]:
-        query = select(_EVENT).where(_EVENT.c.seq > after).order_by(_EVENT.c.seq)
+               registry_id: str | None = None, sources: list[str] | None = None,
+               kinds: list[str] | None = None, before: int | None = None,
+               newest_first: bool = False) -> list[Any]:
+        query = select(_EVENT).where(_EVENT.c.seq > after)
+        query = query.order_by(_EVENT.c.seq.desc() if newest_first else _EVENT.c.seq)
+        if before is not None:
+            query = query.where(_EVENT.c.seq < before)
         if kind:
             query = query.where(_EVENT.c.kind == kind)
+        if kinds:
+            query = query.where(_EVENT.c.kind.in_(kinds))
         if sources:
             query = query.where(_EVENT.c.source.in_(sources))
         if registry_id:

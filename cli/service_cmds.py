@@ -1,0 +1,179 @@
+"""The service's commands: ``run``, ``watch add|remove|list``, ``status``."""
+
+from __future__ import annotations
+
+import sys
+from datetime import UTC, datetime
+from typing import Any
+
+import click
+from rich.markup import escape
+from rich.table import Table
+
+from cli import main as cli
+from cli.main import Context, json_option
+
+
+def _ago(when: datetime | None, now: datetime) -> str:
+    if when is None:
+        return "never"
+    seconds = (now - _aware(when)).total_seconds()
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if abs(seconds) >= size:
+            return f"{seconds / size:.1f}{unit} ago"
+    return f"{seconds:.0f}s ago"
+
+
+def _aware(when: datetime) -> datetime:
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+@cli.main.command("run")
+@click.option("--name", default="main", show_default=True,
+              help="This service's name; two services on one database need two names.")
+@click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--once", is_flag=True, help="Run one round over every source, notify, and exit.")
+@click.pass_obj
+def run_cmd(obj: Context, name: str, log_format: str, once: bool) -> None:
+    """Fetch the watchlist on schedules and notify on status changes, until stopped.
+
+    Intervals: TRIALMIRROR_<SOURCE>_INTERVAL seconds (ctgov 6 h, the others daily);
+    a first round at start. SIGTERM or Ctrl-C finishes the record in hand and exits 0.
+    """
+    from cli.logs import setup
+    from schedules.service import Service
+
+    setup(log_format)
+    obj.store  # noqa: B018  (fails here, clearly, when the database cannot be opened)
+    try:
+        service = Service(obj.settings, name=name)
+    except ValueError as exc:
+        cli._fail(str(exc), 2)
+    if once:
+        service.state.seed_watchlist(obj.settings.watchlist_ids(), obj.settings.source_names())
+        summaries = service.round(service.sources())
+        service.store.close()
+        sys.exit(1 if any(s.failures for s in summaries) else 0)
+    service.run_forever()
+
+
+@cli.main.group("watch")
+def watch_group() -> None:
+    """The watchlist: which records the service and `sync` fetch, from which sources."""
+
+
+def _sources_option(help_text: str) -> Any:
+    return click.option("--source", "source_names", multiple=True, help=help_text)
+
+
+def _state(obj: Context) -> Any:
+    from schedules.state import ServiceState
+
+    state = ServiceState(obj.store)
+    state.seed_watchlist(obj.settings.watchlist_ids(), obj.settings.source_names())
+    return state
+
+
+def _checked_sources(names: tuple[str, ...], default: list[str]) -> list[str]:
+    for name in names:
+        cli._source(name)
+    return list(names) or default
+
+
+@watch_group.command("add")
+@click.argument("ids", nargs=-1, required=True)
+@_sources_option("Source, repeatable [default: TRIALMIRROR_SOURCES, all four].")
+@click.option("--url", default=None, help="Pin this page URL (or path) for a mirror source.")
+@click.pass_obj
+def watch_add(obj: Context, ids: tuple[str, ...], source_names: tuple[str, ...], url: str | None) -> None:
+    """Watch IDS (from the given sources)."""
+    sources = _checked_sources(source_names, obj.settings.source_names())
+    if url and (len(ids) != 1 or not source_names):
+        cli._fail("--url pins one page: give one id and its --source", 2)
+    registry_ids = [cli._normalize_id(sources[0], i) for i in ids]
+    added = _state(obj).watch_add(registry_ids, sources, pinned_url=url)
+    cli.out.print(f"watching {len(added)} new (record, source) pair(s)"
+                  + (f"; pinned {url}" if url else ""), highlight=False)
+
+
+@watch_group.command("remove")
+@click.argument("ids", nargs=-1, required=True)
+@_sources_option("Source, repeatable [default: every source].")
+@click.pass_obj
+def watch_remove(obj: Context, ids: tuple[str, ...], source_names: tuple[str, ...]) -> None:
+    """Stop watching IDS (on the given sources); stored versions stay."""
+    _checked_sources(source_names, [])
+    state = _state(obj)
+    removed = sum(state.watch_remove(cli._normalize_id("ctgov", i), list(source_names) or None)
+                  for i in ids)
+    cli.out.print(f"removed {removed} (record, source) pair(s)", highlight=False)
+
+
+@watch_group.command("list")
+@json_option
+@click.pass_obj
+def watch_list(obj: Context, as_json: bool) -> None:
+    """The watchlist, one row per (record, source)."""
+    rows = _state(obj).watched()
+    items = [{"registry_id": r.registry_id, "source": r.source, "pinned_url": r.pinned_url,
+              "added_at": _aware(r.added_at).isoformat()} for r in rows]
+    if as_json:
+        cli._emit_json(items)
+        return
+    table = Table("record", "source", "pinned URL", "added (UTC)")
+    for i in items:
+        table.add_row(i["registry_id"], i["source"], i["pinned_url"] or "", i["added_at"][:19])
+    cli.out.print(table)
+
+
+@cli.main.command("status")
+@click.option("--max-age", type=float, default=None,
+              help="Seconds without a success before a record counts as failing "
+                   "[default: TRIALMIRROR_STALE_AFTER, else 3 intervals of its source].")
+@click.option("--name", default="main", show_default=True, help="The service whose next runs to show.")
+@json_option
+@click.pass_obj
+def status_cmd(obj: Context, max_age: float | None, name: str, as_json: bool) -> None:
+    """Per source and record: last success, last failure and why, consecutive failures,
+    next run. Exit 1 when a record has gone without a success for longer than allowed."""
+    from schedules.service import next_runs
+
+    state = _state(obj)
+    now = datetime.now(UTC)
+    runs = next_runs(obj.store, name)
+    added = {(w.source, w.registry_id): _aware(w.added_at) for w in state.watched()}
+    items = []
+    for h in state.health():
+        limit = max_age or obj.settings.stale_after or 3 * obj.settings.interval(h.source)
+        since = _aware(h.last_success) if h.last_success else added[(h.source, h.registry_id)]
+        overdue = (now - since).total_seconds() > limit
+        items.append({
+            "source": h.source, "registry_id": h.registry_id,
+            "last_success": h.last_success and _aware(h.last_success).isoformat(),
+            "last_failure": h.last_failure and _aware(h.last_failure).isoformat(),
+            "last_error_family": h.last_error_family, "last_error": h.last_error,
+            "consecutive_failures": h.consecutive_failures,
+            "next_run": runs[h.source].isoformat() if h.source in runs else None,
+            "max_age_s": limit, "overdue": overdue})
+    if as_json:
+        cli._emit_json(items)
+    else:
+        table = Table("source", "record", "last success", "last failure", "fails", "next run (UTC)",
+                      "state")
+        for column in table.columns[:2]:
+            column.no_wrap = True
+        for i, h in zip(items, state.health(), strict=True):
+            why = f" ({i['last_error_family']})" if i["last_error_family"] else ""
+            table.add_row(i["source"], i["registry_id"], _ago(h.last_success, now),
+                          _ago(h.last_failure, now) + why, str(i["consecutive_failures"]),
+                          (i["next_run"] or "not scheduled")[:19].replace("T", " "),
+                          "[red]OVERDUE[/red]" if i["overdue"] else "[green]ok[/green]")
+        cli.out.print(table)
+        for i in items:
+            if i["overdue"] and i["last_error"]:
+                cli.err.print(f"[red]overdue:[/red] {escape(i['last_error'])}", highlight=False)
+    if not items:
+        cli.err.print("nothing is watched: `trialmirror watch add ID`", highlight=False)
+    if any(i["overdue"] for i in items):
+        sys.exit(1)
+

@@ -1,0 +1,239 @@
+"""``trialmirror run``: the long-running service (APScheduler 3).
+
+- One interval job per source over the watchlist (the ``watch`` table, seeded
+  from ``TRIALMIRROR_WATCHLIST``), every ``TRIALMIRROR_<SOURCE>_INTERVAL``
+  seconds plus up to ``TRIALMIRROR_SCHEDULE_JITTER``; ``coalesce`` (runs missed
+  while down are one run), ``max_instances=1``, a misfire grace time. Each job
+  calls what ``trialmirror sync`` calls (``Ingestor.run``; a backfill for
+  ``ctgov_history``), then delivers notifications.
+- At start, one round over every source, the registry's first (mirrors find their
+  pages by its title), then the intervals take over.
+- Jobs live in a persistent SQLAlchemy job store in the same database (table
+  ``scheduler_jobs_<name>``), so ``trialmirror status`` can say when each runs next.
+- Each record is claimed in the database before it is fetched (a lease, see
+  :mod:`schedules.state`), so services on one database share the work and never
+  fetch the same (source, record) at once or twice in a round. The lease holder is
+  the service's name on this host: a restarted service takes up its own leases
+  at once; one name is one running service.
+- SIGTERM or Ctrl-C: jobs finish the record in hand, the service exits 0. A second
+  signal exits at once (each record is its own transaction: nothing half-written).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import signal
+import socket
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from types import FrameType
+from typing import Any
+
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+from ingest.backfill import backfill_one
+from ingest.pipeline import Ingestor, RunSummary, log_result, log_summary
+from ingest.settings import Settings
+from ingest.sources import SOURCES
+from ingest.store import REGISTRY_SOURCES, Store, utcnow
+from schedules.notify import Notifier
+from schedules.state import ServiceState
+
+log = logging.getLogger("trialmirror")
+NAME = re.compile(r"^[a-z][a-z0-9_]{0,30}$")
+_FAR_FUTURE = timedelta(days=3650)
+_current: Service | None = None
+
+
+def jobs_table(name: str) -> str:
+    return f"scheduler_jobs_{name}"
+
+
+def ordered(sources: list[str]) -> list[str]:
+    """The registry's sources first: mirrors find their pages by its title."""
+    return sorted(dict.fromkeys(sources), key=lambda s: (s not in REGISTRY_SOURCES, s))
+
+
+class _Gate:
+    """Leases for one round of one source."""
+
+    def __init__(self, service: Service, round_started: datetime):
+        self.state, self.holder = service.state, service.holder
+        self.ttl, self.round_started = service.settings.lease_ttl, round_started
+
+    def claim(self, source: str, registry_id: str) -> bool:
+        return self.state.claim(source, registry_id, self.holder, self.ttl, self.round_started)
+
+    def release(self, source: str, registry_id: str) -> None:
+        self.state.release(source, registry_id, self.holder, done=True)
+
+
+class Service:
+    def __init__(self, settings: Settings, *, name: str = "main"):
+        if not NAME.match(name):
+            raise ValueError(f"service name {name!r}: lower-case letters, digits and _, 31 at most")
+        self.settings, self.name = settings, name
+        self.holder = f"{name}@{socket.gethostname()}"
+        self.store = Store(settings.database_url)
+        self.state = ServiceState(self.store)
+        self.ingestor = Ingestor(settings, self.store, pinned=self.state.pinned_url)
+        self.notifier = Notifier(settings, self.store, self.state)
+        self.stopping = threading.Event()
+        self._notify_lock = threading.Lock()
+        self.scheduler = BackgroundScheduler(
+            jobstores={"default": SQLAlchemyJobStore(engine=self.store.engine,
+                                                     tablename=jobs_table(name))},
+            executors={"default": ThreadPoolExecutor(max_workers=len(SOURCES) + 2)},
+            job_defaults={"coalesce": True, "max_instances": 1,
+                          "misfire_grace_time": settings.misfire_grace_time},
+            timezone=UTC)
+
+    # --- the jobs -------------------------------------------------------------
+
+    def sync_source(self, source: str) -> RunSummary:
+        """One round of one source over the watchlist."""
+        t0, round_started = time.perf_counter(), utcnow()
+        gate = _Gate(self, round_started)
+        ids = [w.registry_id for w in self.state.watched(source)]
+        if source == "ctgov_history":
+            summary = RunSummary(source=source)
+            for registry_id in ids:
+                if self.stopping.is_set():
+                    break
+                if not gate.claim(source, registry_id):
+                    summary.skipped += 1
+                    continue
+                try:
+                    results = backfill_one(self.ingestor, registry_id)
+                finally:
+                    gate.release(source, registry_id)
+                for result in results:
+                    log_result(result)
+                summary.results.extend(results)
+        else:
+            summary = self.ingestor.run(source, ids, gate=gate, should_stop=self.stopping.is_set)
+        log_summary(summary, time.perf_counter() - t0)
+        return summary
+
+    def round(self, sources: list[str]) -> list[RunSummary]:
+        """Every source in turn, the registry's first, then notifications."""
+        summaries = []
+        for source in ordered(sources):
+            if self.stopping.is_set():
+                break
+            summaries.append(self.sync_source(source))
+        self.notify()
+        return summaries
+
+    def notify(self) -> dict[str, int]:
+        """Deliver pending notifications; one deliverer at a time across services."""
+        if not (self.settings.webhook_url or self.settings.atom_path):
+            return {}
+        with self._notify_lock:
+            if not self.state.claim("notify", "targets", self.holder, self.settings.lease_ttl,
+                                    utcnow() + _FAR_FUTURE):
+                return {}
+            try:
+                return self.notifier.run()
+            except Exception:  # a notification bug must not stop the service
+                log.exception("notifications failed", extra={"fields": {"event": "delivery"}})
+                return {}
+            finally:
+                self.state.release("notify", "targets", self.holder, done=False)
+
+    # --- life -----------------------------------------------------------------
+
+    def sources(self) -> list[str]:
+        return ordered(list({w.source for w in self.state.watched()}))
+
+    def start(self) -> None:
+        global _current
+        _current = self
+        self.state.seed_watchlist(self.settings.watchlist_ids(), self.settings.source_names())
+        now = datetime.now(UTC)
+        self.scheduler.start(paused=True)
+        self.scheduler.remove_all_jobs()  # the jobs of this configuration, not an older one's
+        for source in self.sources():
+            interval = self.settings.interval(source)
+            self.scheduler.add_job(
+                "schedules.service:_run_source", IntervalTrigger(
+                    seconds=interval, jitter=min(self.settings.schedule_jitter, interval / 2)),
+                args=[source], id=f"sync:{source}", name=f"sync {source}", replace_existing=True,
+                next_run_time=now + timedelta(seconds=interval))
+        self.scheduler.add_job("schedules.service:_run_notify",
+                               IntervalTrigger(seconds=self.settings.notify_interval), id="notify",
+                               name="notify", replace_existing=True)
+        self.scheduler.add_job("schedules.service:_run_round", id="start", name="first round",
+                               next_run_time=now, replace_existing=True)
+        self.scheduler.resume()
+        log.info("service %s started: %s", self.name, ", ".join(
+            f"{s} every {self.settings.interval(s):g}s" for s in self.sources()) or "nothing watched",
+            extra={"fields": {"event": "service", "name": self.name, "pid": os.getpid(),
+                              "sources": self.sources()}})
+
+    def run_forever(self) -> None:
+        """Start, wait for SIGTERM or Ctrl-C, stop cleanly."""
+        self._install_signals()
+        self.start()
+        while not self.stopping.wait(1.0):
+            pass
+        self.stop()
+
+    def stop(self) -> None:
+        self.stopping.set()
+        log.info("service %s stopping: finishing the records in hand", self.name,
+                 extra={"fields": {"event": "service", "name": self.name}})
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=True)
+        self.store.close()
+        log.info("service %s stopped", self.name, extra={"fields": {"event": "service", "name": self.name}})
+
+    def _install_signals(self) -> None:
+        def handler(signum: int, _frame: FrameType | None) -> None:
+            if self.stopping.is_set():
+                os._exit(130)  # a second signal: now (every record is its own transaction)
+            self.stopping.set()
+
+        signal.signal(signal.SIGTERM, handler)
+        signal.signal(signal.SIGINT, handler)
+
+
+# Jobs are stored by reference (textual, picklable); they act on the running service.
+
+def _service() -> Service:
+    if _current is None:
+        raise RuntimeError("no trialmirror service is running in this process")
+    return _current
+
+
+def _run_source(source: str) -> None:
+    _service().sync_source(source)
+    _service().notify()
+
+
+def _run_round() -> None:
+    service = _service()
+    service.round(service.sources())
+
+
+def _run_notify() -> None:
+    _service().notify()
+
+
+def next_runs(store: Store, name: str = "main") -> dict[str, datetime]:
+    """When each source's job runs next, from the service's job store (for ``status``)."""
+    from sqlalchemy import inspect, text
+
+    table = jobs_table(name)
+    if not inspect(store.engine).has_table(table):
+        return {}
+    with store.transaction() as conn:
+        rows: Any = conn.execute(text(f"SELECT id, next_run_time FROM {table}"))  # noqa: S608
+        return {row[0].split(":", 1)[1]: datetime.fromtimestamp(row[1], UTC)
+                for row in rows if row[0].startswith("sync:") and row[1] is not None}
