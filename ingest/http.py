@@ -186,6 +186,10 @@ def _why(exc: BaseException, host: str | None) -> str:
         return f"{host} refused the connection"
     if any(isinstance(e, ConnectionResetError) for e in seen):
         return f"{host} reset the connection"
+    if "RemoteDisconnected" in names:
+        return f"{host} closed the connection without an answer"
     if "ProtocolError" in names or "IncompleteRead" in names:
         return "the connection broke off mid-response"
+    if "ReadTimeoutError" in names or any(isinstance(e, TimeoutError) for e in seen):
+        return f"{host} sent no answer in time (read timeout; setting TRIALMIRROR_READ_TIMEOUT)"
     return f"{type(seen[-1]).__name__}: {str(seen[-1])[:200]}"

@@ -61,17 +61,31 @@ def ordered(sources: list[str]) -> list[str]:
 
 
 class _Gate:
-    """Leases for one round of one source."""
+    """Leases for one round of one source. The lease holder is the service, so a
+    restarted service takes up its own leases; inside the service, the records in
+    hand are kept apart too (the first round and an interval job may overlap)."""
 
     def __init__(self, service: Service, round_started: datetime):
-        self.state, self.holder = service.state, service.holder
+        self.service, self.state, self.holder = service, service.state, service.holder
         self.ttl, self.round_started = service.settings.lease_ttl, round_started
 
     def claim(self, source: str, registry_id: str) -> bool:
-        return self.state.claim(source, registry_id, self.holder, self.ttl, self.round_started)
+        with self.service.in_hand_lock:
+            if (source, registry_id) in self.service.in_hand:
+                return False
+            self.service.in_hand.add((source, registry_id))
+        if self.state.claim(source, registry_id, self.holder, self.ttl, self.round_started):
+            return True
+        with self.service.in_hand_lock:
+            self.service.in_hand.discard((source, registry_id))
+        return False
 
     def release(self, source: str, registry_id: str) -> None:
-        self.state.release(source, registry_id, self.holder, done=True)
+        try:
+            self.state.release(source, registry_id, self.holder, done=True)
+        finally:
+            with self.service.in_hand_lock:
+                self.service.in_hand.discard((source, registry_id))
 
 
 class Service:
@@ -86,6 +100,8 @@ class Service:
         self.notifier = Notifier(settings, self.store, self.state)
         self.stopping = threading.Event()
         self._notify_lock = threading.Lock()
+        self.in_hand: set[tuple[str, str]] = set()  # (source, record) being fetched here now
+        self.in_hand_lock = threading.Lock()
         self.scheduler = BackgroundScheduler(
             jobstores={"default": SQLAlchemyJobStore(engine=self.store.engine,
                                                      tablename=jobs_table(name))},

@@ -53,10 +53,13 @@ class ServiceState:
     def seed_watchlist(self, registry_ids: list[str], sources: list[str]) -> int:
         """Fill the watchlist from the settings once, the first time a service or a
         ``watch`` command meets this store; later edits are the user's."""
-        with self.store.transaction() as conn:
-            if conn.execute(select(_META.c.value).where(_META.c.key == _SEEDED)).first():
-                return 0
-            conn.execute(insert(_META).values(key=_SEEDED, value=utcnow().isoformat()))
+        try:
+            with self.store.transaction() as conn:
+                if conn.execute(select(_META.c.value).where(_META.c.key == _SEEDED)).first():
+                    return 0
+                conn.execute(insert(_META).values(key=_SEEDED, value=utcnow().isoformat()))
+        except IntegrityError:
+            return 0  # another process seeded it at the same moment
         return len(self.watch_add(registry_ids, sources))
 
     def watch_add(self, registry_ids: list[str], sources: list[str],
