@@ -23,7 +23,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ingest.errors import ConfigError, TrialmirrorError
 from ingest.pipeline import Ingestor, RecordResult, RunSummary, sync
-from ingest.settings import CONFIG_FILE, Settings
+from ingest.settings import Settings
 from ingest.sources import SOURCES, get_source
 from ingest.store import REGISTRY_SOURCES, Store
 
@@ -89,10 +89,9 @@ def main(ctx: click.Context, database_url: str | None, config_file: Path | None)
     """Clinical-trial registry records: fetched politely, normalized, versioned, diffed."""
     global out, err
     out, err = Console(soft_wrap=True), Console(stderr=True, soft_wrap=True)  # read COLUMNS now
-    if config_file is not None:
-        CONFIG_FILE.set(config_file)
     try:
-        settings = Settings(database_url=database_url) if database_url else Settings()
+        settings = (Settings.load(config_file, database_url=database_url) if database_url
+                    else Settings.load(config_file))
     except ValidationError as exc:
         _fail(f"invalid setting: {exc.errors()[0]['loc']}: {exc.errors()[0]['msg']}", 2)
     except ValueError as exc:  # the settings file

@@ -22,7 +22,7 @@ from pydantic_settings import (
 )
 
 PROJECT_URL = "https://github.com/trialmirror/trialmirror"
-CONFIG_FILE: ContextVar[Path | None] = ContextVar("trialmirror_config_file", default=None)
+_CONFIG_FILE: ContextVar[Path | None] = ContextVar("trialmirror_config_file", default=None)
 HOUR, DAY = 3600.0, 86400.0
 
 
@@ -78,13 +78,26 @@ class Settings(BaseSettings):
         env_settings: PydanticBaseSettingsSource, dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        path = CONFIG_FILE.get() or (Path(os.environ["TRIALMIRROR_CONFIG"])
-                                     if os.environ.get("TRIALMIRROR_CONFIG") else None)
+        path = _CONFIG_FILE.get()
         if path is None:
             return init_settings, env_settings
+        return init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file=path)
+
+    @classmethod
+    def load(cls, config_file: Path | None = None, **values: object) -> Settings:
+        """The settings from the environment and, when one is named (``config_file``, else
+        ``TRIALMIRROR_CONFIG``), a TOML file under it; ``values`` over both."""
+        env_file = os.environ.get("TRIALMIRROR_CONFIG")
+        path = config_file or (Path(env_file) if env_file else None)
+        if path is None:
+            return cls(**values)  # type: ignore[arg-type]
         if not path.is_file():
             raise ValueError(f"settings file {path} not found (TRIALMIRROR_CONFIG / --config)")
-        return init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file=path)
+        token = _CONFIG_FILE.set(path)
+        try:
+            return cls(**values)  # type: ignore[arg-type]
+        finally:
+            _CONFIG_FILE.reset(token)
 
     def interval(self, source: str) -> float:
         return float(getattr(self, f"{source}_interval"))

@@ -1,4 +1,6 @@
-"""When to ingest: APScheduler jobs that call ingest.pipeline.sync (issue 5).
+"""The scheduled service (``trialmirror run``).
 
-Empty for now; the CLI's ``trialmirror sync`` is the entry point the jobs will call.
+- :mod:`schedules.service`: APScheduler 3 jobs over the watchlist, leases, clean stop;
+- :mod:`schedules.state`: the watchlist, leases, cursors and delivery log in the store;
+- :mod:`schedules.notify`: the signed webhook and the Atom feed, driven by the event log.
 """

@@ -1,0 +1,68 @@
+"""The service's commands in-process: watch, status (its exit status), a TOML settings file."""
+
+import json
+
+from click.testing import CliRunner
+
+from cli.main import main
+from tests.fixtures import nct01342250 as fx
+from tests.fixtures.server import Reply, ScriptedServer
+
+NCT = "NCT01342250"
+
+
+def _env(settings, **extra):
+    return {"TRIALMIRROR_DATABASE_URL": settings.database_url, "TRIALMIRROR_WATCHLIST": NCT,
+            "TRIALMIRROR_MAX_REQUESTS_PER_SECOND": "1000", "TRIALMIRROR_MAX_RETRIES": "0",
+            "COLUMNS": "200", **extra}
+
+
+def _run(env, *args):
+    return CliRunner().invoke(main, list(args), env=env, catch_exceptions=False)
+
+
+def test_watch_add_list_remove(settings):
+    env = _env(settings, TRIALMIRROR_SOURCES="ctgov,ctv")
+    listed = json.loads(_run(env, "watch", "list", "--json").stdout)  # seeded from the settings
+    assert [(w["registry_id"], w["source"]) for w in listed] == [(NCT, "ctgov"), (NCT, "ctv")]
+    assert "watching 1 new" in _run(env, "watch", "add", "nct00000102", "--source", "ctgov").stdout
+    pinned = _run(env, "watch", "add", NCT, "--source", "ctv", "--url", "/study/pinned")
+    assert "pinned /study/pinned" in pinned.stdout
+    refused = _run(env, "watch", "add", NCT, "--url", "/study/x")
+    assert refused.exit_code == 2 and "give one id and its --source" in refused.stderr
+    unknown = _run(env, "watch", "add", NCT, "--source", "nope")
+    assert unknown.exit_code == 2 and "valid sources" in unknown.stderr
+    assert "removed 2" in _run(env, "watch", "remove", NCT).stdout
+    table = _run(env, "watch", "list").stdout
+    assert "NCT00000102" in table and NCT not in table
+
+
+def test_status_exits_non_zero_when_a_record_goes_without_success(settings):
+    with ScriptedServer() as server:
+        server.play(f"/api/v2/studies/{NCT}", Reply(body=json.dumps(fx.current()).encode()))
+        server.play("/api/v2/studies/NCT00000102", Reply(503, b"down"))
+        env = _env(settings, TRIALMIRROR_CTGOV_BASE_URL=server.base_url, TRIALMIRROR_SOURCES="ctgov",
+                   TRIALMIRROR_WATCHLIST=f"{NCT} NCT00000102")
+        assert _run(env, "sync").exit_code == 1  # one record failed
+    fine = _run(env, "status", "--json", "--max-age", "3600")
+    items = {i["registry_id"]: i for i in json.loads(fine.stdout)}
+    assert items[NCT]["last_success"] and items[NCT]["consecutive_failures"] == 0
+    failing = items["NCT00000102"]
+    assert failing["last_success"] is None and failing["consecutive_failures"] == 1
+    assert failing["last_error_family"] == "retry_later" and "HTTP 503" in failing["last_error"]
+    assert fine.exit_code == 0  # within the hour since it was added
+    late = _run(env, "status", "--max-age", "0.001")
+    assert late.exit_code == 1 and "OVERDUE" in late.stdout and "overdue:" in late.stderr
+
+
+def test_a_toml_settings_file_and_the_environment_over_it(settings, tmp_path):
+    config = tmp_path / "trialmirror.toml"
+    config.write_text(f'database_url = "{settings.database_url}"\nwatchlist = "NCT00000102"\n'
+                      'sources = "ctgov"\nctgov_interval = 60\n', encoding="utf-8")
+    runner = CliRunner()
+    listed = runner.invoke(main, ["--config", str(config), "watch", "list", "--json"],
+                           env={"COLUMNS": "200", "TRIALMIRROR_SOURCES": "ctgov,ictrp"})
+    assert [(w["registry_id"], w["source"]) for w in json.loads(listed.stdout)] == [
+        ("NCT00000102", "ctgov"), ("NCT00000102", "ictrp")]  # the file's id, the environment's sources
+    missing = runner.invoke(main, ["--config", str(tmp_path / "nope.toml"), "watch", "list"])
+    assert missing.exit_code == 2 and "nope.toml not found" in missing.stderr

@@ -1,0 +1,113 @@
+"""Notifications from the event log (SQLite and PostgreSQL): what notifies, retries,
+refusals, and cursors that survive a restart."""
+
+import hashlib
+import hmac
+import json
+
+import pytest
+
+from ingest.pipeline import Ingestor
+from ingest.sources import get_source
+from ingest.store import FetchInfo, utcnow
+from schedules.notify import Notifier
+from schedules.state import ServiceState
+from tests.fixtures import nct01342250 as fx
+from tests.fixtures.server import Reply, ScriptedServer
+
+NCT = "NCT01342250"
+
+
+@pytest.fixture
+def receiver():
+    with ScriptedServer() as server:
+        yield server
+
+
+def _ingest(store, settings, source, doc, **kwargs):
+    info = FetchInfo(source, NCT, None, utcnow(), 0.0, upstream_version=kwargs.pop("upstream", None))
+    result = Ingestor(settings, store).ingest_payload(get_source(source), NCT, json.dumps(doc).encode(),
+                                                      info, **kwargs)
+    assert result.ok, result.error
+
+
+def _history(store, settings):
+    """A backfill (status changes that describe the past), then two live captures."""
+    for number, day, _, _ in fx.HISTORY:
+        _ingest(store, settings, "ctgov_history", fx.history_version(number), produced_by="backfill",
+                valid_from=day, upstream=number)
+    _ingest(store, settings, "ctgov", fx.earlier())
+    _ingest(store, settings, "ctgov", fx.current())
+
+
+def _notifier(settings, store, receiver, **changes):
+    configured = settings.model_copy(update={"webhook_url": receiver.base_url + "/hook", **changes})
+    return Notifier(configured, store)
+
+
+def test_only_live_status_changes_notify_signed_and_once(store, settings, receiver):
+    from pydantic import SecretStr
+
+    receiver.play("/hook", Reply(204))
+    _history(store, settings)
+    notifier = _notifier(settings, store, receiver, webhook_secret=SecretStr("k"))
+    assert notifier.run() == {"webhook": 1}
+    (_, headers, body), = receiver.posts
+    sent = json.loads(body)
+    assert (sent["kind"], sent["source"], sent["status"]) == (
+        "status_change", "ctgov", {"old": "RECRUITING", "new": "COMPLETED"})
+    assert headers["X-Trialmirror-Signature"] == "sha256=" + hmac.new(b"k", body, hashlib.sha256).hexdigest()
+    assert notifier.run() == {"webhook": 0}
+    assert _notifier(settings, store, receiver).run() == {"webhook": 0}  # a restart repeats nothing
+    assert len(receiver.posts) == 1
+
+
+def test_backfill_events_notify_when_asked(store, settings, receiver):
+    receiver.play("/hook", Reply(200))
+    _history(store, settings)
+    notifier = _notifier(settings, store, receiver, notify_produced_by="fetch,backfill",
+                         notify_kinds="status_change,new_record")
+    assert notifier.run() == {"webhook": 5}  # history: new record + 2 changes; live: new + 1
+    assert [json.loads(b)["seq"] for _, _, b in receiver.posts] == sorted(
+        json.loads(b)["seq"] for _, _, b in receiver.posts)
+
+
+def test_failed_attempts_are_retried_with_backoff_and_each_is_logged(store, settings, receiver):
+    receiver.play("/hook", Reply(500), Reply(503, headers={"Retry-After": "0"}), Reply(200))
+    _history(store, settings)
+    notifier = _notifier(settings, store, receiver)
+    assert notifier.run() == {"webhook": 1}
+    log = ServiceState(store).deliveries("webhook")
+    assert [(d.attempt, d.outcome, d.http_status) for d in log] == [
+        (1, "failed", 500), (2, "failed", 503), (3, "delivered", 200)]
+    assert len({d.seq for d in log}) == 1
+
+
+def test_an_unreachable_receiver_loses_nothing(store, settings, receiver):
+    receiver.play("/hook", Reply(503))
+    _history(store, settings)
+    notifier = _notifier(settings, store, receiver, webhook_max_attempts=2)
+    assert notifier.run() == {"webhook": 0}
+    assert [d.outcome for d in ServiceState(store).deliveries()] == ["failed", "failed"]
+    receiver.play("/hook", Reply(200))  # healed: the next round delivers it
+    assert notifier.run() == {"webhook": 1}
+    assert [json.loads(b)["kind"] for _, _, b in receiver.posts][-1] == "status_change"
+
+
+def test_a_refusal_is_logged_and_passed_over(store, settings, receiver):
+    receiver.play("/hook", Reply(400, b"bad"))
+    _history(store, settings)
+    notifier = _notifier(settings, store, receiver)
+    assert notifier.run() == {"webhook": 1}
+    assert [(d.outcome, d.http_status) for d in ServiceState(store).deliveries()] == [("refused", 400)]
+    assert notifier.run() == {"webhook": 0} and len(receiver.posts) == 1
+
+
+def test_atom_feed_lists_the_notified_events(store, settings, tmp_path):
+    _history(store, settings)
+    feed = tmp_path / "feeds" / "status.atom"
+    notifier = Notifier(settings.model_copy(update={"atom_path": str(feed)}), store)
+    assert notifier.run() == {"atom": 1}
+    text = feed.read_text()
+    assert text.count("<entry>") == 1 and "NCT01342250 [ctgov]: RECRUITING → COMPLETED" in text
+    assert notifier.run() == {"atom": 0}
