@@ -126,6 +126,20 @@ def watch_list(obj: Context, as_json: bool) -> None:
     cli.out.print(table)
 
 
+def _service_summary(word: dict[str, Any] | None, beat: float, now: datetime) -> dict[str, Any]:
+    if word is None:
+        return {"state": "never_ran", "summary": "has never run on this database (`trialmirror run`)"}
+    age = (now - datetime.fromisoformat(word["at"])).total_seconds()
+    if word["state"] == "running" and age > max(3 * beat, 60):
+        state = "silent"  # killed, or hung: no heartbeat for a while
+        summary = f"SILENT: last heartbeat {_ago(datetime.fromisoformat(word['at']), now)} (pid {word['pid']})"
+    elif word["state"] == "running":
+        state, summary = "running", f"running (pid {word['pid']}, heartbeat {_ago(datetime.fromisoformat(word['at']), now)})"
+    else:
+        state, summary = "stopped", f"stopped {_ago(datetime.fromisoformat(word['at']), now)}"
+    return {"state": state, "summary": summary, "pid": word.get("pid"), "last_heartbeat": word["at"]}
+
+
 @cli.main.command("status")
 @click.option("--max-age", type=float, default=None,
               help="Seconds without a success before a record counts as failing "
@@ -136,14 +150,16 @@ def watch_list(obj: Context, as_json: bool) -> None:
 def status_cmd(obj: Context, max_age: float | None, name: str, as_json: bool) -> None:
     """Per source and record: last success, last failure and why, consecutive failures,
     next run. Exit 1 when a record has gone without a success for longer than allowed."""
-    from schedules.service import next_runs
+    from schedules.service import next_runs, service_state
 
     state = _state(obj)
     now = datetime.now(UTC)
     runs = next_runs(obj.store, name)
+    service = _service_summary(service_state(obj.store, name), obj.settings.notify_interval, now)
     added = {(w.source, w.registry_id): _aware(w.added_at) for w in state.watched()}
     items = []
-    for h in state.health():
+    health = state.health()
+    for h in health:
         limit = max_age or obj.settings.stale_after or 3 * obj.settings.interval(h.source)
         since = _aware(h.last_success) if h.last_success else added[(h.source, h.registry_id)]
         overdue = (now - since).total_seconds() > limit
@@ -156,13 +172,14 @@ def status_cmd(obj: Context, max_age: float | None, name: str, as_json: bool) ->
             "next_run": runs[h.source].isoformat() if h.source in runs else None,
             "max_age_s": limit, "overdue": overdue})
     if as_json:
-        cli._emit_json(items)
+        cli._emit_json({"service": {"name": name, **service}, "records": items})
     else:
+        cli.out.print(f"service {name}: {service['summary']}", highlight=False)
         table = Table("source", "record", "last success", "last failure", "fails", "next run (UTC)",
                       "state")
         for column in table.columns[:2]:
             column.no_wrap = True
-        for i, h in zip(items, state.health(), strict=True):
+        for i, h in zip(items, health, strict=True):
             why = f" ({i['last_error_family']})" if i["last_error_family"] else ""
             table.add_row(i["source"], i["registry_id"], _ago(h.last_success, now),
                           _ago(h.last_failure, now) + why, str(i["consecutive_failures"]),

@@ -21,6 +21,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import re
@@ -147,6 +148,11 @@ class Service:
         self.notify()
         return summaries
 
+    def heartbeat(self, state: str = "running") -> None:
+        """Say in the store that this service is alive (``status`` reads it)."""
+        self.state.put_meta(f"service:{self.name}", json.dumps({
+            "state": state, "holder": self.holder, "pid": os.getpid(), "at": utcnow().isoformat()}))
+
     def notify(self) -> dict[str, int]:
         """Deliver pending notifications; one deliverer at a time across services."""
         if not (self.settings.webhook_url or self.settings.atom_path):
@@ -187,6 +193,7 @@ class Service:
                                name="notify", replace_existing=True)
         self.scheduler.add_job("schedules.service:_run_round", id="start", name="first round",
                                next_run_time=now, replace_existing=True)
+        self.heartbeat()
         self.scheduler.resume()
         log.info("service %s started: %s", self.name, ", ".join(
             f"{s} every {self.settings.interval(s):g}s" for s in self.sources()) or "nothing watched",
@@ -207,6 +214,7 @@ class Service:
                  extra={"fields": {"event": "service", "name": self.name}})
         if self.scheduler.running:
             self.scheduler.shutdown(wait=True)
+        self.heartbeat("stopped")
         self.store.close()
         log.info("service %s stopped", self.name, extra={"fields": {"event": "service", "name": self.name}})
 
@@ -239,7 +247,14 @@ def _run_round() -> None:
 
 
 def _run_notify() -> None:
+    _service().heartbeat()
     _service().notify()
+
+
+def service_state(store: Store, name: str = "main") -> dict[str, Any] | None:
+    """The service's last word in the store: ``{state, holder, pid, at}``, or None."""
+    value = ServiceState(store).get_meta(f"service:{name}")
+    return json.loads(value) if value else None
 
 
 def next_runs(store: Store, name: str = "main") -> dict[str, datetime]:

@@ -99,6 +99,15 @@ class ServiceState:
             return conn.execute(select(_WATCH.c.pinned_url).where(
                 _WATCH.c.source == source, _WATCH.c.registry_id == registry_id)).scalar()
 
+    def put_meta(self, key: str, value: str) -> None:
+        with self.store.transaction() as conn:
+            if not conn.execute(update(_META).where(_META.c.key == key).values(value=value)).rowcount:
+                conn.execute(insert(_META).values(key=key, value=value))
+
+    def get_meta(self, key: str) -> str | None:
+        with self.store.transaction() as conn:
+            return conn.execute(select(_META.c.value).where(_META.c.key == key)).scalar()
+
     # --- leases -------------------------------------------------------------
 
     def claim(self, source: str, registry_id: str, holder: str, ttl: float,

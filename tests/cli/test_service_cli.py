@@ -45,7 +45,9 @@ def test_status_exits_non_zero_when_a_record_goes_without_success(settings):
                    TRIALMIRROR_WATCHLIST=f"{NCT} NCT00000102")
         assert _run(env, "sync").exit_code == 1  # one record failed
     fine = _run(env, "status", "--json", "--max-age", "3600")
-    items = {i["registry_id"]: i for i in json.loads(fine.stdout)}
+    report = json.loads(fine.stdout)
+    assert report["service"]["state"] == "never_ran"
+    items = {i["registry_id"]: i for i in report["records"]}
     assert items[NCT]["last_success"] and items[NCT]["consecutive_failures"] == 0
     failing = items["NCT00000102"]
     assert failing["last_success"] is None and failing["consecutive_failures"] == 1

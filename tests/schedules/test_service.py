@@ -70,6 +70,9 @@ def test_a_status_change_is_stored_once_and_delivered_signed_within_seconds(serv
             assert time.monotonic() - t0 < 5  # news within seconds (1 s interval)
         time.sleep(2.5)  # more rounds: nothing new may be stored or sent
         assert process.poll() is None
+        running = json.loads(svc.cli(environment, "status", "--json").stdout)
+        assert running["service"]["state"] == "running" and running["service"]["pid"] == process.pid
+        assert running["records"][0]["next_run"] is not None
     finally:
         _stop(process, log)
 
@@ -153,7 +156,9 @@ def test_the_service_survives_every_fault_and_recovers_when_the_server_heals(tmp
         store.close()
     status = svc.cli(environment, "status", "--json")
     assert status.returncode == 0, status.stdout + status.stderr
-    assert all(item["consecutive_failures"] == 0 for item in json.loads(status.stdout))
+    report = json.loads(status.stdout)
+    assert report["service"]["state"] == "stopped"
+    assert all(item["consecutive_failures"] == 0 for item in report["records"])
 
 
 def test_kill_9_mid_sync_then_restart_completes_without_duplicates(db_url, tmp_path):
