@@ -23,6 +23,7 @@ from ingest.sources.base import Known, Source
 from ingest.store import FetchInfo, Store, utcnow
 
 log = logging.getLogger("trialmirror")
+log.addHandler(logging.NullHandler())  # a library: lines show where a command sets up logging
 
 
 @dataclass
