@@ -161,13 +161,17 @@ def test_the_service_survives_every_fault_and_recovers_when_the_server_heals(tmp
     assert all(item["consecutive_failures"] == 0 for item in report["records"])
 
 
+def _many(server, db_url, ids, delay):
+    """``ids`` on the server, each answered after ``delay`` s; the service's environment."""
+    for registry_id in ids:
+        server.play(API + registry_id, Reply(body=svc.study(registry_id), delay=delay))
+    return svc.env(db_url, ctgov_base_url=server.base_url, sources="ctgov", watchlist=" ".join(ids))
+
+
 def test_kill_9_mid_sync_then_restart_completes_without_duplicates(db_url, tmp_path):
     ids = [f"NCT{n:08d}" for n in range(100, 180)]
     with ScriptedServer() as server:
-        for registry_id in ids:
-            server.play(API + registry_id, Reply(body=svc.study(registry_id), delay=0.05))
-        environment = svc.env(db_url, ctgov_base_url=server.base_url, sources="ctgov",
-                              watchlist=" ".join(ids))
+        environment = _many(server, db_url, ids, 0.05)
         log = tmp_path / "service.log"
         process = svc.start(environment, log)
         svc.wait_until(lambda: len(_versions(db_url)) >= 15, what="some versions")
@@ -202,10 +206,7 @@ def test_kill_9_mid_sync_then_restart_completes_without_duplicates(db_url, tmp_p
 def test_two_services_on_one_database_fetch_each_record_once(db_url, tmp_path):
     ids = [f"NCT{n:08d}" for n in range(200, 240)]
     with ScriptedServer() as server:
-        for registry_id in ids:
-            server.play(API + registry_id, Reply(body=svc.study(registry_id), delay=0.02))
-        environment = svc.env(db_url, ctgov_base_url=server.base_url, sources="ctgov",
-                              watchlist=" ".join(ids))
+        environment = _many(server, db_url, ids, 0.02)
         assert svc.cli(environment, "watch", "list").returncode == 0  # seeds the watchlist once
         first = svc.start(environment, tmp_path / "a.log", "--once", "--name", "a")
         second = svc.start(environment, tmp_path / "b.log", "--once", "--name", "b")
