@@ -12,7 +12,8 @@
   ``scheduler_jobs_<name>``), so ``trialmirror status`` can say when each runs next.
 - Each record is claimed in the database before it is fetched (a lease, see
   :mod:`schedules.state`), so services on one database share the work and never
-  fetch the same (source, record) at once or twice in a round. The lease holder is
+  fetch the same (source, record) at once, nor again within half its interval
+  (one round). The lease holder is
   the service's name on this host: a restarted service takes up its own leases
   at once; one name is one running service.
 - SIGTERM or Ctrl-C: jobs finish the record in hand, the service exits 0. A second
@@ -66,16 +67,18 @@ class _Gate:
     restarted service takes up its own leases; inside the service, the records in
     hand are kept apart too (the first round and an interval job may overlap)."""
 
-    def __init__(self, service: Service, round_started: datetime):
+    def __init__(self, service: Service, source: str):
         self.service, self.state, self.holder = service, service.state, service.holder
-        self.ttl, self.round_started = service.settings.lease_ttl, round_started
+        self.ttl = service.settings.lease_ttl
+        # Done by any service within half an interval: this round has it already.
+        self.fresh = timedelta(seconds=service.settings.interval(source) / 2)
 
     def claim(self, source: str, registry_id: str) -> bool:
         with self.service.in_hand_lock:
             if (source, registry_id) in self.service.in_hand:
                 return False
             self.service.in_hand.add((source, registry_id))
-        if self.state.claim(source, registry_id, self.holder, self.ttl, self.round_started):
+        if self.state.claim(source, registry_id, self.holder, self.ttl, utcnow() - self.fresh):
             return True
         with self.service.in_hand_lock:
             self.service.in_hand.discard((source, registry_id))
@@ -115,8 +118,8 @@ class Service:
 
     def sync_source(self, source: str) -> RunSummary:
         """One round of one source over the watchlist."""
-        t0, round_started = time.perf_counter(), utcnow()
-        gate = _Gate(self, round_started)
+        t0 = time.perf_counter()
+        gate = _Gate(self, source)
         ids = [w.registry_id for w in self.state.watched(source)]
         if source == "ctgov_history":
             summary = RunSummary(source=source)

@@ -2,10 +2,11 @@
 cursors, the delivery log, and each watched record's fetch health.
 
 Leases: before a service fetches a (source, record) it claims it in the database:
-the claim succeeds only when no other holder's lease is live and the record was
-not done since this round began. So two services on one database never fetch
-the same record at once, nor twice in one round; a lease whose holder died
-(kill -9) expires after its time to live and the record is taken up again.
+the claim succeeds only when no other holder's lease is live and no service has
+done the record since a given time (the service passes "half an interval ago").
+So two services on one database never fetch the same record at once, nor twice
+in one round; a lease whose holder died (kill -9) expires after its time to live
+and the record is taken up again.
 """
 
 from __future__ import annotations
@@ -111,13 +112,13 @@ class ServiceState:
     # --- leases -------------------------------------------------------------
 
     def claim(self, source: str, registry_id: str, holder: str, ttl: float,
-              round_started: datetime) -> bool:
+              done_since: datetime) -> bool:
         """Take the (source, record) for ``ttl`` seconds, unless another holder has it
-        or it was done since ``round_started``."""
+        or some holder has done it since ``done_since``."""
         now = utcnow()
         key = and_(_LEASE.c.source == source, _LEASE.c.registry_id == registry_id)
         free = or_(_LEASE.c.holder.is_(None), _LEASE.c.holder == holder, _LEASE.c.expires_at < now)
-        not_done = or_(_LEASE.c.done_at.is_(None), _LEASE.c.done_at < round_started)
+        not_done = or_(_LEASE.c.done_at.is_(None), _LEASE.c.done_at < done_since)
         expires = now + timedelta(seconds=ttl)
         with self.store.transaction() as conn:
             if conn.execute(update(_LEASE).where(key, free, not_done)
