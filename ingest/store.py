@@ -26,6 +26,7 @@ import zstandard
 from sqlalchemy import Connection, Engine, bindparam, create_engine, event, func, select
 from sqlmodel import SQLModel
 
+from ingest import search
 from ingest.canonical import content_hash, content_of
 from ingest.diff import Change, diff
 from ingest.store_sql import HotSql
@@ -143,6 +144,9 @@ class Store:
         self._lost_connection = (dbapi.OperationalError, dbapi.InterfaceError)
         if create:
             SQLModel.metadata.create_all(self.engine)
+            with self.engine.begin() as conn:
+                for ddl in search.PG_DDL if self.is_postgres else (search.SQLITE_DDL,):
+                    conn.exec_driver_sql(ddl)
 
     @contextmanager
     def _tx(self) -> Iterator[Connection]:
@@ -288,6 +292,9 @@ class Store:
             "parser_version": parser_version, "produced_by": produced_by,
             "upstream_version": upstream_version, "record": record_json,
             "diff": dumps(changes) if latest is not None else None})
+        if source in REGISTRY_SOURCES:  # the index moves with the version, or not at all
+            search.index(conn, self.is_postgres, data, source, number,
+                         valid_from or data.get("source_version_date"))
         event = _event(registry_id, source, status, number, latest is None, changes, produced_by)
         if self.is_postgres:
             self._sql.run(conn, "event_lock", {"k": _EVENT_LOCK})
@@ -400,6 +407,32 @@ class Store:
         with self._tx() as conn:
             data = conn.execute(select(_RAW.c.data).where(_RAW.c.sha256 == sha256)).scalar()
         return zstandard.ZstdDecompressor().decompress(data) if data is not None else None
+
+    def search(self, q: str = "", **filters: Any) -> list[search.Hit]:
+        """Records whose newest registry version matches ``q`` (see ingest.search)."""
+        with self._tx() as conn:
+            return search.search(conn, self.is_postgres, q, **filters)
+
+    def reindex(self) -> int:
+        """Rebuild the search rows from the stored versions (a store made before the
+        index existed); returns how many records are indexed."""
+        rank = {name: i for i, name in enumerate(REGISTRY_SOURCES)}
+        newest: dict[str, Any] = {}
+        with self._tx() as conn:
+            for row in conn.execute(select(_VERSION.c.registry_id, _VERSION.c.source,
+                                           _VERSION.c.version, _VERSION.c.valid_from)
+                                    .where(_VERSION.c.source.in_(REGISTRY_SOURCES))):
+                key = (row.valid_from or "", rank[row.source], row.version)
+                if row.registry_id not in newest or key > newest[row.registry_id][0]:
+                    newest[row.registry_id] = (key, row)
+        for _, row in newest.values():
+            with self._tx() as conn:
+                record = conn.execute(select(_VERSION.c.record).where(
+                    _VERSION.c.registry_id == row.registry_id, _VERSION.c.source == row.source,
+                    _VERSION.c.version == row.version)).scalar_one()
+                search.index(conn, self.is_postgres, orjson.loads(record), row.source, row.version,
+                             row.valid_from)
+        return len(newest)
 
     def counts(self) -> dict[str, int]:
         with self._tx() as conn:

@@ -96,6 +96,27 @@ class Event(SQLModel, table=True):
     data: str | None = Field(default=None, sa_column=Column(Text))  # JSON details
 
 
+class SearchDoc(SQLModel, table=True):
+    """The search row of a record: its newest registry version's text and filters
+    (ingest/search.py; on SQLite an FTS5 table shadows it, on PostgreSQL a tsvector)."""
+
+    __tablename__ = "search_doc"
+
+    registry_id: str = Field(primary_key=True, max_length=64)
+    source: str = Field(max_length=32)
+    version: int
+    valid_from: str = Field(default="", max_length=32)
+    status: str | None = Field(default=None, max_length=64, index=True)
+    phases: str | None = Field(default=None, max_length=128)
+    conditions_filter: str | None = Field(default=None, sa_column=Column(Text))
+    title: str | None = Field(default=None, sa_column=Column(Text))
+    conditions: str | None = Field(default=None, sa_column=Column(Text))
+    interventions: str | None = Field(default=None, sa_column=Column(Text))
+    arms: str | None = Field(default=None, sa_column=Column(Text))
+    criteria: str | None = Field(default=None, sa_column=Column(Text))
+    summary: str | None = Field(default=None, sa_column=Column(Text))
+
+
 # --- the scheduled service (schedules/) -------------------------------------------------
 
 
