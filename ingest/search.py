@@ -30,9 +30,10 @@ _PG_WEIGHTS = {"title": "A", "conditions": "B", "interventions": "C", "arms": "C
                "summary": "D"}
 _TERM = re.compile(r'"([^"]+)"|([\w][\w\-./]*)', re.UNICODE)
 
+# External content: the text lives once, in search_doc; the FTS5 table holds the index.
 SQLITE_DDL = (
     "CREATE VIRTUAL TABLE IF NOT EXISTS search_fts USING fts5("
-    + ", ".join(FIELDS) + ", tokenize='porter unicode61')"
+    + ", ".join(FIELDS) + ", content='search_doc', tokenize='porter unicode61')"
 )
 PG_DDL = (
     "ALTER TABLE search_doc ADD COLUMN IF NOT EXISTS tsv tsvector GENERATED ALWAYS AS ("
@@ -74,32 +75,46 @@ def document(record: dict[str, Any]) -> dict[str, Any]:
 
 def index(conn: Connection, postgres: bool, record: dict[str, Any], source: str, version: int,
           valid_from: str | None) -> None:
-    """Make ``record`` the record's search row, unless a newer state is indexed."""
+    """Make ``record`` the record's search row, unless a newer state is indexed.
+
+    Runs on the store's hot path, so on the DBAPI cursor (see ingest/store_sql.py).
+    """
     doc = document(record)
     row = {"registry_id": record["registry_id"], "source": source, "version": version,
            "valid_from": valid_from or "", **doc}
-    columns = ["registry_id", "source", "version", "valid_from", "status", "phases",
-               "conditions_filter", *FIELDS]
-    if postgres:
-        updates = ", ".join(f"{c} = excluded.{c}" for c in columns[1:])
-        conn.exec_driver_sql(
-            f"INSERT INTO search_doc ({', '.join(columns)}) VALUES ({', '.join(f'%({c})s' for c in columns)}) "
-            f"ON CONFLICT (registry_id) DO UPDATE SET {updates} "
-            "WHERE search_doc.valid_from <= excluded.valid_from", row)
-        return
-    old = conn.exec_driver_sql("SELECT rowid, valid_from FROM search_doc WHERE registry_id = ?",
-                               (row["registry_id"],)).first()
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        if postgres:
+            cursor.execute(_PG_UPSERT, row)
+        else:
+            _sqlite_index(cursor, row, doc)
+    finally:
+        cursor.close()
+
+
+_COLUMNS = ("registry_id", "source", "version", "valid_from", "status", "phases", "conditions_filter",
+            *FIELDS)
+_PG_UPSERT = (
+    f"INSERT INTO search_doc ({', '.join(_COLUMNS)}) VALUES ({', '.join(f'%({c})s' for c in _COLUMNS)}) "
+    f"ON CONFLICT (registry_id) DO UPDATE SET {', '.join(f'{c} = excluded.{c}' for c in _COLUMNS[1:])} "
+    "WHERE search_doc.valid_from <= excluded.valid_from"
+)
+_SQLITE_OLD = f"SELECT rowid, valid_from, {', '.join(FIELDS)} FROM search_doc WHERE registry_id = ?"
+_SQLITE_FORGET = (f"INSERT INTO search_fts (search_fts, rowid, {', '.join(FIELDS)}) "
+                  f"VALUES ('delete', ?, {', '.join('?' * len(FIELDS))})")
+_SQLITE_INSERT = f"INSERT INTO search_doc ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
+_SQLITE_FTS = f"INSERT INTO search_fts (rowid, {', '.join(FIELDS)}) VALUES (?, {', '.join('?' * len(FIELDS))})"
+
+
+def _sqlite_index(cursor: Any, row: dict[str, Any], doc: dict[str, Any]) -> None:
+    old = cursor.execute(_SQLITE_OLD, (row["registry_id"],)).fetchone()
     if old is not None and old[1] > row["valid_from"]:
         return  # a backfilled older state: the index keeps the newer one
-    if old is not None:
-        conn.exec_driver_sql("DELETE FROM search_doc WHERE rowid = ?", (old[0],))
-        conn.exec_driver_sql("DELETE FROM search_fts WHERE rowid = ?", (old[0],))
-    values = [row[c] for c in columns]
-    rowid = conn.exec_driver_sql(
-        f"INSERT INTO search_doc ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
-        tuple(values)).lastrowid
-    conn.exec_driver_sql(f"INSERT INTO search_fts (rowid, {', '.join(FIELDS)}) VALUES (?, "
-                         f"{', '.join('?' * len(FIELDS))})", (rowid, *(doc[f] for f in FIELDS)))
+    if old is not None:  # an external-content index forgets a row given its old values
+        cursor.execute(_SQLITE_FORGET, (old[0], *old[2:]))
+        cursor.execute("DELETE FROM search_doc WHERE rowid = ?", (old[0],))
+    cursor.execute(_SQLITE_INSERT, tuple(row[c] for c in _COLUMNS))
+    cursor.execute(_SQLITE_FTS, (cursor.lastrowid, *(doc[f] for f in FIELDS)))
 
 
 @dataclass
