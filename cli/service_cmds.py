@@ -194,3 +194,39 @@ def status_cmd(obj: Context, max_age: float | None, name: str, as_json: bool) ->
     if any(i["overdue"] for i in items):
         sys.exit(1)
 
+
+
+@cli.main.command("search")
+@click.argument("query", required=False, default="")
+@click.option("--status", default=None, help="Only this overall status (COMPLETED, RECRUITING, ...).")
+@click.option("--phase", default=None, help="Only records with this phase (PHASE1, PHASE2, NA, ...).")
+@click.option("--condition", default=None, help="Only records with a condition containing this text.")
+@click.option("--limit", type=click.IntRange(1, 1000), default=20, show_default=True)
+@click.option("--reindex", is_flag=True, help="Rebuild the index from the stored versions first.")
+@json_option
+@click.pass_obj
+def search_cmd(obj: Context, query: str, status: str | None, phase: str | None,
+               condition: str | None, limit: int, reindex: bool, as_json: bool) -> None:
+    """Full-text search over the newest version of every record (titles, conditions,
+    interventions, arms, criteria, summary), best first."""
+    from models import vocab
+
+    if reindex:
+        cli.err.print(f"indexed {obj.store.reindex()} records", highlight=False)
+    status = vocab.OVERALL_STATUS.map(status).value if status else None
+    phase = vocab.PHASE.map(phase).value if phase else None
+    hits = obj.store.search(query, status=status, phase=phase, condition=condition, limit=limit)
+    if as_json:
+        cli._emit_json([{"registry_id": h.registry_id, "title": h.title, "status": h.status,
+                         "phases": h.phases, "score": round(h.score, 4), "source": h.source,
+                         "version": h.version} for h in hits])
+        return
+    table = Table("#", "record", "status", "phases", "title", "score")
+    table.columns[1].no_wrap = True
+    for n, h in enumerate(hits, 1):
+        table.add_row(str(n), h.registry_id, h.status or "", ", ".join(h.phases), escape(h.title or ""),
+                      f"{h.score:.2f}")
+    cli.out.print(table)
+    if not hits:
+        cli.err.print("no match; `trialmirror search --reindex` if records were stored before the "
+                      "index existed", highlight=False)
