@@ -37,7 +37,8 @@ SQLITE_DDL = (
 )
 PG_DDL = (
     "ALTER TABLE search_doc ADD COLUMN IF NOT EXISTS tsv tsvector GENERATED ALWAYS AS ("
-    + " || ".join(f"setweight(to_tsvector('english', coalesce({f}, '')), '{w}')"
+    # "/" split as FTS5 splits it: PostgreSQL's parser reads "cord/nerve" as one file path.
+    + " || ".join(f"setweight(to_tsvector('english', translate(coalesce({f}, ''), '/', ' ')), '{w}')"
                   for f, w in _PG_WEIGHTS.items())
     + ") STORED",
     "CREATE INDEX IF NOT EXISTS ix_search_doc_tsv ON search_doc USING gin (tsv)",

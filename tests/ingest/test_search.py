@@ -1,0 +1,99 @@
+"""Full-text search over the real corpus, on SQLite and PostgreSQL alike."""
+
+import json
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from ingest.pipeline import Ingestor
+from ingest.settings import Settings
+from ingest.sources import get_source
+from ingest.store import FetchInfo, Store, utcnow
+from tests.conftest import POSTGRES_URL
+from tests.fixtures import mirror_pages as mp
+from tests.fixtures import nct01342250 as fx
+
+NCT = "NCT01342250"
+QUERIES = [("umbilical cord", {}), ("breast cancer", {}), ("cords", {}), ("insulin", {"phase": "PHASE3"}),
+           ("", {"condition": "cirrhosis"}), ("stem cells", {"status": "COMPLETED"}),
+           ('"mesenchymal stem cells"', {})]
+
+
+def _fill(store, corpus_dir):
+    ingestor, source = Ingestor(Settings(_env_file=None), store), get_source("ctgov")
+    for path in sorted((corpus_dir / "ctgov_v2").glob("NCT*.json")):
+        raw = path.read_bytes()
+        ingestor.ingest_payload(source, path.stem, raw, FetchInfo("ctgov", path.stem, None, utcnow(), 0.0))
+    ingestor.ingest_payload(source, NCT, json.dumps(fx.current()).encode(),
+                            FetchInfo("ctgov", NCT, None, utcnow(), 0.0))
+    return store
+
+
+@pytest.fixture(scope="module")
+def stores(corpus_dir, tmp_path_factory, _postgres_available):
+    schema = "t_search_corpus"
+    admin = create_engine(_postgres_available.replace("postgresql://", "postgresql+psycopg://"))
+    with admin.begin() as conn:
+        conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}"))
+    sqlite = _fill(Store(f"sqlite:///{tmp_path_factory.mktemp('search') / 'corpus.db'}"), corpus_dir)
+    postgres = _fill(Store(f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"), corpus_dir)
+    yield {"sqlite": sqlite, "postgresql": postgres}
+    sqlite.close()
+    postgres.close()
+    with admin.begin() as conn:
+        conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+    admin.dispose()
+
+
+@pytest.mark.corpus
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_umbilical_cord_finds_the_record_and_filters_narrow_it(stores, backend):
+    store = stores[backend]
+    hits = store.search("umbilical cord", limit=50)
+    ids = [h.registry_id for h in hits]
+    # Ranked by BM25 / ts_rank_cd: two records that say "umbilical cord" far more often
+    # (one 21 times) come first; every top hit has the words in its title.
+    assert NCT in ids[:5] and all("umbilical cord" in (h.title or "").lower() for h in hits[:4])
+    narrowed = store.search("umbilical cord", status="COMPLETED", phase="PHASE2")
+    assert [h.registry_id for h in narrowed] == [NCT]
+    assert narrowed[0].phases == ["PHASE1", "PHASE2"] and narrowed[0].status == "COMPLETED"
+    assert [h.registry_id for h in store.search("", condition="liver cirrhosis")] == [NCT]
+    assert [h.registry_id for h in store.search("umbilical cord cirrhosis")] == [NCT]
+
+
+@pytest.mark.corpus
+@pytest.mark.parametrize(("query", "filters"), QUERIES)
+def test_sqlite_and_postgresql_find_the_same_records(stores, query, filters):
+    found = {name: {h.registry_id for h in store.search(query, limit=1000, **filters)}
+             for name, store in stores.items()}
+    assert found["sqlite"] and found["sqlite"] == found["postgresql"], query
+
+
+@pytest.mark.corpus
+def test_stemming_and_phrases(stores):
+    store = stores["sqlite"]
+    assert NCT in {h.registry_id for h in store.search("cords", limit=1000)}
+    assert NCT in {h.registry_id for h in store.search('"mesenchymal stem cells"', limit=1000)}
+    assert store.search('"cells mesenchymal stem"', limit=1000) != store.search('"mesenchymal stem cells"',
+                                                                                limit=1000)
+
+
+def test_the_index_follows_the_newest_registry_version(store, settings):
+    ingestor = Ingestor(settings, store)
+
+    def put(source, doc, **kwargs):
+        info = FetchInfo(source, NCT, None, utcnow(), 0.0, upstream_version=kwargs.pop("upstream", None))
+        assert ingestor.ingest_payload(get_source(source), NCT, json.dumps(doc).encode(), info, **kwargs).ok
+
+    put("ctgov", fx.earlier())
+    assert [h.status for h in store.search("umbilical")] == ["RECRUITING"]
+    put("ctgov", fx.current())
+    assert [h.status for h in store.search("umbilical")] == ["COMPLETED"]
+    assert store.search("umbilical", status="RECRUITING") == []
+    put("ctgov_history", fx.history_version(0), produced_by="backfill", valid_from="2011-04-27", upstream=0)
+    (hit,) = store.search("umbilical")  # an older state backfilled later does not take over
+    assert (hit.status, hit.source) == ("COMPLETED", "ctgov")
+    page = mp.semantic(["Paused" if x == "Completed" else x for x in mp.ctv_lines(fx.current())])
+    assert ingestor.ingest_payload(get_source("ctv"), NCT, page, FetchInfo("ctv", NCT, None, utcnow(), 0.0)).ok
+    assert store.search("umbilical")[0].status == "COMPLETED"  # mirrors are not indexed
+    assert store.reindex() == 1 and [h.registry_id for h in store.search("umbilical")] == [NCT]
