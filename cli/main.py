@@ -219,26 +219,21 @@ def _backfill(obj: Context, registry_ids: list[str]) -> RunSummary:
 
 
 def _require_version(store: Store, registry_id: str, source: str, number: int | None) -> Any:
-    row = store.version(registry_id, source, number)
-    if row is None:
-        which = f"version {number}" if number is not None else "version"
-        _fail(f"no stored {which} of {registry_id} from {source}; "
-              f"run `trialmirror sync {registry_id} --source {source}` first")
-    return row
+    from ingest.read import NotStored, version_row
+
+    try:
+        return version_row(store, registry_id, source, number)
+    except NotStored as exc:
+        _fail(str(exc))
 
 
 def _as_of(store: Store, registry_id: str, source_name: str | None, day: str) -> Any:
-    # The history and the live API describe one registry: as of a date, either may hold
-    # the state (the history starts at first posting, live captures may be newer).
-    sources = [source_name] if source_name else list(REGISTRY_SOURCES)
-    row = store.version_as_of(registry_id, sources, day)
-    if row is None:
-        first = store.first_valid_from(registry_id, sources)
-        if first is None:
-            _fail(f"no stored version of {registry_id} from {' or '.join(sources)}; run "
-                  f"`trialmirror backfill {registry_id}` or `trialmirror sync {registry_id}` first")
-        _fail(f"{registry_id} was not yet registered on {day}: its first stored version is valid "
-              f"from {first}")
+    from ingest.read import NotStored, as_of_row
+
+    try:
+        row = as_of_row(store, registry_id, day, source_name)
+    except NotStored as exc:
+        _fail(str(exc))
     err.print(escape(f"as of {day}: {registry_id} version {row.version} from {row.source}, valid "
                      f"from {row.valid_from}"), highlight=False)
     return row
@@ -286,17 +281,14 @@ def show_cmd(obj: Context, registry_id: str, source_name: str | None, number: in
 @click.pass_obj
 def timeline_cmd(obj: Context, registry_id: str, source_name: str | None, as_json: bool) -> None:
     """Status periods (from, to, days, versions) and the change kinds of every version."""
-    from ingest.timeline import status_periods
+    from ingest.read import NotStored, timeline, timeline_source
 
     registry_id = _normalize_id(source_name or "ctgov", registry_id)
-    if source_name is None:
-        source_name = "ctgov_history" if obj.store.version(registry_id, "ctgov_history") else "ctgov"
-    rows = obj.store.versions(registry_id, source_name)
-    if not rows:
-        _fail(f"no stored version of {registry_id} from {source_name}; "
-              f"run `trialmirror backfill {registry_id}` first")
-    periods = status_periods([(r.version, r.valid_from or r.observed_at.date().isoformat(),
-                               r.overall_status) for r in rows])
+    source_name = timeline_source(obj.store, registry_id, source_name)
+    try:
+        periods, rows = timeline(obj.store, registry_id, source_name)
+    except NotStored as exc:
+        _fail(str(exc))
     if as_json:
         _emit_json([p.as_json() for p in periods])
         return
@@ -348,10 +340,10 @@ def reconcile_cmd(obj: Context, registry_id: str, source_names: tuple[str, ...],
 def history_cmd(obj: Context, registry_id: str, source_name: str, as_json: bool) -> None:
     """List the stored versions, oldest first."""
     registry_id = _normalize_id(source_name, registry_id)
-    rows = obj.store.versions(registry_id, source_name)
-    items = [{"version": r.version, "content_hash": r.content_hash,
-              "observed_at": r.observed_at.isoformat(), "valid_from": r.valid_from,
-              "status": r.overall_status, "produced_by": r.produced_by} for r in rows]
+    from ingest.read import version_meta
+
+    items = [{k: v for k, v in version_meta(r).items() if k not in ("registry_id", "source")}
+             for r in obj.store.versions(registry_id, source_name)]
     if as_json:
         _emit_json(items)
         return
@@ -375,19 +367,13 @@ def history_cmd(obj: Context, registry_id: str, source_name: str, as_json: bool)
 def diff_cmd(obj: Context, registry_id: str, source_name: str, from_n: int | None,
              to_n: int | None, as_json: bool) -> None:
     """Semantic diff between two versions (default: the latest against the one before)."""
-    from ingest.canonical import content_of
-    from ingest.diff import diff
+    from ingest.read import NotStored, changes_between
 
     registry_id = _normalize_id(source_name, registry_id)
-    new = _require_version(obj.store, registry_id, source_name, to_n)
-    old_n = from_n if from_n is not None else new.version - 1
-    if old_n < 1:
-        _fail(f"{registry_id} has only version {new.version} from {source_name}: nothing to diff")
-    old = _require_version(obj.store, registry_id, source_name, old_n)
-    if old.version + 1 == new.version and new.diff is not None:
-        changes = orjson.loads(new.diff)
-    else:
-        changes = diff(content_of(orjson.loads(old.record)), content_of(orjson.loads(new.record)))
+    try:
+        old, new, changes = changes_between(obj.store, registry_id, source_name, from_n, to_n)
+    except NotStored as exc:
+        _fail(str(exc))
     if as_json:
         _emit_json(changes)
         return
@@ -412,10 +398,10 @@ def changes_cmd(obj: Context, after: int, kind: str | None, limit: int | None,
     """The event log: every new version as an event, in seq order (a change feed)."""
     for name in source_names:
         _source(name)
-    rows = obj.store.events(after=after, kind=kind, limit=limit, sources=list(source_names) or None)
-    items = [{"seq": r.seq, "registry_id": r.registry_id, "source": r.source,
-              "version": r.version, "kind": r.kind, "occurred_at": r.occurred_at.isoformat(),
-              **orjson.loads(r.data or "{}")} for r in rows]
+    from ingest.read import event_items
+
+    items = event_items(obj.store.events(after=after, kind=kind, limit=limit,
+                                         sources=list(source_names) or None))
     if as_json:
         _emit_json(items)
         return

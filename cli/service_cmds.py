@@ -230,3 +230,19 @@ def search_cmd(obj: Context, query: str, status: str | None, phase: str | None,
     if not hits:
         cli.err.print("no match; `trialmirror search --reindex` if records were stored before the "
                       "index existed", highlight=False)
+
+
+@cli.main.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to bind; 0.0.0.0 exposes the API to the network.")
+@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
+@click.pass_obj
+def serve_cmd(obj: Context, host: str, port: int) -> None:
+    """The read-only HTTP API: studies, versions, diffs, timelines, reconciliation, the
+    change feed, search, the Atom feed (OpenAPI at /docs)."""
+    import uvicorn
+
+    from api.app import create_app
+
+    obj.store  # noqa: B018  (fails here, clearly, when the database cannot be opened)
+    uvicorn.run(create_app(obj.settings, obj.store), host=host, port=port, log_level="info")

@@ -179,8 +179,8 @@ class Notifier:
             self._write_atom()
         return added
 
-    def _write_atom(self) -> None:
-        path = Path(self.settings.atom_path or "")
+    def atom_feed(self) -> bytes:
+        """The Atom document of the newest notifying events (also served by the API)."""
         notices = self._latest_notices(ATOM_ENTRIES)
         feed = etree.Element(f"{{{ATOM_NS}}}feed", nsmap={None: ATOM_NS})
         etree.SubElement(feed, f"{{{ATOM_NS}}}id").text = "urn:trialmirror:notifications"
@@ -194,10 +194,14 @@ class Notifier:
             etree.SubElement(entry, f"{{{ATOM_NS}}}updated").text = notice.occurred_at
             content = etree.SubElement(entry, f"{{{ATOM_NS}}}content", type="text")
             content.text = orjson.dumps(notice.body(), option=orjson.OPT_INDENT_2).decode()
+        return bytes(etree.tostring(feed, xml_declaration=True, encoding="utf-8", pretty_print=True))
+
+    def _write_atom(self) -> None:
+        path = Path(self.settings.atom_path or "")
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".atom-")
         with os.fdopen(fd, "wb") as handle:
-            handle.write(etree.tostring(feed, xml_declaration=True, encoding="utf-8", pretty_print=True))
+            handle.write(self.atom_feed())
         os.replace(tmp, path)  # readers see the old feed or the new one, never half of one
 
     def _latest_notices(self, count: int) -> list[Notice]:

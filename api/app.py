@@ -1,0 +1,201 @@
+"""The read-only HTTP API (``trialmirror serve``): FastAPI over the store.
+
+Every answer is JSON (the Atom feed excepted); every error is an RFC 9457
+problem document (``application/problem+json``: ``type``, ``title``,
+``status``, ``detail``, ``instance``) with a message that says what to do. A
+bad id or parameter is a 4xx, never a 500. The OpenAPI document is at
+``/openapi.json``, the interactive one at ``/docs``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated, Any
+
+import orjson
+from fastapi import FastAPI, HTTPException, Path, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from ingest.errors import TrialmirrorError
+from ingest.read import (
+    NotStored,
+    as_of_row,
+    changes_between,
+    event_items,
+    timeline,
+    timeline_source,
+    version_meta,
+    version_row,
+)
+from ingest.settings import Settings
+from ingest.sources import SOURCES, ctgov
+from ingest.store import REGISTRY_SOURCES, Store
+from models import vocab
+
+PROBLEM = "application/problem+json"
+MIRRORS = tuple(name for name in SOURCES if name not in REGISTRY_SOURCES)
+StudyId = Annotated[str, Path(description="A ClinicalTrials.gov id, NCT and 8 digits",
+                              examples=["NCT01342250"], max_length=32)]
+SourceName = Annotated[str | None, Query(description=f"One of {', '.join(SOURCES)}")]
+
+
+class ORJSONishResponse(JSONResponse):
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content, option=orjson.OPT_NON_STR_KEYS)
+
+
+def _problem(status: int, title: str, detail: str, instance: str) -> JSONResponse:
+    return JSONResponse({"type": "about:blank", "title": title, "status": status, "detail": detail,
+                         "instance": instance}, status_code=status, media_type=PROBLEM)
+
+
+def _id(registry_id: str) -> str:
+    try:
+        return ctgov.validate_id(registry_id)
+    except TrialmirrorError as exc:
+        raise HTTPException(400, f"{registry_id!r} is not a ClinicalTrials.gov id: NCT and 8 digits, "
+                                 "such as NCT01342250") from exc
+
+
+def _source(name: str | None, default: str = "ctgov") -> str:
+    name = name or default
+    if name not in SOURCES:
+        raise HTTPException(400, f"unknown source {name!r}; valid sources: {', '.join(sorted(SOURCES))}")
+    return name
+
+
+def _day(value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value).isoformat()
+    except ValueError as exc:
+        raise HTTPException(400, f"as_of {value!r} is not a date: use YYYY-MM-DD") from exc
+
+
+def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
+    """The app over ``store`` (one is opened from the settings when not given)."""
+    own = store is None
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.store = store or Store(settings.database_url)
+        yield
+        if own:
+            app.state.store.close()
+
+    app = FastAPI(title="trialmirror", version="1", lifespan=lifespan,
+                  default_response_class=ORJSONishResponse,
+                  description="Clinical-trial registry records: normalized, versioned, diffed. Read-only.")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_problem(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        titles = {400: "Bad request", 404: "Not found", 405: "Method not allowed", 422: "Bad parameter"}
+        return _problem(exc.status_code, titles.get(exc.status_code, "Error"), str(exc.detail),
+                        request.url.path)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_problem(request: Request, exc: RequestValidationError) -> JSONResponse:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"][1:]) or "request"
+        return _problem(422, "Bad parameter", f"{where}: {first['msg']}", request.url.path)
+
+    @app.exception_handler(NotStored)
+    async def not_stored(request: Request, exc: NotStored) -> JSONResponse:
+        return _problem(404, "Not found", str(exc), request.url.path)
+
+    def the_store(request: Request) -> Store:
+        return request.app.state.store  # type: ignore[no-any-return]
+
+    @app.get("/healthz", summary="Liveness and database reachability")
+    def healthz(request: Request) -> dict[str, Any]:
+        counts = the_store(request).counts()
+        return {"status": "ok", "versions": counts["version"], "events": counts["event"]}
+
+    @app.get("/studies/{registry_id}", summary="A normalized record (latest, a version, or as of a date)")
+    def study(request: Request, registry_id: StudyId, source: SourceName = None,
+              version: Annotated[int | None, Query(ge=1, description="A stored version number")] = None,
+              as_of: Annotated[str | None, Query(description="YYYY-MM-DD: the version current that day "
+                                                 "(both ClinicalTrials.gov sources unless source)")] = None,
+              ) -> dict[str, Any]:
+        registry_id, day = _id(registry_id), _day(as_of)
+        store = the_store(request)
+        if day is not None:
+            row = as_of_row(store, registry_id, day, _source(source) if source else None)
+        else:
+            row = version_row(store, registry_id, _source(source), version)
+        return {"version": version_meta(row), "record": orjson.loads(row.record)}
+
+    @app.get("/studies/{registry_id}/versions", summary="Every stored version, oldest first")
+    def versions(request: Request, registry_id: StudyId, source: SourceName = None) -> dict[str, Any]:
+        registry_id, name = _id(registry_id), _source(source)
+        rows = the_store(request).versions(registry_id, name)
+        if not rows:
+            raise NotStored(f"no stored version of {registry_id} from {name}; run "
+                            f"`trialmirror sync {registry_id} --source {name}` first")
+        return {"registry_id": registry_id, "source": name, "items": [version_meta(r) for r in rows]}
+
+    @app.get("/studies/{registry_id}/diff", summary="Semantic diff between two versions")
+    def study_diff(request: Request, registry_id: StudyId, source: SourceName = None,
+                   from_: Annotated[int | None, Query(alias="from", ge=1)] = None,
+                   to: Annotated[int | None, Query(ge=1)] = None) -> dict[str, Any]:
+        registry_id, name = _id(registry_id), _source(source)
+        old, new, changes = changes_between(the_store(request), registry_id, name, from_, to)
+        return {"registry_id": registry_id, "source": name, "from": old.version, "to": new.version,
+                "changes": changes}
+
+    @app.get("/studies/{registry_id}/timeline", summary="Status periods")
+    def study_timeline(request: Request, registry_id: StudyId, source: SourceName = None) -> dict[str, Any]:
+        registry_id = _id(registry_id)
+        store = the_store(request)
+        name = timeline_source(store, registry_id, _source(source) if source else None)
+        periods, _ = timeline(store, registry_id, name)
+        return {"registry_id": registry_id, "source": name, "periods": [p.as_json() for p in periods]}
+
+    @app.get("/studies/{registry_id}/reconciliation", summary="Mirrors against the registry")
+    def reconciliation(request: Request, registry_id: StudyId) -> dict[str, Any]:
+        from ingest.reconcile import NothingToCompare, reconcile
+
+        try:
+            return reconcile(the_store(request), _id(registry_id), list(MIRRORS))
+        except NothingToCompare as exc:
+            raise NotStored(str(exc)) from exc
+
+    @app.get("/changes", summary="The change feed: every event after a cursor, in order")
+    def changes(request: Request,
+                after: Annotated[int, Query(ge=0, description="The last seq you processed")] = 0,
+                kind: Annotated[str | None, Query(pattern="^(new_record|status_change|updated)$")] = None,
+                source: SourceName = None,
+                limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> dict[str, Any]:
+        items = event_items(the_store(request).events(
+            after=after, kind=kind, limit=limit, sources=[_source(source)] if source else None))
+        return {"items": items, "next": items[-1]["seq"] if items else after}
+
+    @app.get("/search", summary="Full-text search over the newest version of every record")
+    def search(request: Request, q: Annotated[str, Query(max_length=500)] = "",
+               status: Annotated[str | None, Query(max_length=64)] = None,
+               phase: Annotated[str | None, Query(max_length=32)] = None,
+               condition: Annotated[str | None, Query(max_length=200)] = None,
+               limit: Annotated[int, Query(ge=1, le=100)] = 20,
+               offset: Annotated[int, Query(ge=0, le=10_000)] = 0) -> dict[str, Any]:
+        hits = the_store(request).search(
+            q, status=vocab.OVERALL_STATUS.map(status).value if status else None,
+            phase=vocab.PHASE.map(phase).value if phase else None, condition=condition,
+            limit=limit, offset=offset)
+        return {"query": q, "items": [
+            {"registry_id": h.registry_id, "title": h.title, "status": h.status, "phases": h.phases,
+             "score": round(h.score, 4), "source": h.source, "version": h.version} for h in hits]}
+
+    @app.get("/feeds/status.atom", summary="Atom feed of the notified events (status changes)",
+             response_class=Response)
+    def atom(request: Request) -> Response:
+        from schedules.notify import Notifier
+
+        feed = Notifier(settings, the_store(request)).atom_feed()
+        return Response(feed, media_type="application/atom+xml")
+
+    return app
