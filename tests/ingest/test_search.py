@@ -6,27 +6,17 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from ingest.pipeline import Ingestor
-from ingest.settings import Settings
 from ingest.sources import get_source
 from ingest.store import FetchInfo, Store, utcnow
 from tests.conftest import POSTGRES_URL
 from tests.fixtures import mirror_pages as mp
 from tests.fixtures import nct01342250 as fx
+from tests.fixtures.corpus_store import fill
 
 NCT = "NCT01342250"
 QUERIES = [("umbilical cord", {}), ("breast cancer", {}), ("cords", {}), ("insulin", {"phase": "PHASE3"}),
            ("", {"condition": "cirrhosis"}), ("stem cells", {"status": "COMPLETED"}),
            ('"mesenchymal stem cells"', {})]
-
-
-def _fill(store, corpus_dir):
-    ingestor, source = Ingestor(Settings(_env_file=None), store), get_source("ctgov")
-    for path in sorted((corpus_dir / "ctgov_v2").glob("NCT*.json")):
-        raw = path.read_bytes()
-        ingestor.ingest_payload(source, path.stem, raw, FetchInfo("ctgov", path.stem, None, utcnow(), 0.0))
-    ingestor.ingest_payload(source, NCT, json.dumps(fx.current()).encode(),
-                            FetchInfo("ctgov", NCT, None, utcnow(), 0.0))
-    return store
 
 
 @pytest.fixture(scope="module")
@@ -35,8 +25,8 @@ def stores(corpus_dir, tmp_path_factory, _postgres_available):
     admin = create_engine(_postgres_available.replace("postgresql://", "postgresql+psycopg://"))
     with admin.begin() as conn:
         conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}"))
-    sqlite = _fill(Store(f"sqlite:///{tmp_path_factory.mktemp('search') / 'corpus.db'}"), corpus_dir)
-    postgres = _fill(Store(f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"), corpus_dir)
+    sqlite = fill(Store(f"sqlite:///{tmp_path_factory.mktemp('search') / 'corpus.db'}"), corpus_dir)
+    postgres = fill(Store(f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"), corpus_dir)
     yield {"sqlite": sqlite, "postgresql": postgres}
     sqlite.close()
     postgres.close()

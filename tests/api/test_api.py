@@ -1,0 +1,124 @@
+"""The HTTP API on a real server, over a database filled from the real corpus."""
+
+import json
+import threading
+
+import pytest
+import requests
+
+from ingest.pipeline import Ingestor
+from ingest.settings import Settings
+from ingest.sources import get_source
+from ingest.store import FetchInfo, Store, utcnow
+from tests.fixtures import nct01342250 as fx
+from tests.fixtures.api_server import serving
+from tests.fixtures.corpus_store import fill
+
+NCT = "NCT01342250"
+PROBLEM = "application/problem+json"
+
+
+@pytest.fixture(scope="module")
+def api(corpus_dir, tmp_path_factory):
+    settings = Settings(database_url=f"sqlite:///{tmp_path_factory.mktemp('api') / 'api.db'}",
+                        _env_file=None)
+    store = fill(Store(settings.database_url), corpus_dir)
+    with serving(settings, store) as base:
+        yield base, store
+    store.close()
+
+
+def _get(api, path, **params):
+    return requests.get(api[0] + path, params=params, timeout=10)
+
+
+def test_a_study_latest_as_of_and_by_version(api):
+    latest = _get(api, f"/studies/{NCT}").json()
+    assert latest["version"]["version"] == 2 and latest["record"]["status"]["overall"] == "COMPLETED"
+    first = _get(api, f"/studies/{NCT.lower()}", version=1).json()
+    assert first["record"]["status"]["overall"] == "RECRUITING"
+    on_day = _get(api, f"/studies/{NCT}", as_of="2011-10-20").json()
+    assert on_day["version"]["valid_from"] == "2011-10-14"
+    before = _get(api, f"/studies/{NCT}", as_of="2009-01-01")
+    assert before.status_code == 404 and "not yet registered on 2009-01-01" in before.json()["detail"]
+
+
+def test_versions_diff_timeline(api):
+    versions = _get(api, f"/studies/{NCT}/versions").json()["items"]
+    assert [(v["version"], v["status"]) for v in versions] == [(1, "RECRUITING"), (2, "COMPLETED")]
+    diff = _get(api, f"/studies/{NCT}/diff").json()
+    assert (diff["from"], diff["to"]) == (1, 2)
+    assert {c["path"] for c in diff["changes"]} >= {"status.overall", "enrollment.count"}
+    periods = _get(api, f"/studies/{NCT}/timeline").json()["periods"]
+    assert [p["status"] for p in periods] == ["RECRUITING", "COMPLETED"]
+
+
+@pytest.mark.parametrize(("path", "params", "status", "words"), [
+    ("/studies/NCT1", {}, 400, "not a ClinicalTrials.gov id"),
+    (f"/studies/{NCT}", {"as_of": "2011-13-01"}, 400, "not a date: use YYYY-MM-DD"),
+    (f"/studies/{NCT}", {"source": "nope"}, 400, "valid sources: ctgov"),
+    (f"/studies/{NCT}", {"version": "0"}, 422, "version"),
+    ("/studies/NCT09999999", {}, 404, "run `trialmirror sync NCT09999999"),
+    (f"/studies/{NCT}/reconciliation", {}, 404, "no mirror capture"),
+    ("/changes", {"kind": "deleted"}, 422, "kind"),
+    ("/search", {"limit": "1000"}, 422, "limit"),
+    ("/nowhere", {}, 404, "Not Found"),
+])
+def test_errors_are_problem_details_never_500(api, path, params, status, words):
+    response = _get(api, path, **params)
+    assert response.status_code == status and response.headers["content-type"] == PROBLEM
+    problem = response.json()
+    assert problem["status"] == status and problem["instance"] == path and words in problem["detail"]
+
+
+def test_search_with_filters(api):
+    found = _get(api, "/search", q="umbilical cord", status="completed", phase="Phase 2").json()["items"]
+    assert [h["registry_id"] for h in found] == [NCT]
+    page = _get(api, "/search", q="cancer", limit=5, offset=5).json()["items"]
+    assert len(page) == 5 and all(h["score"] > 0 for h in page)
+
+
+def test_healthz_and_the_atom_feed(api):
+    assert _get(api, "/healthz").json()["status"] == "ok"
+    feed = _get(api, "/feeds/status.atom")
+    assert feed.headers["content-type"] == "application/atom+xml"
+    assert "NCT01342250 [ctgov]: RECRUITING → COMPLETED" in feed.text
+
+
+def test_the_change_feed_paged_while_versions_arrive_gives_each_event_once(api):
+    base, store = api
+    ingestor = Ingestor(Settings(_env_file=None), store)
+    source = get_source("ctgov")
+    writers_done = threading.Event()
+
+    def write():  # new records and new versions, while the feed is being read
+        for n in range(60):
+            rid = f"NCT9{n:07d}"
+            for doc in (fx.earlier(), fx.current()):
+                doc["protocolSection"]["identificationModule"]["nctId"] = rid
+                ingestor.ingest_payload(source, rid, json.dumps(doc).encode(),
+                                        FetchInfo("ctgov", rid, None, utcnow(), 0.0))
+        writers_done.set()
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    seen, cursor = [], 0
+    while True:
+        page = requests.get(base + "/changes", params={"after": cursor, "limit": 7}, timeout=10).json()
+        seen.extend(item["seq"] for item in page["items"])
+        assert page["next"] == (page["items"][-1]["seq"] if page["items"] else cursor)
+        cursor = page["next"]
+        if not page["items"] and writers_done.is_set():
+            break
+    writer.join()
+    everything = [e.seq for e in store.events()]
+    assert seen == everything  # each event exactly once, in order
+    assert len(everything) >= 972 + 120
+
+
+def test_openapi_documents_every_route(api):
+    paths = _get(api, "/openapi.json").json()["paths"]
+    assert set(paths) >= {"/studies/{registry_id}", "/studies/{registry_id}/versions", "/changes",
+                          "/studies/{registry_id}/diff", "/studies/{registry_id}/timeline",
+                          "/studies/{registry_id}/reconciliation", "/search", "/feeds/status.atom",
+                          "/healthz"}
