@@ -40,6 +40,7 @@ PROBLEM = "application/problem+json"
 MIRRORS = tuple(name for name in SOURCES if name not in REGISTRY_SOURCES)
 StudyId = Annotated[str, Path(description="A ClinicalTrials.gov id, NCT and 8 digits",
                               examples=["NCT01342250"], max_length=32)]
+INT32, INT64 = 2**31 - 1, 2**63 - 1  # the columns' ranges: a larger number is a 422, not a 500
 SourceName = Annotated[str | None, Query(description=f"One of {', '.join(SOURCES)}")]
 
 
@@ -118,7 +119,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
 
     @app.get("/studies/{registry_id}", summary="A normalized record (latest, a version, or as of a date)")
     def study(request: Request, registry_id: StudyId, source: SourceName = None,
-              version: Annotated[int | None, Query(ge=1, description="A stored version number")] = None,
+              version: Annotated[int | None, Query(ge=1, le=INT32, description="A stored version number")] = None,
               as_of: Annotated[str | None, Query(description="YYYY-MM-DD: the version current that day "
                                                  "(both ClinicalTrials.gov sources unless source)")] = None,
               ) -> dict[str, Any]:
@@ -141,8 +142,8 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
 
     @app.get("/studies/{registry_id}/diff", summary="Semantic diff between two versions")
     def study_diff(request: Request, registry_id: StudyId, source: SourceName = None,
-                   from_: Annotated[int | None, Query(alias="from", ge=1)] = None,
-                   to: Annotated[int | None, Query(ge=1)] = None) -> dict[str, Any]:
+                   from_: Annotated[int | None, Query(alias="from", ge=1, le=INT32)] = None,
+                   to: Annotated[int | None, Query(ge=1, le=INT32)] = None) -> dict[str, Any]:
         registry_id, name = _id(registry_id), _source(source)
         old, new, changes = changes_between(the_store(request), registry_id, name, from_, to)
         return {"registry_id": registry_id, "source": name, "from": old.version, "to": new.version,
@@ -167,7 +168,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
 
     @app.get("/changes", summary="The change feed: every event after a cursor, in order")
     def changes(request: Request,
-                after: Annotated[int, Query(ge=0, description="The last seq you processed")] = 0,
+                after: Annotated[int, Query(ge=0, le=INT64, description="The last seq you processed")] = 0,
                 kind: Annotated[str | None, Query(pattern="^(new_record|status_change|updated)$")] = None,
                 source: SourceName = None,
                 limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> dict[str, Any]:
