@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import click
@@ -246,3 +247,58 @@ def serve_cmd(obj: Context, host: str, port: int) -> None:
 
     obj.store  # noqa: B018  (fails here, clearly, when the database cannot be opened)
     uvicorn.run(create_app(obj.settings, obj.store), host=host, port=port, log_level="info")
+
+
+@cli.main.command("export")
+@click.option("--format", "fmt", type=click.Choice(["ndjson", "csv", "parquet", "es-bulk"]),
+              required=True)
+@click.option("--output", "-o", type=click.Path(path_type=Path), default=None,
+              help="A file (ndjson, es-bulk; default stdout) or a folder (csv, parquet; default export/).")
+@click.option("--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="Each record as it was on this date (YYYY-MM-DD); not with es-bulk.")
+@click.option("--after", type=click.IntRange(0), default=0, show_default=True,
+              help="es-bulk: only records with an event after this seq (your cursor).")
+@click.option("--index", "index_name", default="trials", show_default=True, help="es-bulk: the index.")
+@click.pass_obj
+def export_cmd(obj: Context, fmt: str, output: Path | None, as_of: datetime | None, after: int,
+               index_name: str) -> None:
+    """Export the newest (or --as-of) normalized record of every study.
+
+    ndjson: one stored record a line. csv / parquet: flat tables (study, study_condition,
+    study_arm, study_intervention, study_criterion, study_outcome, study_site, versions,
+    changes). es-bulk: Elasticsearch/OpenSearch bulk NDJSON of the records changed after
+    --after; the new cursor is printed on stderr as `next cursor: N`.
+    """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from ingest import export
+
+    day = as_of.date().isoformat() if as_of else None
+    if fmt == "es-bulk" and day:
+        cli._fail("--as-of does not apply to es-bulk (an index holds the current records)", 2)
+    progress = Progress(TextColumn("export"), BarColumn(), MofNCompleteColumn(), console=cli.err,
+                        transient=True)
+    task = progress.add_task("export", total=None)
+    advance = lambda done, total: progress.update(task, completed=done, total=total)  # noqa: E731
+    with progress:
+        if fmt in ("ndjson", "es-bulk"):
+            with (output.open("wb") if output else _stdout()) as out:
+                if fmt == "ndjson":
+                    count = export.ndjson(obj.store, out, as_of=day, progress=advance)
+                else:
+                    count, cursor = export.es_bulk(obj.store, out, after=after, index=index_name)
+                    cli.err.print(f"next cursor: {cursor}", highlight=False)
+            cli.err.print(f"{count} records", highlight=False)
+            return
+        data = export.flat_tables(obj.store, as_of=day, progress=advance)
+    folder = output or Path("export")
+    try:
+        counts = (export.write_csv if fmt == "csv" else export.write_parquet)(data, folder)
+    except RuntimeError as exc:
+        cli._fail(str(exc), 2)
+    cli.out.print(", ".join(f"{name}: {n}" for name, n in counts.items()) + f" → {folder}/",
+                  highlight=False)
+
+
+def _stdout() -> Any:
+    return open(sys.stdout.fileno(), "wb", closefd=False)  # noqa: SIM115 (a context manager above)

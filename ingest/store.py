@@ -320,6 +320,14 @@ class Store:
                                        _VERSION.c.source == source)
                 .order_by(_VERSION.c.version)))
 
+    def version_rows(self, sources: tuple[str, ...] | list[str]) -> list[Any]:
+        """Every version of ``sources`` without its record (metadata for exports)."""
+        columns = [c for c in _VERSION.c if c.name not in ("record", "diff")]
+        with self._tx() as conn:
+            return list(conn.execute(select(*columns).where(_VERSION.c.source.in_(sources))
+                                     .order_by(_VERSION.c.registry_id, _VERSION.c.source,
+                                               _VERSION.c.version)))
+
     def version(self, registry_id: str, source: str, number: int | None = None) -> Any:
         """Version ``number`` (the latest when None), or None when there is none."""
         query = select(_VERSION).where(_VERSION.c.registry_id == registry_id,
@@ -413,26 +421,46 @@ class Store:
         with self._tx() as conn:
             return search.search(conn, self.is_postgres, q, **filters)
 
-    def reindex(self) -> int:
-        """Rebuild the search rows from the stored versions (a store made before the
-        index existed); returns how many records are indexed."""
+    def newest_registry_versions(self, day: str | None = None) -> list[Any]:
+        """Per record, the newest ClinicalTrials.gov version (by valid_from; on a tie the
+        live source, then the higher number), or the one current on ``day``; rows of
+        (registry_id, source, version, valid_from), ordered by registry id."""
         rank = {name: i for i, name in enumerate(REGISTRY_SOURCES)}
-        newest: dict[str, Any] = {}
+        query = (select(_VERSION.c.registry_id, _VERSION.c.source, _VERSION.c.version,
+                        _VERSION.c.valid_from).where(_VERSION.c.source.in_(REGISTRY_SOURCES)))
+        if day is not None:
+            query = query.where(_VERSION.c.valid_from.is_not(None), _VERSION.c.valid_from <= day)
+        newest: dict[str, tuple[Any, Any]] = {}
         with self._tx() as conn:
-            for row in conn.execute(select(_VERSION.c.registry_id, _VERSION.c.source,
-                                           _VERSION.c.version, _VERSION.c.valid_from)
-                                    .where(_VERSION.c.source.in_(REGISTRY_SOURCES))):
+            for row in conn.execute(query):
                 key = (row.valid_from or "", rank[row.source], row.version)
                 if row.registry_id not in newest or key > newest[row.registry_id][0]:
                     newest[row.registry_id] = (key, row)
-        for _, row in newest.values():
+        return [newest[rid][1] for rid in sorted(newest)]
+
+    def records(self, rows: list[Any], batch: int = 500) -> Iterator[tuple[Any, str]]:
+        """(row, record JSON as stored) for version rows of (registry_id, source, version)."""
+        for start in range(0, len(rows), batch):
+            chunk = rows[start:start + batch]
+            keys = {(r.registry_id, r.source, r.version): r for r in chunk}
             with self._tx() as conn:
-                record = conn.execute(select(_VERSION.c.record).where(
-                    _VERSION.c.registry_id == row.registry_id, _VERSION.c.source == row.source,
-                    _VERSION.c.version == row.version)).scalar_one()
+                found = {(x.registry_id, x.source, x.version): x.record for x in conn.execute(
+                    select(_VERSION.c.registry_id, _VERSION.c.source, _VERSION.c.version,
+                           _VERSION.c.record).where(
+                        _VERSION.c.registry_id.in_({r.registry_id for r in chunk}),
+                        _VERSION.c.source.in_(REGISTRY_SOURCES)))}
+            for key, row in keys.items():
+                yield row, found[key]
+
+    def reindex(self) -> int:
+        """Rebuild the search rows from the stored versions (a store made before the
+        index existed); returns how many records are indexed."""
+        rows = self.newest_registry_versions()
+        for row, record in self.records(rows):
+            with self._tx() as conn:
                 search.index(conn, self.is_postgres, orjson.loads(record), row.source, row.version,
                              row.valid_from)
-        return len(newest)
+        return len(rows)
 
     def counts(self) -> dict[str, int]:
         with self._tx() as conn:

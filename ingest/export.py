@@ -1,0 +1,111 @@
+"""Exports of the normalized records: NDJSON, flat tables (CSV, Parquet), and bulk
+NDJSON for Elasticsearch/OpenSearch.
+
+Every export takes, per record, the newest ClinicalTrials.gov version (or the one
+current on ``as_of``). NDJSON lines are the records exactly as stored. Flat
+tables are :data:`ingest.flat.TABLES` plus ``versions`` (every stored version)
+and ``changes`` (the event log). ``es-bulk`` writes an ``index`` action and the
+record for every record with an event after a cursor, and returns the new cursor,
+so an index is kept current incrementally.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO, Any
+
+import orjson
+
+from ingest.flat import TABLES, rows
+from ingest.read import event_items, version_meta
+from ingest.store import REGISTRY_SOURCES, Store
+
+Progress = Callable[[int, int], None]
+VERSION_COLUMNS = ("registry_id", "source", "version", "valid_from", "observed_at", "status",
+                   "content_hash", "produced_by", "upstream_version")
+CHANGE_COLUMNS = ("seq", "registry_id", "source", "version", "kind", "occurred_at", "produced_by",
+                  "status_old", "status_new", "kinds")
+
+
+def ndjson(store: Store, out: IO[bytes], *, as_of: str | None = None,
+           progress: Progress | None = None) -> int:
+    newest = store.newest_registry_versions(as_of)
+    for n, (_, record) in enumerate(store.records(newest), 1):
+        out.write(record.encode() + b"\n")
+        if progress:
+            progress(n, len(newest))
+    return len(newest)
+
+
+def flat_tables(store: Store, *, as_of: str | None = None,
+                progress: Progress | None = None) -> dict[str, list[dict[str, Any]]]:
+    """Every flat table in memory: the study tables, ``versions`` and ``changes``."""
+    out: dict[str, list[dict[str, Any]]] = {name: [] for name in TABLES}
+    newest = store.newest_registry_versions(as_of)
+    for n, (row, record) in enumerate(store.records(newest), 1):
+        for table, values in rows(orjson.loads(record), row.source, row.version, row.valid_from):
+            out[table].append(values)
+        if progress:
+            progress(n, len(newest))
+    exported = {r.registry_id for r in newest}
+    out["versions"] = [{k: version_meta(v)[k] for k in VERSION_COLUMNS}
+                       for v in store.version_rows(REGISTRY_SOURCES) if v.registry_id in exported]
+    out["changes"] = [_change_row(e) for e in event_items(store.events())]
+    return out
+
+
+def _change_row(event: dict[str, Any]) -> dict[str, Any]:
+    status = event.get("status") or {}
+    return {"seq": event["seq"], "registry_id": event["registry_id"], "source": event["source"],
+            "version": event["version"], "kind": event["kind"], "occurred_at": event["occurred_at"],
+            "produced_by": event.get("produced_by"), "status_old": status.get("old"),
+            "status_new": status.get("new"), "kinds": "|".join(event.get("kinds") or []) or None}
+
+
+def _columns(name: str) -> tuple[str, ...]:
+    return {"versions": VERSION_COLUMNS, "changes": CHANGE_COLUMNS}.get(name) or TABLES[name]
+
+
+def write_csv(data: dict[str, list[dict[str, Any]]], directory: Path) -> dict[str, int]:
+    directory.mkdir(parents=True, exist_ok=True)
+    for name, table_rows in data.items():
+        with (directory / f"{name}.csv").open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.DictWriter(handle, fieldnames=_columns(name))
+            writer.writeheader()
+            writer.writerows(table_rows)
+    return {name: len(table_rows) for name, table_rows in data.items()}
+
+
+def write_parquet(data: dict[str, list[dict[str, Any]]], directory: Path) -> dict[str, int]:
+    try:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+    except ImportError as exc:
+        raise RuntimeError("Parquet needs pyarrow: pip install 'trialmirror[parquet]'") from exc
+    directory.mkdir(parents=True, exist_ok=True)
+    for name, table_rows in data.items():
+        columns = _columns(name)
+        table = pa.Table.from_pylist(table_rows, schema=None) if table_rows else pa.table(
+            {c: pa.array([], pa.string()) for c in columns})
+        pq.write_table(table.select(list(columns)), directory / f"{name}.parquet")
+    return {name: len(table_rows) for name, table_rows in data.items()}
+
+
+def es_bulk(store: Store, out: IO[bytes], *, after: int = 0, index: str = "trials") -> tuple[int, int]:
+    """Bulk NDJSON (an action line, then the record) for every record with a registry
+    event after ``after``; returns (documents written, the new cursor)."""
+    changed: set[str] = set()
+    cursor = after
+    while True:
+        events = store.events(after=cursor, limit=5000, sources=list(REGISTRY_SOURCES))
+        if not events:
+            break
+        changed.update(e.registry_id for e in events)
+        cursor = events[-1].seq
+    newest = [r for r in store.newest_registry_versions() if r.registry_id in changed]
+    for row, record in store.records(newest):
+        action = {"index": {"_index": index, "_id": row.registry_id}}
+        out.write(orjson.dumps(action) + b"\n" + record.encode() + b"\n")
+    return len(newest), cursor
