@@ -26,7 +26,7 @@ import zstandard
 from sqlalchemy import Connection, Engine, bindparam, create_engine, event, func, select
 from sqlmodel import SQLModel
 
-from ingest import search
+from ingest import search, views
 from ingest.canonical import content_hash, content_of
 from ingest.diff import Change, diff
 from ingest.store_sql import HotSql
@@ -144,9 +144,11 @@ class Store:
         self._lost_connection = (dbapi.OperationalError, dbapi.InterfaceError)
         if create:
             SQLModel.metadata.create_all(self.engine)
+            ddl = [*search.PG_DDL, *views.postgres_ddl()] if self.is_postgres else [
+                search.SQLITE_DDL, *views.sqlite_ddl()]
             with self.engine.begin() as conn:
-                for ddl in search.PG_DDL if self.is_postgres else (search.SQLITE_DDL,):
-                    conn.exec_driver_sql(ddl)
+                for statement in ddl:
+                    conn.exec_driver_sql(statement)
 
     @contextmanager
     def _tx(self) -> Iterator[Connection]:
