@@ -169,7 +169,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     @app.get("/changes", summary="The change feed: every event after a cursor, in order")
     def changes(request: Request,
                 after: Annotated[int, Query(ge=0, le=INT64, description="The last seq you processed")] = 0,
-                kind: Annotated[str | None, Query(pattern="^(new_record|status_change|updated)$")] = None,
+                kind: Annotated[str | None, Query(pattern="^(new_record|status_change|updated|reparsed|vanished|merged)$")] = None,
                 source: SourceName = None,
                 limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> dict[str, Any]:
         items = event_items(the_store(request).events(

@@ -30,7 +30,7 @@ from ingest.store import REGISTRY_SOURCES, Store
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
 PROGRESS_THRESHOLD = 5  # show a progress bar from this many records up
-EVENT_KINDS = ("new_record", "status_change", "updated")
+EVENT_KINDS = ("new_record", "status_change", "updated", "reparsed", "vanished", "merged")
 MIRRORS = tuple(name for name in SOURCES if name not in REGISTRY_SOURCES)
 
 

@@ -47,6 +47,8 @@ _VALIDATORS = (
            _FETCH.c.outcome.in_(("new_version", "unchanged")))
     .order_by(_FETCH.c.id.desc()).limit(1)
 )
+# Events that come with a new version (the others are notes about a record).
+VERSION_EVENTS = ("new_record", "status_change", "updated", "reparsed")
 # The registry's own sources, oldest first: a tie on valid_from goes to the later one.
 REGISTRY_SOURCES = ("ctgov_history", "ctgov")
 _COMPRESS = zstandard.ZstdCompressor(level=1)  # ratio 0.26 of the raw JSON; level 3 buys 0.01
@@ -83,10 +85,16 @@ class PutResult:
 
 def _event(registry_id: str, source: str, status: str | None, number: int, first: bool,
            changes: list[Change], produced_by: str) -> dict[str, Any]:
-    """One event per new version: new_record, status_change, or updated."""
+    """One event per new version: new_record, status_change, updated, or reparsed."""
     data: dict[str, Any] = {"produced_by": produced_by, "kinds": sorted({c["kind"] for c in changes})}
     status_change = next((c for c in changes if c["path"] == "status.overall"), None)
-    if first:
+    if produced_by == "reparse" and not first:
+        # The parser changed, not the registry: its own kind, so monitors are not told
+        # of a registry change (status differences are still in the data).
+        kind = "reparsed"
+        if status_change is not None:
+            data["status"] = {"old": status_change["old"], "new": status_change["new"]}
+    elif first:
         kind = "new_record"
         data["status"] = {"old": None, "new": status}
     elif status_change is not None:
@@ -306,6 +314,29 @@ class Store:
         assert row is not None  # INSERT .. RETURNING always returns the row
         event["seq"] = row[0]
         return PutResult("new_version", number, digest, changes, [event])
+
+    def note_event(self, registry_id: str, source: str, kind: str, data: dict[str, Any]) -> int | None:
+        """An event about a record that is no new version (``vanished``, ``merged``),
+        against its latest version, once per version. Returns its seq, or None when
+        nothing was added."""
+        with self._tx() as conn:
+            if self.is_postgres:
+                self._sql.run(conn, "record_lock", {"k": _RECORD_LOCK, "rid": registry_id, "src": source})
+            head = self._sql.one(conn, "latest_head", {"rid": registry_id, "src": source})
+            if head is None:
+                return None
+            mine = (_EVENT.c.registry_id == registry_id, _EVENT.c.source == source)
+            since = conn.execute(select(func.max(_EVENT.c.seq)).where(
+                *mine, _EVENT.c.kind.in_(VERSION_EVENTS))).scalar() or 0
+            if conn.execute(select(_EVENT.c.seq).where(*mine, _EVENT.c.kind == kind,
+                                                       _EVENT.c.seq > since).limit(1)).first():
+                return None  # said already about this version
+            if self.is_postgres:
+                self._sql.run(conn, "event_lock", {"k": _EVENT_LOCK})
+            row = self._sql.one(conn, "event_insert", {
+                "registry_id": registry_id, "source": source, "version": int(head[0]), "kind": kind,
+                "occurred_at": self._sql.time(utcnow()), "data": dumps(data)})
+            return int(row[0]) if row else None
 
     # --- read side ----------------------------------------------------------
 

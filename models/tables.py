@@ -90,7 +90,7 @@ class Event(SQLModel, table=True):
     registry_id: str = Field(max_length=64)
     source: str = Field(max_length=32)
     version: int
-    # new_record | status_change | updated
+    # new_record | status_change | updated | reparsed (a parser change) | vanished | merged
     kind: str = Field(max_length=32, index=True)
     occurred_at: datetime
     data: str | None = Field(default=None, sa_column=Column(Text))  # JSON details
@@ -180,3 +180,22 @@ class StoreMeta(SQLModel, table=True):
 
     key: str = Field(primary_key=True, max_length=64)
     value: str
+
+
+class SyncCheckpoint(SQLModel, table=True):
+    """Where a bulk sync stands: saved after each stored page, so a run resumes."""
+
+    __tablename__ = "sync_checkpoint"
+
+    name: str = Field(primary_key=True, max_length=200)  # "all" or "query:<expression>"
+    status: str = Field(max_length=16)  # running | done
+    full: bool = False  # all records, no date bound: completeness is checked at the end
+    since: str | None = Field(default=None, max_length=32)  # LastUpdatePostDate lower bound
+    page_token: str | None = Field(default=None, sa_column=Column(Text))
+    resume_date: str | None = Field(default=None, max_length=32)  # the newest date stored so far
+    pages: int = 0
+    records: int = 0
+    total_count: int | None = None
+    started_at: datetime
+    finished_at: datetime | None = None
+    last_started_at: datetime | None = None  # of the last run that finished: incremental's base

@@ -1,0 +1,233 @@
+"""Bulk sync: all of ClinicalTrials.gov (or a search), paged, resumable, incremental.
+
+``GET {base}/api/v2/studies?pageSize=1000&countTotal=true&sort=LastUpdatePostDate:asc``
+with ``query.term`` for a search and, incrementally,
+``filter.advanced=AREA[LastUpdatePostDate]RANGE[<since>,MAX]``; later pages repeat
+the first page's parameters plus ``pageToken``. One page is in memory at a time;
+each study in it is archived, parsed and stored like a single-record sync.
+
+- Checkpoint (``sync_checkpoint``): saved only after its page is stored. A run
+  that stops resumes at the saved page token; when the registry refuses the token
+  (tokens do not last, see REGISTRY-NOTES.md), it restarts from the date
+  checkpoint: the newest LastUpdatePostDate stored (pages are sorted by it), with
+  that day repeated (unchanged records add no version).
+- Incremental: from the start of the last finished run, minus an overlap window.
+- A page that is exactly full still has a ``nextPageToken`` leading to an empty
+  page: an empty ``studies`` list ends the run.
+- Completeness (full loads): stored records against ``totalCount``; records that
+  failed are listed; stored records the registry no longer lists get a
+  ``vanished`` event; a record whose ``nctIdAliases`` names a stored record gives
+  that one a ``merged`` event. Neither is ever silently kept as current.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, NoReturn
+from urllib.parse import urlencode
+
+import orjson
+from sqlalchemy import func, insert, select, update
+from sqlmodel import SQLModel
+
+from ingest.errors import GiveUpError, RetryLaterError, TrialmirrorError
+from ingest.pipeline import Ingestor, RecordResult, log_result
+from ingest.sources import ctgov
+from ingest.store import FetchInfo, utcnow
+from models.tables import Fetch, SyncCheckpoint, Version
+
+_CP = SQLModel.metadata.tables[SyncCheckpoint.__tablename__]
+_FETCH = SQLModel.metadata.tables[Fetch.__tablename__]
+_VERSION = SQLModel.metadata.tables[Version.__tablename__]
+PAGE_SIZE = 1000
+OVERLAP = timedelta(days=2)
+
+
+@dataclass
+class BulkResult:
+    name: str
+    since: str | None
+    pages: int = 0
+    records: int = 0
+    outcomes: dict[str, int] = field(default_factory=dict)
+    failed: list[RecordResult] = field(default_factory=list)
+    total_count: int | None = None
+    stored: int | None = None  # full loads: records stored and seen in this run
+    vanished: list[str] = field(default_factory=list)
+    merged: list[tuple[str, str]] = field(default_factory=list)  # (alias, into)
+    resumed: bool = False
+    stopped: bool = False
+
+    @property
+    def complete(self) -> bool:
+        """Nothing failed, and (full loads) the registry's count is all stored."""
+        short = self.total_count is not None and self.stored is not None and self.stored < self.total_count
+        return not self.failed and not short and not self.stopped
+
+
+def checkpoint_name(query: str | None) -> str:
+    return f"query:{query}" if query else "all"
+
+
+class BulkSync:
+    def __init__(self, ingestor: Ingestor, *, query: str | None = None, incremental: bool = False,
+                 page_size: int = PAGE_SIZE, overlap: timedelta = OVERLAP,
+                 on_page: Callable[[BulkResult], None] | None = None,
+                 should_stop: Callable[[], bool] | None = None):
+        self.ingestor, self.store = ingestor, ingestor.store
+        self.query, self.incremental, self.page_size, self.overlap = query, incremental, page_size, overlap
+        self.name = checkpoint_name(query)
+        self.on_page, self.should_stop = on_page, should_stop
+
+    # --- the checkpoint -----------------------------------------------------
+
+    def _load(self) -> Any:
+        with self.store.transaction() as conn:
+            return conn.execute(select(_CP).where(_CP.c.name == self.name)).first()
+
+    def _save(self, **values: Any) -> None:
+        with self.store.transaction() as conn:
+            if not conn.execute(update(_CP).where(_CP.c.name == self.name).values(**values)).rowcount:
+                conn.execute(insert(_CP).values(name=self.name, **values))
+
+    # --- the run --------------------------------------------------------------
+
+    def run(self) -> BulkResult:
+        cp = self._load()
+        if cp is not None and cp.status == "running":  # an interrupted run: resume it
+            result = BulkResult(self.name, cp.since, pages=cp.pages, records=cp.records,
+                                total_count=cp.total_count, resumed=True)
+            token, started, full = cp.page_token, cp.started_at, cp.full
+        else:
+            since = None
+            if self.incremental and cp is not None and cp.last_started_at is not None:
+                since = (cp.last_started_at - self.overlap).date().isoformat()
+            result = BulkResult(self.name, since)
+            token, started, full = None, utcnow(), since is None and self.query is None
+            self._save(status="running", since=since, page_token=None, resume_date=None, pages=0,
+                       records=0, total_count=None, started_at=started, finished_at=None, full=full)
+        while not (self.should_stop and self.should_stop()):
+            page = self._page(result.since, token)
+            studies = page.get("studies") or []
+            if result.total_count is None and isinstance(page.get("totalCount"), int):
+                result.total_count = page["totalCount"]
+            if not studies:
+                break  # also the empty page after an exactly full last page
+            newest = self._store_page(studies, result, page["_url"])
+            token = page.get("nextPageToken")
+            result.pages += 1
+            self._save(page_token=token, resume_date=newest, pages=result.pages, records=result.records,
+                       total_count=result.total_count)
+            if self.on_page:
+                self.on_page(result)
+            if not token:
+                break
+        else:
+            result.stopped = True
+            return result
+        if full:
+            self._completeness(result, started)
+        self._save(status="done", finished_at=utcnow(), last_started_at=started, page_token=None)
+        return result
+
+    def _url(self, since: str | None, token: str | None) -> str:
+        params: dict[str, Any] = {"format": "json", "pageSize": self.page_size, "countTotal": "true",
+                                  "sort": "LastUpdatePostDate:asc"}
+        if self.query:
+            params["query.term"] = self.query
+        if since:
+            params["filter.advanced"] = f"AREA[LastUpdatePostDate]RANGE[{since},MAX]"
+        if token:
+            params["pageToken"] = token
+        return f"{self.ingestor.settings.ctgov_base_url}/api/v2/studies?{urlencode(params)}"
+
+    def _page(self, since: str | None, token: str | None) -> dict[str, Any]:
+        url = self._url(since, token)
+        info = FetchInfo("ctgov", self.name[:64], url, utcnow(), 0.0)
+        t0 = time.perf_counter()
+        try:
+            fetched = self.ingestor.http.get(url, source="ctgov", registry_id=None, label=ctgov.LABEL)
+        except GiveUpError as exc:
+            if token and exc.http_status in (400, 404, 410):
+                self._restart_from_date()
+                return None
+            self._log_page(info, t0, exc)
+            raise
+        except RetryLaterError as exc:
+            self._log_page(info, t0, exc)
+            raise
+        try:
+            page = orjson.loads(fetched.body)
+        except orjson.JSONDecodeError as exc:
+            raise GiveUpError(f"the search page is not JSON ({exc})", source="ctgov", url=url) from exc
+        if not isinstance(page, dict):
+            raise GiveUpError("the search page is not a JSON object", source="ctgov", url=url)
+        info.duration_ms, info.http_status = (time.perf_counter() - t0) * 1000, fetched.status
+        self.store.log_fetch(info, outcome="listed")
+        page["_url"] = url
+        return page
+
+    def _log_page(self, info: FetchInfo, t0: float, exc: TrialmirrorError) -> None:
+        info.duration_ms, info.http_status = (time.perf_counter() - t0) * 1000, exc.http_status
+        self.store.log_fetch(info, outcome="error", error_family=exc.family, error=str(exc))
+
+    def _restart_from_date(self) -> NoReturn:
+        """The registry refused the page token: go on from the newest date stored."""
+        cp = self._load()
+        self._save(since=cp.resume_date or cp.since, page_token=None)
+        raise _Restart(cp.resume_date or cp.since)
+
+    def _store_page(self, studies: list[Any], result: BulkResult, url: str) -> str | None:
+        source, newest = ctgov.SOURCE, None
+        for study in studies:
+            ident = ((study or {}).get("protocolSection") or {}).get("identificationModule") or {}
+            rid = ident.get("nctId")
+            if not isinstance(rid, str):
+                continue
+            info = FetchInfo("ctgov", rid, url, utcnow(), 0.0, http_status=200)
+            outcome = self.ingestor.ingest_payload(source, rid, orjson.dumps(study), info)
+            log_result(outcome)
+            result.records += 1
+            result.outcomes[outcome.outcome] = result.outcomes.get(outcome.outcome, 0) + 1
+            if not outcome.ok:
+                result.failed.append(outcome)
+            for alias in ident.get("nctIdAliases") or []:
+                if self.store.note_event(alias, "ctgov", "merged", {"into": rid}):
+                    result.merged.append((alias, rid))
+            date = (((study.get("protocolSection") or {}).get("statusModule") or {})
+                    .get("lastUpdatePostDateStruct") or {}).get("date")
+            if isinstance(date, str) and (newest is None or date > newest):
+                newest = date
+        return newest
+
+    def _completeness(self, result: BulkResult, started: datetime) -> None:
+        """After a full load: what was stored against the registry's count, and the
+        stored records it no longer lists."""
+        with self.store.transaction() as conn:
+            seen = (select(_FETCH.c.registry_id).where(
+                _FETCH.c.source == "ctgov", _FETCH.c.started_at >= started,
+                _FETCH.c.outcome.in_(("new_version", "unchanged"))).distinct().subquery())
+            result.stored = conn.execute(select(func.count()).select_from(seen)).scalar_one()
+            gone = list(conn.execute(
+                select(_VERSION.c.registry_id).where(_VERSION.c.source == "ctgov").distinct()
+                .except_(select(seen.c.registry_id))).scalars())
+        for rid in sorted(gone):
+            if self.store.note_event(rid, "ctgov", "vanished", {"since": started.date().isoformat()}):
+                result.vanished.append(rid)
+
+
+class _Restart(Exception):  # noqa: N818 (control flow, never leaves this module)
+    def __init__(self, since: str | None):
+        self.since = since
+
+
+def bulk_sync(ingestor: Ingestor, **kwargs: Any) -> BulkResult:
+    """Run a bulk sync to its end (see :class:`BulkSync`), through token refusals."""
+    while True:
+        try:
+            return BulkSync(ingestor, **kwargs).run()
+        except _Restart:
+            continue  # the checkpoint now says where to go on from

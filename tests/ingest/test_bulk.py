@@ -1,0 +1,99 @@
+"""Bulk sync against a local paged registry of SYNTHETIC records (see
+tests/fixtures/paged_registry.py): full, incremental, resumed, complete."""
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import text
+
+from ingest.bulk import bulk_sync
+from ingest.errors import RetryLaterError
+from ingest.pipeline import Ingestor
+from tests.fixtures.paged_registry import PagedRegistry
+
+
+@pytest.fixture
+def ingestor(settings, store):
+    def make(base_url):
+        local = settings.model_copy(update={"ctgov_base_url": base_url, "max_retries": 0})
+        return Ingestor(local, store)
+    return make
+
+
+def _count(store, sql):
+    with store.transaction() as conn:
+        return conn.execute(text(sql)).scalar()
+
+
+@pytest.mark.corpus
+def test_a_full_load_then_an_incremental_one_stores_exactly_the_changes(corpus_dir, store, ingestor):
+    with PagedRegistry(corpus_dir, 2_500) as registry:
+        first = bulk_sync(ingestor(registry.base_url), page_size=500)
+        assert first.complete and (first.total_count, first.stored, first.records) == (2_500, 2_500, 2_500)
+        assert first.pages == 5 and registry.page_offsets()[-1] == 2_500  # the empty page after a full one
+        today = dt.date.today().isoformat()
+        changed = sorted(registry.records)[::50]  # 50 records get a new state today
+        for registry_id in changed:
+            registry.edit(registry_id, today)
+        asked = len(registry.requests)
+        second = bulk_sync(ingestor(registry.base_url), page_size=500, incremental=True)
+        assert second.since is not None and second.since <= today
+        assert second.records == len(changed) and second.outcomes == {"new_version": len(changed)}
+        assert "filter.advanced" in registry.requests[asked]
+    assert _count(store, "SELECT count(*) FROM version WHERE source = 'ctgov'") == 2_500 + len(changed)
+    assert _count(store, "SELECT count(DISTINCT registry_id) FROM version") == 2_500
+
+
+@pytest.mark.corpus
+def test_an_interrupted_load_resumes_without_refetching_stored_pages(corpus_dir, store, ingestor):
+    with PagedRegistry(corpus_dir, 1_000) as registry:
+        sync = ingestor(registry.base_url)
+        pages = []
+        registry.failures = []
+
+        def fail_after_two(result):
+            pages.append(result.pages)
+            if result.pages == 2:
+                registry.failures.append(503)  # the third page request fails
+
+        with pytest.raises(RetryLaterError):
+            bulk_sync(sync, page_size=200, on_page=fail_after_two)
+        assert _count(store, "SELECT count(*) FROM version") == 400
+        asked = len(registry.requests)
+        resumed = bulk_sync(sync, page_size=200)
+        assert resumed.resumed and resumed.complete and resumed.stored == 1_000
+        assert 0 not in registry.page_offsets()[asked:]  # no stored page asked for again
+        assert registry.page_offsets()[asked] == 400
+    assert _count(store, "SELECT count(*) FROM version") == 1_000
+
+
+@pytest.mark.corpus
+def test_a_refused_page_token_restarts_from_the_date_checkpoint(corpus_dir, store, ingestor):
+    with PagedRegistry(corpus_dir, 600) as registry:
+        sync = ingestor(registry.base_url)
+
+        def refuse_tokens(result):
+            registry.refuse_tokens = result.pages == 1
+
+        done = bulk_sync(sync, page_size=200, on_page=refuse_tokens)
+        assert done.stored == 600 and _count(store, "SELECT count(*) FROM version") == 600
+        assert any("filter.advanced" in p for p in registry.requests)  # went on by date
+
+
+@pytest.mark.corpus
+def test_vanished_and_merged_records_become_events(corpus_dir, store, ingestor):
+    with PagedRegistry(corpus_dir, 300) as registry:
+        sync = ingestor(registry.base_url)
+        assert bulk_sync(sync, page_size=100).complete
+        ids = sorted(registry.records)
+        gone, survivor = ids[:2], ids[2]
+        for registry_id in gone:
+            del registry.records[registry_id]
+        registry.records[survivor][3].append(gone[0])  # gone[0] lives on as an alias of survivor
+        registry.edit(survivor, "2024-01-01")
+        second = bulk_sync(sync, page_size=100)
+        again = bulk_sync(sync, page_size=100)  # nothing new: the events are not repeated
+    assert second.merged == [(gone[0], survivor)] and set(second.vanished) == set(gone)
+    assert again.vanished == [] and again.merged == []
+    kinds = {(e.registry_id, e.kind) for e in store.events() if e.kind in ("vanished", "merged")}
+    assert kinds == {(gone[0], "merged"), (gone[0], "vanished"), (gone[1], "vanished")}
