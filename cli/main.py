@@ -127,10 +127,23 @@ def _result_row(result: RecordResult) -> tuple[str, ...]:
 @click.option("--source", "source_names", multiple=True, default=("ctgov",), show_default=True,
               help=f"Source name, repeatable: {', '.join(sorted(SOURCES))}. ClinicalTrials.gov "
                    "sources run first (mirrors find their pages by its title).")
+@click.option("--all", "all_records", is_flag=True,
+              help="Every ClinicalTrials.gov record (paged search); after a first full load, "
+                   "only what changed since (LastUpdatePostDate, with an overlap).")
+@click.option("--query", default=None, help="A ClinicalTrials.gov search expression (query.term) "
+                                            "instead of --all.")
+@click.option("--full", is_flag=True, help="With --all/--query: a full load even after one finished.")
 @json_option
 @click.pass_obj
-def sync_cmd(obj: Context, ids: tuple[str, ...], source_names: tuple[str, ...], as_json: bool) -> None:
-    """Fetch IDS (default: the watchlist, TRIALMIRROR_WATCHLIST) and store new versions."""
+def sync_cmd(obj: Context, ids: tuple[str, ...], source_names: tuple[str, ...], all_records: bool,
+             query: str | None, full: bool, as_json: bool) -> None:
+    """Fetch IDS (default: the watchlist, TRIALMIRROR_WATCHLIST) and store new versions;
+    or, with --all or --query, every matching ClinicalTrials.gov record."""
+    if all_records or query:
+        if ids or source_names != ("ctgov",):
+            _fail("--all and --query take no ids and read ClinicalTrials.gov (ctgov) only", 2)
+        _bulk(obj, query, not full, as_json)
+        return
     names = sorted(dict.fromkeys(source_names), key=lambda n: n not in REGISTRY_SOURCES)
     for name in names:
         _source(name)
@@ -145,6 +158,50 @@ def sync_cmd(obj: Context, ids: tuple[str, ...], source_names: tuple[str, ...], 
         part = _backfill(obj, registry_ids) if name == "ctgov_history" else _sync(obj, name, registry_ids)
         summary.results.extend(part.results)
     _report(summary, as_json)
+
+
+def _bulk(obj: Context, query: str | None, incremental: bool, as_json: bool) -> None:
+    from ingest.bulk import bulk_sync
+
+    progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                        TimeRemainingColumn(), console=err, transient=True)
+    task = progress.add_task("sync --all" if not query else f"sync --query {query}", total=None)
+
+    def on_page(result: Any) -> None:
+        progress.update(task, completed=result.records, total=result.total_count)
+
+    try:
+        with progress:
+            result = bulk_sync(Ingestor(obj.settings, obj.store), query=query, incremental=incremental,
+                               on_page=on_page)
+    except TrialmirrorError as exc:
+        _fail(f"{exc} The pages stored so far are kept: run the same command again to resume.")
+    except KeyboardInterrupt:
+        _fail("interrupted; pages stored so far are kept, run the same command again to resume", 130)
+    summary = {"name": result.name, "since": result.since, "resumed": result.resumed,
+               "pages": result.pages, "records": result.records, "outcomes": result.outcomes,
+               "total_count": result.total_count, "stored": result.stored,
+               "failed": [{"registry_id": r.registry_id, "error": str(r.error)} for r in result.failed],
+               "vanished": result.vanished, "merged": [list(m) for m in result.merged],
+               "complete": result.complete}
+    if as_json:
+        _emit_json(summary)
+    else:
+        what = f"since {result.since}" if result.since else "full load"
+        out.print(f"{result.name} ({what}{', resumed' if result.resumed else ''}): {result.pages} pages, "
+                  f"{result.records} records: " + ", ".join(f"{n} {k}" for k, n in sorted(result.outcomes.items())),
+                  highlight=False)
+        if result.stored is not None:
+            out.print(f"completeness: {result.stored} stored of {result.total_count} the registry counts; "
+                      f"{len(result.vanished)} vanished, {len(result.merged)} merged into others",
+                      highlight=False)
+    for failure in result.failed[:50]:
+        err.print(f"[red]failed:[/red] {escape(str(failure.error))}", highlight=False)
+    if not result.complete:
+        short = ((result.total_count or 0) - (result.stored or 0)) if result.stored is not None else 0
+        _fail(f"incomplete: {len(result.failed)} record(s) failed"
+              + (f", {short} fewer stored than the registry counts" if short > 0 else "")
+              + "; run the same command again to retry them")
 
 
 def _sync(obj: Context, source_name: str, registry_ids: list[str]) -> RunSummary:

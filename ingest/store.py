@@ -495,6 +495,17 @@ class Store:
                              row.valid_from)
         return len(rows)
 
+    def raw_url(self, sha256: str) -> str | None:
+        with self._tx() as conn:
+            return conn.execute(select(_RAW.c.url).where(_RAW.c.sha256 == sha256)).scalar()
+
+    def mark_parsed(self, registry_id: str, source: str, version: int, parser_version: int) -> None:
+        """A newer parser gave the same record: the version is its output now too."""
+        with self._tx() as conn:
+            conn.execute(_VERSION.update().where(
+                _VERSION.c.registry_id == registry_id, _VERSION.c.source == source,
+                _VERSION.c.version == version).values(parser_version=parser_version))
+
     def counts(self) -> dict[str, int]:
         with self._tx() as conn:
             return {t.name: conn.execute(select(func.count()).select_from(t)).scalar_one()

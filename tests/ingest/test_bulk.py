@@ -97,3 +97,30 @@ def test_vanished_and_merged_records_become_events(corpus_dir, store, ingestor):
     assert again.vanished == [] and again.merged == []
     kinds = {(e.registry_id, e.kind) for e in store.events() if e.kind in ("vanished", "merged")}
     assert kinds == {(gone[0], "merged"), (gone[0], "vanished"), (gone[1], "vanished")}
+
+
+@pytest.mark.corpus
+def test_sync_all_on_the_command_line_and_its_completeness_gate(corpus_dir, settings):
+    import json
+
+    from click.testing import CliRunner
+
+    from cli.main import main
+
+    with PagedRegistry(corpus_dir, 150) as registry:
+        env = {"TRIALMIRROR_DATABASE_URL": settings.database_url, "TRIALMIRROR_MAX_RETRIES": "0",
+               "TRIALMIRROR_CTGOV_BASE_URL": registry.base_url, "TRIALMIRROR_MAX_REQUESTS_PER_SECOND": "1000"}
+        run = lambda *args: CliRunner().invoke(main, list(args), env=env)  # noqa: E731
+        first = run("sync", "--all", "--json")
+        assert first.exit_code == 0, first.stderr
+        report = json.loads(first.stdout)
+        assert report["complete"] and report["stored"] == report["total_count"] == 150
+        registry.records["NCT80000007"][0] = -1  # a record the parser cannot read: see below
+        registry.corpus.append({"protocolSection": {"identificationModule": {"nctId": "x"},
+                                                    "designModule": {"phases": "PHASE1"}}})
+        registry.edit("NCT80000007", "2030-01-01")
+        second = run("sync", "--all", "--full")
+        assert second.exit_code == 1 and "incomplete: 1 record(s) failed" in second.stderr
+        assert "NCT80000007" in second.stderr
+        refused = run("sync", "--all", "NCT01342250")
+        assert refused.exit_code == 2
