@@ -147,6 +147,14 @@ def sync_cmd(obj: Context, ids: tuple[str, ...], source_names: tuple[str, ...], 
     names = sorted(dict.fromkeys(source_names), key=lambda n: n not in REGISTRY_SOURCES)
     for name in names:
         _source(name)
+    if obj.settings.broker_url:  # distributed mode: workers do the fetching
+        from schedules.tasks import enqueue
+
+        for name in names:
+            registry_ids = [_normalize_id(name, i) for i in ids] or obj.watched_ids(name)
+            out.print(f"enqueued {enqueue(obj.settings, name, registry_ids)} {name} record task(s) "
+                      f"for the workers (`trialmirror worker`)", highlight=False)
+        return
     summary = RunSummary(source=",".join(names))
     for name in names:
         registry_ids = list(ids) or obj.watched_ids(name)

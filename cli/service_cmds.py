@@ -337,3 +337,26 @@ def reparse_cmd(obj: Context, source_names: tuple[str, ...], everything: bool, a
         cli.err.print(f"[red]failed:[/red] [{source}] {registry_id}: {escape(error)}", highlight=False)
     if result.failed:
         sys.exit(1)
+
+
+@cli.main.command("worker")
+@click.option("--concurrency", type=click.IntRange(1, 64), default=2, show_default=True,
+              help="Worker processes on this machine.")
+@click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.pass_obj
+def worker_cmd(obj: Context, concurrency: int, log_format: str) -> None:
+    """A Celery worker for distributed mode (TRIALMIRROR_BROKER_URL): runs the record
+    tasks `trialmirror sync` enqueues, against the shared database."""
+    from cli.logs import setup
+    from schedules.tasks import configure
+
+    if not obj.settings.broker_url:
+        cli._fail("set TRIALMIRROR_BROKER_URL (amqp://... or redis://...) to run a worker", 2)
+    setup(log_format)
+    obj.store  # noqa: B018  (fails here, clearly, when the database cannot be opened)
+    import os
+
+    # A node name per process: two workers on one host must not share Celery's pidbox queue.
+    configure(obj.settings).worker_main(["worker", "--concurrency", str(concurrency), "--loglevel",
+                                         "WARNING", "--without-gossip", "--without-mingle",
+                                         "--hostname", f"trialmirror-{os.getpid()}@%h"])

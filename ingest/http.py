@@ -27,7 +27,7 @@ from urllib.parse import urlsplit
 
 import requests
 from limits import RateLimitItemPerSecond
-from limits.storage import MemoryStorage, Storage
+from limits.storage import Storage, storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
@@ -87,7 +87,10 @@ class Http:
                  sleep=time.sleep):
         self.settings = settings
         self._sleep = sleep
-        self._limiter = MovingWindowRateLimiter(limiter_storage or MemoryStorage())
+        # memory:// per process; redis://... shares the per-host limit across processes
+        # and machines (distributed workers).
+        self._limiter = MovingWindowRateLimiter(
+            limiter_storage or storage_from_string(settings.rate_limit_storage))
         self._rate = rate_item(settings.max_requests_per_second)
         self.session = requests.Session()
         self.session.headers["User-Agent"] = user_agent(settings.contact)
@@ -108,8 +111,9 @@ class Http:
         self.session.close()
 
     def _wait_for_slot(self, host: str) -> None:
-        while not self._limiter.hit(self._rate, host):
-            stats = self._limiter.get_window_stats(self._rate, host)
+        key = f"trialmirror:{host}"
+        while not self._limiter.hit(self._rate, key):
+            stats = self._limiter.get_window_stats(self._rate, key)
             self._sleep(max(0.01, stats.reset_time - time.time()))
 
     def get(self, url: str, *, source: str, registry_id: str | None = None,

@@ -50,6 +50,11 @@ class Settings(BaseSettings):
     backoff_max: float = Field(120.0, ge=0)
     retry_after_max: int = Field(600, ge=0, description="Longest Retry-After honoured, seconds")
     max_response_bytes: int = Field(20_000_000, gt=0)
+    rate_limit_storage: str = Field("memory://", description="Where the per-host rate limit is "
+                                    "counted: memory:// (this process) or redis://host:port/db (shared)")
+
+    # Distributed mode: with a broker, sync work is enqueued for Celery workers.
+    broker_url: str | None = Field(None, description="amqp://... or redis://...; unset: in-process")
 
     # The scheduled service (trialmirror run).
     sources: str = Field("ctgov,ctgov_history,ctv,ictrp",

@@ -36,6 +36,7 @@ from models.tables import Event, Fetch, RawPayload, Version
 # PostgreSQL advisory locks (transaction-scoped). Order: record lock, then event lock.
 _EVENT_LOCK = 0x7472_6D69  # "trmi": orders event appends, so seq follows commit order
 _RECORD_LOCK = 0x7472  # with hashtext(registry_id/source): one writer per record
+_SCHEMA_LOCK = 0x7472_6D73  # "trms": one process creates the schema at a time
 _RAW = SQLModel.metadata.tables[RawPayload.__tablename__]
 _FETCH = SQLModel.metadata.tables[Fetch.__tablename__]
 _VERSION = SQLModel.metadata.tables[Version.__tablename__]
@@ -151,12 +152,19 @@ class Store:
         self._integrity_errors = (dbapi.IntegrityError,)
         self._lost_connection = (dbapi.OperationalError, dbapi.InterfaceError)
         if create:
-            SQLModel.metadata.create_all(self.engine)
-            ddl = [*search.PG_DDL, *views.postgres_ddl()] if self.is_postgres else [
-                search.SQLITE_DDL, *views.sqlite_ddl()]
-            with self.engine.begin() as conn:
-                for statement in ddl:
-                    conn.exec_driver_sql(statement)
+            self._create_schema()
+
+    def _create_schema(self) -> None:
+        """Tables, the search index, the views; one process at a time (several workers
+        starting on a new PostgreSQL database would race on CREATE TABLE)."""
+        ddl = [*search.PG_DDL, *views.postgres_ddl()] if self.is_postgres else [
+            search.SQLITE_DDL, *views.sqlite_ddl()]
+        with self.engine.begin() as conn:  # SQLite: BEGIN IMMEDIATE serializes it
+            if self.is_postgres:
+                conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_SCHEMA_LOCK})")
+            SQLModel.metadata.create_all(conn)
+            for statement in ddl:
+                conn.exec_driver_sql(statement)
 
     @contextmanager
     def _tx(self) -> Iterator[Connection]:
