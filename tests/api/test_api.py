@@ -9,23 +9,11 @@ import requests
 from ingest.pipeline import Ingestor
 from ingest.settings import Settings
 from ingest.sources import get_source
-from ingest.store import FetchInfo, Store, utcnow
+from ingest.store import FetchInfo, utcnow
 from tests.fixtures import nct01342250 as fx
-from tests.fixtures.api_server import serving
-from tests.fixtures.corpus_store import fill
 
 NCT = "NCT01342250"
 PROBLEM = "application/problem+json"
-
-
-@pytest.fixture(scope="module")
-def api(corpus_dir, tmp_path_factory):
-    settings = Settings(database_url=f"sqlite:///{tmp_path_factory.mktemp('api') / 'api.db'}",
-                        _env_file=None)
-    store = fill(Store(settings.database_url), corpus_dir)
-    with serving(settings, store) as base:
-        yield base, store
-    store.close()
 
 
 def _get(api, path, **params):

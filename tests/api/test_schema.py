@@ -9,20 +9,10 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 
-from ingest.settings import Settings
-from ingest.store import Store
-from tests.fixtures.api_server import serving
-from tests.fixtures.corpus_store import fill
-
 
 @pytest.fixture(scope="module")
-def api_schema(corpus_dir, tmp_path_factory):
-    config = Settings(database_url=f"sqlite:///{tmp_path_factory.mktemp('schema') / 'api.db'}",
-                      _env_file=None)
-    store = fill(Store(config.database_url), corpus_dir)
-    with serving(config, store) as base:
-        yield schemathesis.openapi.from_url(base + "/openapi.json")
-    store.close()
+def api_schema(api):
+    return schemathesis.openapi.from_url(api[0] + "/openapi.json")
 
 
 def test_no_server_errors(api_schema):

@@ -1,0 +1,19 @@
+"""The API on a real server over a SQLite file filled from the real corpus (per module)."""
+
+import pytest
+
+from ingest.settings import Settings
+from ingest.store import Store
+from tests.fixtures.api_server import serving
+from tests.fixtures.corpus_store import fill
+
+
+@pytest.fixture(scope="module")
+def api(corpus_dir, tmp_path_factory):
+    """(base URL, store)."""
+    settings = Settings(database_url=f"sqlite:///{tmp_path_factory.mktemp('api') / 'api.db'}",
+                        _env_file=None)
+    store = fill(Store(settings.database_url), corpus_dir)
+    with serving(settings, store) as base:
+        yield base, store
+    store.close()
