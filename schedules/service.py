@@ -5,7 +5,8 @@
   seconds plus up to ``TRIALMIRROR_SCHEDULE_JITTER``; ``coalesce`` (runs missed
   while down are one run), ``max_instances=1``, a misfire grace time. Each job
   calls what ``trialmirror sync`` calls (``Ingestor.run``; a backfill for
-  ``ctgov_history``), then delivers notifications.
+  ``ctgov_history``), then delivers notifications. With ``TRIALMIRROR_BROKER_URL``
+  a job enqueues record tasks for ``trialmirror worker`` processes instead.
 - At start, one round over every source, the registry's first (mirrors find their
   pages by its title), then the intervals take over.
 - Jobs live in a persistent SQLAlchemy job store in the same database (table
@@ -117,10 +118,18 @@ class Service:
     # --- the jobs -------------------------------------------------------------
 
     def sync_source(self, source: str) -> RunSummary:
-        """One round of one source over the watchlist."""
+        """One round of one source over the watchlist (enqueued for the workers in
+        distributed mode: they fetch, store and make the events notifications read)."""
         t0 = time.perf_counter()
         gate = _Gate(self, source)
         ids = [w.registry_id for w in self.state.watched(source)]
+        if self.settings.broker_url:
+            from schedules.tasks import enqueue
+
+            count = enqueue(self.settings, source, ids)
+            log.info("run %s: %d record tasks enqueued", source, count, extra={"fields": {
+                "event": "run", "source": source, "enqueued": count}})
+            return RunSummary(source=source)
         if source == "ctgov_history":
             summary = RunSummary(source=source)
             for registry_id in ids:

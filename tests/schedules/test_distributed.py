@@ -73,3 +73,24 @@ def test_two_workers_one_killed_every_record_stored_once_politely(broker, postgr
     # One shared limit of 20 requests/s across both workers: 120 requests take 6 s at
     # least (two private limits would allow twice that rate).
     assert elapsed >= len(ids) / 20 - 1
+
+
+def test_the_scheduled_service_enqueues_for_the_workers(broker, postgres_url, tmp_path):
+    ids = [f"NCT{n:08d}" for n in range(700, 720)]
+    with ScriptedServer() as server:
+        for registry_id in ids:
+            server.play(f"/api/v2/studies/{registry_id}", Reply(body=svc.study(registry_id)))
+        environment = svc.env(postgres_url, ctgov_base_url=server.base_url, sources="ctgov",
+                              watchlist=" ".join(ids), broker_url=broker)
+        environment["TRIALMIRROR_QUEUE"] = f"trialmirror-test-{uuid.uuid4().hex[:8]}"
+        once = svc.start(environment, tmp_path / "service.log", "--once")
+        assert once.wait(timeout=60) == 0
+        assert _versions(postgres_url) == {}  # the service only enqueued
+        assert "20 record tasks enqueued" in (tmp_path / "service.log").read_text()
+        worker = _worker(environment, tmp_path / "worker.log")
+        try:
+            svc.wait_until(lambda: len(_versions(postgres_url)) == len(ids), timeout=60, what="every record")
+        finally:
+            worker.send_signal(signal.SIGTERM)
+            worker.wait(timeout=30)
+        assert all(server.hits[f"/api/v2/studies/{i}"] == 1 for i in ids)
