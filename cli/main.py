@@ -460,7 +460,8 @@ def diff_cmd(obj: Context, registry_id: str, source_name: str, from_n: int | Non
 @click.pass_obj
 def changes_cmd(obj: Context, after: int, kind: str | None, limit: int | None,
                 source_names: tuple[str, ...], as_json: bool) -> None:
-    """The event log: every new version as an event, in seq order (a change feed)."""
+    """The event log in seq order (a change feed): every new version, and notes about
+    records (vanished from the registry, merged into another)."""
     for name in source_names:
         _source(name)
     from ingest.read import event_items
