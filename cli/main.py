@@ -142,6 +142,13 @@ def sync_cmd(obj: Context, ids: tuple[str, ...], source_names: tuple[str, ...], 
     if all_records or query:
         if ids or source_names != ("ctgov",):
             _fail("--all and --query take no ids and read ClinicalTrials.gov (ctgov) only", 2)
+        if obj.settings.broker_url and full and not query:
+            from schedules.tasks import enqueue_full_load
+
+            out.print(f"enqueued a full load in {enqueue_full_load(obj.settings)} date slices for the "
+                      "workers (`trialmirror worker`); later `sync --all` runs are incremental",
+                      highlight=False)
+            return
         _bulk(obj, query, not full, as_json)
         return
     names = sorted(dict.fromkeys(source_names), key=lambda n: n not in REGISTRY_SOURCES)

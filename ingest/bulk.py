@@ -25,7 +25,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, NoReturn
 from urllib.parse import urlencode
 
@@ -60,12 +60,26 @@ class BulkResult:
     merged: list[tuple[str, str]] = field(default_factory=list)  # (alias, into)
     resumed: bool = False
     stopped: bool = False
+    more: bool = False  # stopped at max_pages with pages left
 
     @property
     def complete(self) -> bool:
         """Nothing failed, and (full loads) the registry's count is all stored."""
         short = self.total_count is not None and self.stored is not None and self.stored < self.total_count
-        return not self.failed and not short and not self.stopped
+        return not self.failed and not short and not self.stopped and not self.more
+
+
+def _aware(when: datetime) -> datetime:
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+def year_windows(first: int = 2000, last: int | None = None) -> list[tuple[str, str]]:
+    """LastUpdatePostDate slices for a distributed full load: before ``first``, each
+    year, and from this year on."""
+    last = last or utcnow().year
+    windows = [("MIN", f"{first - 1}-12-31")]
+    windows += [(f"{y}-01-01", f"{y}-12-31") for y in range(first, last)]
+    return windows + [(f"{last}-01-01", "MAX")]
 
 
 def checkpoint_name(query: str | None) -> str:
@@ -74,12 +88,17 @@ def checkpoint_name(query: str | None) -> str:
 
 class BulkSync:
     def __init__(self, ingestor: Ingestor, *, query: str | None = None, incremental: bool = False,
-                 page_size: int = PAGE_SIZE, overlap: timedelta = OVERLAP,
+                 page_size: int | None = None, overlap: timedelta = OVERLAP,
                  on_page: Callable[[BulkResult], None] | None = None,
-                 should_stop: Callable[[], bool] | None = None):
+                 should_stop: Callable[[], bool] | None = None,
+                 window: tuple[str, str] | None = None, max_pages: int | None = None,
+                 done_since: datetime | None = None):
         self.ingestor, self.store = ingestor, ingestor.store
-        self.query, self.incremental, self.page_size, self.overlap = query, incremental, page_size, overlap
-        self.name = checkpoint_name(query)
+        self.query, self.incremental, self.overlap = query, incremental, overlap
+        self.page_size = page_size or ingestor.settings.bulk_page_size
+        # A date window (distributed loads: one page chain per slice of LastUpdatePostDate).
+        self.window, self.max_pages, self.done_since = window, max_pages, done_since
+        self.name = checkpoint_name(query) + (f"[{window[0]}..{window[1]}]" if window else "")
         self.on_page, self.should_stop = on_page, should_stop
 
     # --- the checkpoint -----------------------------------------------------
@@ -97,19 +116,28 @@ class BulkSync:
 
     def run(self) -> BulkResult:
         cp = self._load()
+        if (cp is not None and cp.status == "done" and self.done_since is not None
+                and cp.last_started_at is not None and _aware(cp.last_started_at) >= self.done_since):
+            return BulkResult(self.name, cp.since, pages=cp.pages, records=cp.records)  # done already
         if cp is not None and cp.status == "running":  # an interrupted run: resume it
             result = BulkResult(self.name, cp.since, pages=cp.pages, records=cp.records,
                                 total_count=cp.total_count, resumed=True)
             token, started, full = cp.page_token, cp.started_at, cp.full
         else:
-            since = None
+            since = self.window[0] if self.window and self.window[0] != "MIN" else None
             if self.incremental and cp is not None and cp.last_started_at is not None:
                 since = (cp.last_started_at - self.overlap).date().isoformat()
             result = BulkResult(self.name, since)
-            token, started, full = None, utcnow(), since is None and self.query is None
+            full = since is None and self.query is None and self.window is None
+            token, started = None, utcnow()
             self._save(status="running", since=since, page_token=None, resume_date=None, pages=0,
                        records=0, total_count=None, started_at=started, finished_at=None, full=full)
+        done_here = 0
         while not (self.should_stop and self.should_stop()):
+            if self.max_pages is not None and done_here >= self.max_pages:
+                result.more = True  # the caller goes on later (the checkpoint says where)
+                return result
+            done_here += 1
             page = self._page(result.since, token)
             studies = page.get("studies") or []
             if result.total_count is None and isinstance(page.get("totalCount"), int):
@@ -138,8 +166,9 @@ class BulkSync:
                                   "sort": "LastUpdatePostDate:asc"}
         if self.query:
             params["query.term"] = self.query
-        if since:
-            params["filter.advanced"] = f"AREA[LastUpdatePostDate]RANGE[{since},MAX]"
+        until = self.window[1] if self.window else "MAX"  # inclusive, as the API reads it
+        if since or self.window:
+            params["filter.advanced"] = f"AREA[LastUpdatePostDate]RANGE[{since or 'MIN'},{until}]"
         if token:
             params["pageToken"] = token
         return f"{self.ingestor.settings.ctgov_base_url}/api/v2/studies?{urlencode(params)}"
@@ -217,6 +246,29 @@ class BulkSync:
         for rid in sorted(gone):
             if self.store.note_event(rid, "ctgov", "vanished", {"since": started.date().isoformat()}):
                 result.vanished.append(rid)
+
+
+def finish_slices(ingestor: Ingestor, started: datetime, windows: int) -> BulkResult | None:
+    """When every date slice of a distributed full load started at ``started`` is done:
+    the completeness check, and the ``all`` checkpoint that incremental runs start from.
+    Returns its result then, None while slices remain (or when another did it)."""
+    sync = BulkSync(ingestor)
+    with ingestor.store.transaction() as conn:
+        done = conn.execute(select(func.count()).select_from(_CP).where(
+            _CP.c.name.like("all[%"), _CP.c.status == "done",
+            _CP.c.last_started_at >= started)).scalar_one()
+        records = conn.execute(select(func.coalesce(func.sum(_CP.c.records), 0)).where(
+            _CP.c.name.like("all[%"), _CP.c.last_started_at >= started)).scalar_one()
+    cp = sync._load()
+    if done < windows or (cp is not None and cp.last_started_at is not None
+                          and _aware(cp.last_started_at) >= started):
+        return None
+    result = BulkResult("all", None, records=int(records))
+    sync._completeness(result, started)
+    result.total_count = result.stored  # per slice counts differ; the stored ones are the registry's
+    sync._save(status="done", full=True, since=None, page_token=None, started_at=started,
+               finished_at=utcnow(), last_started_at=started, records=int(records))
+    return result
 
 
 class _Restart(Exception):  # noqa: N818 (control flow, never leaves this module)

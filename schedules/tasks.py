@@ -72,6 +72,57 @@ def sync_record(self: Any, source_name: str, registry_id: str) -> str:
     return last.outcome
 
 
+@app.task(name="trialmirror.bulk_slice", bind=True, max_retries=None)
+def bulk_slice(self: Any, since: str, until: str, run_started: str) -> str:
+    """One page of one date slice of a distributed full load, then the next page as a
+    new task. A lease keeps one worker on a slice at a time; the slice's checkpoint
+    says which page is next, so a redelivered task neither repeats nor skips one."""
+    import socket
+    from datetime import datetime, timedelta
+
+    from ingest.bulk import BulkSync
+    from ingest.store import utcnow
+    from schedules.state import ServiceState
+
+    ingestor = _ingestor()
+    state = ServiceState(ingestor.store)
+    sync = BulkSync(ingestor, window=(since, until), max_pages=1,
+                    done_since=datetime.fromisoformat(run_started))
+    holder = f"worker@{socket.gethostname()}:{os.getpid()}"
+    if not state.claim("bulk", sync.name[:64], holder, ingestor.settings.lease_ttl,
+                       utcnow() + timedelta(days=3650)):
+        raise self.retry(countdown=2)  # another worker is on this slice now
+    try:
+        result = sync.run()
+    finally:
+        state.release("bulk", sync.name[:64], holder, done=False)
+    if result.more:
+        bulk_slice.delay(since, until, run_started)
+    else:
+        from ingest.bulk import finish_slices, year_windows
+
+        finished = finish_slices(ingestor, datetime.fromisoformat(run_started), len(year_windows()))
+        if finished is not None:
+            log.info("full load done: %s records stored, %d vanished", finished.stored,
+                     len(finished.vanished), extra={"fields": {
+                         "event": "run", "source": "ctgov", "stored": finished.stored,
+                         "vanished": finished.vanished}})
+    return f"{sync.name}: {result.pages} pages"
+
+
+def enqueue_full_load(settings: Settings) -> int:
+    """A distributed full load: one page chain per year of LastUpdatePostDate."""
+    from ingest.bulk import year_windows
+    from ingest.store import utcnow
+
+    configure(settings)
+    started = utcnow().isoformat()
+    windows = year_windows()
+    for since, until in windows:
+        bulk_slice.delay(since, until, started)
+    return len(windows)
+
+
 def enqueue(settings: Settings, source_name: str, registry_ids: list[str]) -> int:
     configure(settings)
     for registry_id in registry_ids:

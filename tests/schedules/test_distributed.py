@@ -1,6 +1,7 @@
 """Distributed mode: two Celery worker processes, the machine's RabbitMQ and Redis,
 one PostgreSQL database; one worker is killed mid-run."""
 
+import json
 import signal
 import socket
 import time
@@ -94,3 +95,40 @@ def test_the_scheduled_service_enqueues_for_the_workers(broker, postgres_url, tm
             worker.send_signal(signal.SIGTERM)
             worker.wait(timeout=30)
         assert all(server.hits[f"/api/v2/studies/{i}"] == 1 for i in ids)
+
+
+@pytest.mark.corpus
+def test_a_full_load_on_two_workers_one_killed_stores_every_record_once(broker, postgres_url, tmp_path,
+                                                                          corpus_dir):
+    import datetime as dt
+
+    from tests.fixtures.paged_registry import PagedRegistry
+
+    with PagedRegistry(corpus_dir, 3_000) as registry:
+        environment = svc.env(postgres_url, ctgov_base_url=registry.base_url, broker_url=broker,
+                              rate_limit_storage=REDIS, bulk_page_size=100,
+                              lease_ttl=10)  # the killed worker's slice lease lapses in 10 s
+        environment["TRIALMIRROR_QUEUE"] = f"trialmirror-test-{uuid.uuid4().hex[:8]}"
+        first, second = _worker(environment, tmp_path / "w1.log"), _worker(environment, tmp_path / "w2.log")
+        try:
+            queued = svc.cli(environment, "sync", "--all", "--full")
+            assert queued.returncode == 0 and "date slices" in queued.stdout, queued.stderr
+            svc.wait_until(lambda: len(_versions(postgres_url)) >= 500, timeout=60, what="500 records")
+            first.send_signal(signal.SIGKILL)
+            first.wait(timeout=10)
+            svc.wait_until(lambda: len(_versions(postgres_url)) == 3_000, timeout=180, what="every record")
+            svc.wait_until(lambda: "full load done" in (tmp_path / "w2.log").read_text(), timeout=60,
+                           what="the completeness step")
+        finally:
+            for worker in (first, second):
+                if worker.poll() is None:
+                    worker.send_signal(signal.SIGTERM)
+                    worker.wait(timeout=30)
+        assert set(_versions(postgres_url).values()) == {1}  # every record once, none twice
+        today = dt.date.today().isoformat()
+        for registry_id in sorted(registry.records)[:20]:
+            registry.edit(registry_id, today)
+        environment.pop("TRIALMIRROR_BROKER_URL")
+        incremental = svc.cli(environment, "sync", "--all", "--json")  # from the distributed load's start
+        assert incremental.returncode == 0, incremental.stderr
+    assert json.loads(incremental.stdout)["outcomes"] == {"new_version": 20}
