@@ -124,3 +124,25 @@ def test_sync_all_on_the_command_line_and_its_completeness_gate(corpus_dir, sett
         assert "NCT80000007" in second.stderr
         refused = run("sync", "--all", "NCT01342250")
         assert refused.exit_code == 2
+
+
+@pytest.mark.corpus
+def test_twenty_thousand_records_then_five_hundred_changes(corpus_dir, settings, tmp_path):
+    """The issue's scale, on SQLite (the test above runs the same on both stores)."""
+    from ingest.store import Store
+
+    store = Store(f"sqlite:///{tmp_path / 'bulk.db'}")
+    sync = Ingestor(settings.model_copy(update={"max_retries": 0}), store)
+    try:
+        with PagedRegistry(corpus_dir, 20_000) as registry:
+            sync.settings = sync.settings.model_copy(update={"ctgov_base_url": registry.base_url})
+            first = bulk_sync(sync)
+            assert first.complete and first.stored == first.total_count == 20_000 and first.pages == 20
+            today = dt.date.today().isoformat()
+            for registry_id in sorted(registry.records)[::40]:
+                registry.edit(registry_id, today)
+            second = bulk_sync(sync, incremental=True)
+        assert second.outcomes == {"new_version": 500} and second.pages == 1
+        assert _count(store, "SELECT count(*) FROM version") == 20_500
+    finally:
+        store.close()
