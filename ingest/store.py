@@ -23,7 +23,7 @@ from typing import Any
 
 import orjson
 import zstandard
-from sqlalchemy import Connection, Engine, bindparam, create_engine, event, func, select
+from sqlalchemy import Connection, Engine, bindparam, create_engine, event, func, select, tuple_
 from sqlmodel import SQLModel
 
 from ingest import search, views
@@ -484,12 +484,11 @@ class Store:
         for start in range(0, len(rows), batch):
             chunk = rows[start:start + batch]
             keys = {(r.registry_id, r.source, r.version): r for r in chunk}
-            with self._tx() as conn:
+            key_columns = tuple_(_VERSION.c.registry_id, _VERSION.c.source, _VERSION.c.version)
+            with self._tx() as conn:  # exactly these versions: not every version of the records
                 found = {(x.registry_id, x.source, x.version): x.record for x in conn.execute(
                     select(_VERSION.c.registry_id, _VERSION.c.source, _VERSION.c.version,
-                           _VERSION.c.record).where(
-                        _VERSION.c.registry_id.in_({r.registry_id for r in chunk}),
-                        _VERSION.c.source.in_(REGISTRY_SOURCES)))}
+                           _VERSION.c.record).where(key_columns.in_(list(keys))))}
             for key, row in keys.items():
                 yield row, found[key]
 
