@@ -119,7 +119,7 @@ def main() -> None:
     export.ndjson(store, io.BytesIO())
     ndjson_s = time.perf_counter() - t0
     t0 = time.perf_counter()
-    export.write_csv(export.flat_tables(store), folder / "csv")
+    export.write_tables(store, folder / "csv", "csv")
     print(f"{'exports':16} ndjson {ndjson_s:.2f} s, csv (9 tables) {time.perf_counter() - t0:.2f} s")
     store.close()
 

@@ -290,12 +290,11 @@ def export_cmd(obj: Context, fmt: str, output: Path | None, as_of: datetime | No
                     cli.err.print(f"next cursor: {cursor}", highlight=False)
             cli.err.print(f"{count} records", highlight=False)
             return
-        data = export.flat_tables(obj.store, as_of=day, progress=advance)
-    folder = output or Path("export")
-    try:
-        counts = (export.write_csv if fmt == "csv" else export.write_parquet)(data, folder)
-    except RuntimeError as exc:
-        cli._fail(str(exc), 2)
+        folder = output or Path("export")
+        try:
+            counts = export.write_tables(obj.store, folder, fmt, as_of=day, progress=advance)
+        except RuntimeError as exc:
+            cli._fail(str(exc), 2)
     cli.out.print(", ".join(f"{name}: {n}" for name, n in counts.items()) + f" → {folder}/",
                   highlight=False)
 

@@ -68,29 +68,95 @@ def _columns(name: str) -> tuple[str, ...]:
     return {"versions": VERSION_COLUMNS, "changes": CHANGE_COLUMNS}.get(name) or TABLES[name]
 
 
-def write_csv(data: dict[str, list[dict[str, Any]]], directory: Path) -> dict[str, int]:
+# Parquet column types; every other column is a string.
+_INT = {"version", "enrollment_count", "position", "seq", "upstream_version"}
+_FLOAT = {"min_age_years", "max_age_years"}
+_BOOL = {"healthy_volunteers"}
+_BATCH = 10_000
+
+
+class _CsvSink:
+    def __init__(self, directory: Path):
+        self.files: dict[str, Any] = {}
+        self.writers: dict[str, Any] = {}
+        for name in (*TABLES, "versions", "changes"):
+            handle = (directory / f"{name}.csv").open("w", newline="", encoding="utf-8")
+            self.files[name] = handle
+            self.writers[name] = csv.DictWriter(handle, fieldnames=_columns(name))
+            self.writers[name].writeheader()
+
+    def add(self, name: str, row: dict[str, Any]) -> None:
+        self.writers[name].writerow(row)
+
+    def close(self) -> None:
+        for handle in self.files.values():
+            handle.close()
+
+
+class _ParquetSink:
+    def __init__(self, directory: Path):
+        try:
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+        except ImportError as exc:
+            raise RuntimeError("Parquet needs pyarrow: pip install 'trialmirror[parquet]'") from exc
+        self.pa = pa
+        self.buffers: dict[str, list[dict[str, Any]]] = {}
+        self.writers: dict[str, Any] = {}
+        for name in (*TABLES, "versions", "changes"):
+            schema = pa.schema([(c, pa.int64() if c in _INT else pa.float64() if c in _FLOAT
+                                 else pa.bool_() if c in _BOOL else pa.string()) for c in _columns(name)])
+            self.writers[name] = pq.ParquetWriter(directory / f"{name}.parquet", schema)
+            self.buffers[name] = []
+
+    def add(self, name: str, row: dict[str, Any]) -> None:
+        self.buffers[name].append(row)
+        if len(self.buffers[name]) >= _BATCH:
+            self._flush(name)
+
+    def _flush(self, name: str) -> None:
+        writer = self.writers[name]
+        writer.write_table(self.pa.Table.from_pylist(self.buffers[name], schema=writer.schema))
+        self.buffers[name] = []
+
+    def close(self) -> None:
+        for name, writer in self.writers.items():
+            if self.buffers[name]:
+                self._flush(name)
+            writer.close()
+
+
+def write_tables(store: Store, directory: Path, fmt: str, *, as_of: str | None = None,
+                 progress: Progress | None = None) -> dict[str, int]:
+    """The flat tables as CSV or Parquet files, streamed: a batch of records in memory
+    at a time, whatever the number of records."""
     directory.mkdir(parents=True, exist_ok=True)
-    for name, table_rows in data.items():
-        with (directory / f"{name}.csv").open("w", newline="", encoding="utf-8") as handle:
-            writer = csv.DictWriter(handle, fieldnames=_columns(name))
-            writer.writeheader()
-            writer.writerows(table_rows)
-    return {name: len(table_rows) for name, table_rows in data.items()}
+    sink: _CsvSink | _ParquetSink = _CsvSink(directory) if fmt == "csv" else _ParquetSink(directory)
+    counts = dict.fromkeys((*TABLES, "versions", "changes"), 0)
 
+    def add(name: str, row: dict[str, Any]) -> None:
+        sink.add(name, row)
+        counts[name] += 1
 
-def write_parquet(data: dict[str, list[dict[str, Any]]], directory: Path) -> dict[str, int]:
     try:
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-    except ImportError as exc:
-        raise RuntimeError("Parquet needs pyarrow: pip install 'trialmirror[parquet]'") from exc
-    directory.mkdir(parents=True, exist_ok=True)
-    for name, table_rows in data.items():
-        columns = _columns(name)
-        table = pa.Table.from_pylist(table_rows, schema=None) if table_rows else pa.table(
-            {c: pa.array([], pa.string()) for c in columns})
-        pq.write_table(table.select(list(columns)), directory / f"{name}.parquet")
-    return {name: len(table_rows) for name, table_rows in data.items()}
+        newest = store.newest_registry_versions(as_of)
+        for n, (row, record) in enumerate(store.records(newest), 1):
+            for table, values in rows(orjson.loads(record), row.source, row.version, row.valid_from):
+                add(table, values)
+            if progress:
+                progress(n, len(newest))
+        exported = {r.registry_id for r in newest}
+        for v in store.version_rows(REGISTRY_SOURCES):
+            if v.registry_id in exported:
+                add("versions", {k: version_meta(v)[k] for k in VERSION_COLUMNS})
+        after = 0
+        while events := store.events(after=after, limit=5000):
+            for event in event_items(events):
+                add("changes", _change_row(event))
+            after = events[-1].seq
+    finally:
+        sink.close()
+    return counts
 
 
 def es_bulk(store: Store, out: IO[bytes], *, after: int = 0, index: str = "trials") -> tuple[int, int]:

@@ -107,15 +107,17 @@ def test_es_bulk_is_valid_bulk_ndjson_and_moves_a_cursor(store, settings):
 
 def test_csv_and_parquet_tables(store, settings, tmp_path):
     _with_history(store, settings)
-    data = export.flat_tables(store)
-    counts = export.write_csv(data, tmp_path / "csv")
+    counts = export.write_tables(store, tmp_path / "csv", "csv")
     with (tmp_path / "csv" / "study_criterion.csv").open(encoding="utf-8") as handle:
         criteria = list(csv.DictReader(handle))
     assert len(criteria) == counts["study_criterion"] == len(fx.INCLUSION) + len(fx.EXCLUSION)
     assert criteria[0] == {"registry_id": NCT, "kind": "inclusion", "position": "1",
                            "text": fx.INCLUSION[0]}
     assert counts["versions"] == 4 and counts["changes"] == 4
-    export.write_parquet(data, tmp_path / "parquet")
+    assert {k: len(v) for k, v in export.flat_tables(store).items()} == counts  # streamed = in memory
+    export.write_tables(store, tmp_path / "parquet", "parquet")
     study = pq.read_table(tmp_path / "parquet" / "study.parquet").to_pylist()
     assert study[0]["registry_id"] == NCT and study[0]["enrollment_count"] == 20
     assert study[0]["phases"] == "PHASE1|PHASE2" and study[0]["healthy_volunteers"] is False
+    outcomes = pq.read_table(tmp_path / "parquet" / "study_outcome.parquet")
+    assert outcomes.num_rows == 0 and outcomes.schema.names == list(TABLES["study_outcome"])
