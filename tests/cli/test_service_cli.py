@@ -68,3 +68,19 @@ def test_a_toml_settings_file_and_the_environment_over_it(settings, tmp_path):
         ("NCT00000102", "ctgov"), ("NCT00000102", "ictrp")]  # the file's id, the environment's sources
     missing = runner.invoke(main, ["--config", str(tmp_path / "nope.toml"), "watch", "list"])
     assert missing.exit_code == 2 and "nope.toml not found" in missing.stderr
+
+
+def test_status_calls_a_service_silent_when_its_heartbeat_is_old(settings):
+    from datetime import UTC, datetime, timedelta
+
+    from ingest.store import Store
+    from schedules.state import ServiceState
+
+    store = Store(settings.database_url)
+    old = (datetime.now(UTC) - timedelta(minutes=5)).isoformat()
+    ServiceState(store).put_meta("service:main", json.dumps(
+        {"state": "running", "holder": "main@host", "pid": 4242, "at": old}))
+    store.close()
+    report = _run(_env(settings), "status", "--json")
+    assert json.loads(report.stdout)["service"]["state"] == "silent"
+    assert "SILENT: last heartbeat 5.0m ago (pid 4242)" in _run(_env(settings), "status").stdout
