@@ -55,7 +55,7 @@ def test_page_encoding_declared_or_guessed():
 # --- ClinicalTrials.Veeva: the seed page ---------------------------------------------------------
 
 def test_ctv_seed_page_parses_to_its_facts(ctv_seed):
-    r = ctv.parse(mp.semantic(ctv_seed), NCT, url="https://ctv.veeva.com/study/x")
+    r = ctv.parse(mp.semantic(ctv_seed), NCT, url="https://ctv.example.invalid/study/x")
     assert r.source == "ctv" and r.registry_id == NCT
     assert r.titles.brief == ("Human Umbilical Cord Mesenchymal Stem Cells Transplantation for Patients "
                               "With Decompensated Liver Cirrhosis")
@@ -92,7 +92,7 @@ def test_second_markup_of_the_same_text_gives_the_identical_record(ctv_seed):
 def test_page_without_status_and_phase_is_a_layout_change_naming_it(ctv_seed):
     page = mp.semantic(_without_block(ctv_seed, "Status and phase", ["Completed", "Phase 2", "Phase 1"]))
     with pytest.raises(LayoutChangedError) as exc:
-        ctv.parse(page, NCT, url="https://ctv.veeva.com/study/x")
+        ctv.parse(page, NCT, url="https://ctv.example.invalid/study/x")
     message = str(exc.value)
     assert "'Status and phase'" in message and "[ctv] NCT01342250" in message
     assert "'Conditions'" not in message  # only what is missing
