@@ -47,19 +47,23 @@ class Context:
     def __init__(self, settings: Settings):
         self.settings = settings
         self._store: Store | None = None
+        self._state: Any = None
+
+    @property
+    def state(self) -> Any:
+        """The service's state in the store, the watchlist seeded from the settings once."""
+        if self._state is None:
+            from schedules.state import ServiceState
+
+            self._state = ServiceState(self.store)
+            self._state.seed_watchlist(self.settings.watchlist_ids(), self.settings.source_names())
+        return self._state
 
     def watched_ids(self, source: str) -> list[str]:
-        """The watchlist of ``source`` (the ``watch`` table, seeded from the settings once)."""
-        from schedules.state import ServiceState
-
-        state = ServiceState(self.store)
-        state.seed_watchlist(self.settings.watchlist_ids(), self.settings.source_names())
-        return [w.registry_id for w in state.watched(source)]
+        return [w.registry_id for w in self.state.watched(source)]
 
     def pinned_url(self, source: str, registry_id: str) -> str | None:
-        from schedules.state import ServiceState
-
-        return ServiceState(self.store).pinned_url(source, registry_id)
+        return self.state.pinned_url(source, registry_id)  # type: ignore[no-any-return]
 
     @property
     def store(self) -> Store:
@@ -492,4 +496,4 @@ def changes_cmd(obj: Context, after: int, kind: str | None, limit: int | None,
         out.print(f"next cursor: --after {items[-1]['seq']}", highlight=False)
 
 
-from cli import service_cmds  # noqa: E402,F401  (registers run, watch, status)
+from cli import read_cmds, service_cmds  # noqa: E402,F401  (register their commands)

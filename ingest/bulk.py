@@ -25,8 +25,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from typing import Any, NoReturn
+from datetime import datetime, timedelta
+from typing import Any
 from urllib.parse import urlencode
 
 import orjson
@@ -36,7 +36,7 @@ from sqlmodel import SQLModel
 from ingest.errors import GiveUpError, RetryLaterError, TrialmirrorError
 from ingest.pipeline import Ingestor, RecordResult, log_result
 from ingest.sources import ctgov
-from ingest.store import FetchInfo, utcnow
+from ingest.store import FetchInfo, as_utc, utcnow
 from models.tables import Fetch, SyncCheckpoint, Version
 
 _CP = SQLModel.metadata.tables[SyncCheckpoint.__tablename__]
@@ -67,10 +67,6 @@ class BulkResult:
         """Nothing failed, and (full loads) the registry's count is all stored."""
         short = self.total_count is not None and self.stored is not None and self.stored < self.total_count
         return not self.failed and not short and not self.stopped and not self.more
-
-
-def _aware(when: datetime) -> datetime:
-    return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
 def year_windows(first: int = 2000, last: int | None = None) -> list[tuple[str, str]]:
@@ -117,7 +113,7 @@ class BulkSync:
     def run(self) -> BulkResult:
         cp = self._load()
         if (cp is not None and cp.status == "done" and self.done_since is not None
-                and cp.last_started_at is not None and _aware(cp.last_started_at) >= self.done_since):
+                and cp.last_started_at is not None and as_utc(cp.last_started_at) >= self.done_since):
             return BulkResult(self.name, cp.since, pages=cp.pages, records=cp.records)  # done already
         if cp is not None and cp.status == "running":  # an interrupted run: resume it
             result = BulkResult(self.name, cp.since, pages=cp.pages, records=cp.records,
@@ -139,6 +135,9 @@ class BulkSync:
                 return result
             done_here += 1
             page = self._page(result.since, token)
+            if page is None:  # the registry refused the token: go on from the date checkpoint
+                result.since, token = self._date_checkpoint(), None
+                continue
             studies = page.get("studies") or []
             if result.total_count is None and isinstance(page.get("totalCount"), int):
                 result.total_count = page["totalCount"]
@@ -173,17 +172,17 @@ class BulkSync:
             params["pageToken"] = token
         return f"{self.ingestor.settings.ctgov_base_url}/api/v2/studies?{urlencode(params)}"
 
-    def _page(self, since: str | None, token: str | None) -> dict[str, Any]:
+    def _page(self, since: str | None, token: str | None) -> dict[str, Any] | None:
+        """The page, or None when the registry refused its token."""
         url = self._url(since, token)
         info = FetchInfo("ctgov", self.name[:64], url, utcnow(), 0.0)
         t0 = time.perf_counter()
         try:
             fetched = self.ingestor.http.get(url, source="ctgov", registry_id=None, label=ctgov.LABEL)
         except GiveUpError as exc:
-            if token and exc.http_status in (400, 404, 410):
-                self._restart_from_date()
-                return None
             self._log_page(info, t0, exc)
+            if token and exc.http_status in (400, 404, 410):
+                return None
             raise
         except RetryLaterError as exc:
             self._log_page(info, t0, exc)
@@ -203,11 +202,13 @@ class BulkSync:
         info.duration_ms, info.http_status = (time.perf_counter() - t0) * 1000, exc.http_status
         self.store.log_fetch(info, outcome="error", error_family=exc.family, error=str(exc))
 
-    def _restart_from_date(self) -> NoReturn:
-        """The registry refused the page token: go on from the newest date stored."""
+    def _date_checkpoint(self) -> str | None:
+        """The newest LastUpdatePostDate stored (that day is fetched again: unchanged
+        records add no version), saved as where the run goes on from."""
         cp = self._load()
-        self._save(since=cp.resume_date or cp.since, page_token=None)
-        raise _Restart(cp.resume_date or cp.since)
+        since = cp.resume_date or cp.since
+        self._save(since=since, page_token=None)
+        return since  # type: ignore[no-any-return]
 
     def _store_page(self, studies: list[Any], result: BulkResult, url: str) -> str | None:
         source, newest = ctgov.SOURCE, None
@@ -261,7 +262,7 @@ def finish_slices(ingestor: Ingestor, started: datetime, windows: int) -> BulkRe
             _CP.c.name.like("all[%"), _CP.c.last_started_at >= started)).scalar_one()
     cp = sync._load()
     if done < windows or (cp is not None and cp.last_started_at is not None
-                          and _aware(cp.last_started_at) >= started):
+                          and as_utc(cp.last_started_at) >= started):
         return None
     result = BulkResult("all", None, records=int(records))
     sync._completeness(result, started)
@@ -271,15 +272,6 @@ def finish_slices(ingestor: Ingestor, started: datetime, windows: int) -> BulkRe
     return result
 
 
-class _Restart(Exception):  # noqa: N818 (control flow, never leaves this module)
-    def __init__(self, since: str | None):
-        self.since = since
-
-
 def bulk_sync(ingestor: Ingestor, **kwargs: Any) -> BulkResult:
-    """Run a bulk sync to its end (see :class:`BulkSync`), through token refusals."""
-    while True:
-        try:
-            return BulkSync(ingestor, **kwargs).run()
-        except _Restart:
-            continue  # the checkpoint now says where to go on from
+    """Run a bulk sync to its end (see :class:`BulkSync`)."""
+    return BulkSync(ingestor, **kwargs).run()

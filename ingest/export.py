@@ -12,7 +12,7 @@ so an index is kept current incrementally.
 from __future__ import annotations
 
 import csv
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -25,6 +25,7 @@ from ingest.store import REGISTRY_SOURCES, Store
 Progress = Callable[[int, int], None]
 VERSION_COLUMNS = ("registry_id", "source", "version", "valid_from", "observed_at", "status",
                    "content_hash", "produced_by", "upstream_version")
+ALL_TABLES = (*TABLES, "versions", "changes")
 CHANGE_COLUMNS = ("seq", "registry_id", "source", "version", "kind", "occurred_at", "produced_by",
                   "status_old", "status_new", "kinds")
 
@@ -39,20 +40,31 @@ def ndjson(store: Store, out: IO[bytes], *, as_of: str | None = None,
     return len(newest)
 
 
-def flat_tables(store: Store, *, as_of: str | None = None,
-                progress: Progress | None = None) -> dict[str, list[dict[str, Any]]]:
-    """Every flat table in memory: the study tables, ``versions`` and ``changes``."""
-    out: dict[str, list[dict[str, Any]]] = {name: [] for name in TABLES}
+def table_rows(store: Store, *, as_of: str | None = None,
+               progress: Progress | None = None) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(table, row) of every flat table, streamed: the study tables of the newest (or
+    ``as_of``) version of each record, then ``versions`` and ``changes``."""
     newest = store.newest_registry_versions(as_of)
     for n, (row, record) in enumerate(store.records(newest), 1):
-        for table, values in rows(orjson.loads(record), row.source, row.version, row.valid_from):
-            out[table].append(values)
+        yield from rows(orjson.loads(record), row.source, row.version, row.valid_from)
         if progress:
             progress(n, len(newest))
     exported = {r.registry_id for r in newest}
-    out["versions"] = [{k: version_meta(v)[k] for k in VERSION_COLUMNS}
-                       for v in store.version_rows(REGISTRY_SOURCES) if v.registry_id in exported]
-    out["changes"] = [_change_row(e) for e in event_items(store.events())]
+    for v in store.version_rows(REGISTRY_SOURCES):
+        if v.registry_id in exported:
+            yield "versions", {k: version_meta(v)[k] for k in VERSION_COLUMNS}
+    after = 0
+    while events := store.events(after=after, limit=5000):
+        for event in event_items(events):
+            yield "changes", _change_row(event)
+        after = events[-1].seq
+
+
+def flat_tables(store: Store, *, as_of: str | None = None) -> dict[str, list[dict[str, Any]]]:
+    """Every flat table in memory (small stores; the writers stream)."""
+    out: dict[str, list[dict[str, Any]]] = {name: [] for name in ALL_TABLES}
+    for table, values in table_rows(store, as_of=as_of):
+        out[table].append(values)
     return out
 
 
@@ -79,7 +91,7 @@ class _CsvSink:
     def __init__(self, directory: Path):
         self.files: dict[str, Any] = {}
         self.writers: dict[str, Any] = {}
-        for name in (*TABLES, "versions", "changes"):
+        for name in ALL_TABLES:
             handle = (directory / f"{name}.csv").open("w", newline="", encoding="utf-8")
             self.files[name] = handle
             self.writers[name] = csv.DictWriter(handle, fieldnames=_columns(name))
@@ -103,7 +115,7 @@ class _ParquetSink:
         self.pa = pa
         self.buffers: dict[str, list[dict[str, Any]]] = {}
         self.writers: dict[str, Any] = {}
-        for name in (*TABLES, "versions", "changes"):
+        for name in ALL_TABLES:
             schema = pa.schema([(c, pa.int64() if c in _INT else pa.float64() if c in _FLOAT
                                  else pa.bool_() if c in _BOOL else pa.string()) for c in _columns(name)])
             self.writers[name] = pq.ParquetWriter(directory / f"{name}.parquet", schema)
@@ -132,28 +144,11 @@ def write_tables(store: Store, directory: Path, fmt: str, *, as_of: str | None =
     at a time, whatever the number of records."""
     directory.mkdir(parents=True, exist_ok=True)
     sink: _CsvSink | _ParquetSink = _CsvSink(directory) if fmt == "csv" else _ParquetSink(directory)
-    counts = dict.fromkeys((*TABLES, "versions", "changes"), 0)
-
-    def add(name: str, row: dict[str, Any]) -> None:
-        sink.add(name, row)
-        counts[name] += 1
-
+    counts = dict.fromkeys(ALL_TABLES, 0)
     try:
-        newest = store.newest_registry_versions(as_of)
-        for n, (row, record) in enumerate(store.records(newest), 1):
-            for table, values in rows(orjson.loads(record), row.source, row.version, row.valid_from):
-                add(table, values)
-            if progress:
-                progress(n, len(newest))
-        exported = {r.registry_id for r in newest}
-        for v in store.version_rows(REGISTRY_SOURCES):
-            if v.registry_id in exported:
-                add("versions", {k: version_meta(v)[k] for k in VERSION_COLUMNS})
-        after = 0
-        while events := store.events(after=after, limit=5000):
-            for event in event_items(events):
-                add("changes", _change_row(event))
-            after = events[-1].seq
+        for name, row in table_rows(store, as_of=as_of, progress=progress):
+            sink.add(name, row)
+            counts[name] += 1
     finally:
         sink.close()
     return counts

@@ -23,7 +23,7 @@ from typing import Any
 
 import orjson
 
-from ingest.store import REGISTRY_SOURCES, Store
+from ingest.store import REGISTRY_SOURCES, Store, registry_order
 
 Getter = Callable[[dict[str, Any]], Any]
 
@@ -205,9 +205,8 @@ def reconcile(store: Store, registry_id: str, mirrors: list[str]) -> dict[str, A
 
 
 def _registry_versions(store: Store, registry_id: str) -> list[Any]:
-    rank = {name: i for i, name in enumerate(REGISTRY_SOURCES)}
     rows = [r for source in REGISTRY_SOURCES for r in store.versions(registry_id, source)]
-    return sorted(rows, key=lambda r: (r.valid_from or "", rank[r.source], r.version))
+    return sorted(rows, key=registry_order)
 
 
 def _entry(store: Store, registry_id: str, row: Any, captured: Any,

@@ -52,11 +52,23 @@ _VALIDATORS = (
 VERSION_EVENTS = ("new_record", "status_change", "updated", "reparsed")
 # The registry's own sources, oldest first: a tie on valid_from goes to the later one.
 REGISTRY_SOURCES = ("ctgov_history", "ctgov")
+_REGISTRY_RANK = {name: i for i, name in enumerate(REGISTRY_SOURCES)}
 _COMPRESS = zstandard.ZstdCompressor(level=1)  # ratio 0.26 of the raw JSON; level 3 buys 0.01
+
+
+def registry_order(row: Any) -> tuple[str, int, int]:
+    """Registry versions in the order they became current: by valid_from, then the
+    live source over the history on the same day, then the version number."""
+    return (row.valid_from or "", _REGISTRY_RANK[row.source], row.version)
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def as_utc(when: datetime) -> datetime:
+    """A stored time as an aware UTC datetime (SQLite may give it back naive)."""
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
 @dataclass
@@ -466,7 +478,6 @@ class Store:
         """Per record, the newest ClinicalTrials.gov version (by valid_from; on a tie the
         live source, then the higher number), or the one current on ``day``; rows of
         (registry_id, source, version, valid_from), ordered by registry id."""
-        rank = {name: i for i, name in enumerate(REGISTRY_SOURCES)}
         query = (select(_VERSION.c.registry_id, _VERSION.c.source, _VERSION.c.version,
                         _VERSION.c.valid_from).where(_VERSION.c.source.in_(REGISTRY_SOURCES)))
         if day is not None:
@@ -474,7 +485,7 @@ class Store:
         newest: dict[str, tuple[Any, Any]] = {}
         with self._tx() as conn:
             for row in conn.execute(query):
-                key = (row.valid_from or "", rank[row.source], row.version)
+                key = registry_order(row)
                 if row.registry_id not in newest or key > newest[row.registry_id][0]:
                     newest[row.registry_id] = (key, row)
         return [newest[rid][1] for rid in sorted(newest)]

@@ -95,21 +95,13 @@ class Notifier:
             done["atom"] = self._atom()
         return done
 
-    def _notices(self, rows: list[Any]) -> list[Notice]:
-        out = []
-        for row in rows:
-            data = orjson.loads(row.data or "{}")
-            if row.kind in self.kinds and data.get("produced_by", "fetch") in self.produced_by:
-                out.append(Notice(row.seq, row.kind, row.registry_id, row.source, row.version,
-                                  row.occurred_at.isoformat(), data))
-        return out
-
     def pending(self, target: str) -> tuple[list[Notice], int, bool]:
         """Events after the target's cursor that notify, the last seq looked at, and
         whether more events follow that batch."""
         after = self.state.cursor(target) or 0
         rows = self.store.events(after=after, limit=_BATCH)
-        return self._notices(rows), (rows[-1].seq if rows else after), len(rows) == _BATCH
+        return (notices(rows, self.kinds, self.produced_by), (rows[-1].seq if rows else after),
+                len(rows) == _BATCH)
 
     # --- webhook ------------------------------------------------------------
 
@@ -179,43 +171,55 @@ class Notifier:
             self._write_atom()
         return added
 
-    def atom_feed(self) -> bytes:
-        """The Atom document of the newest notifying events (also served by the API)."""
-        notices = self._latest_notices(ATOM_ENTRIES)
-        feed = etree.Element(f"{{{ATOM_NS}}}feed", nsmap={None: ATOM_NS})
-        etree.SubElement(feed, f"{{{ATOM_NS}}}id").text = "urn:trialmirror:notifications"
-        etree.SubElement(feed, f"{{{ATOM_NS}}}title").text = "trialmirror: status changes"
-        etree.SubElement(feed, f"{{{ATOM_NS}}}updated").text = (
-            notices[0].occurred_at if notices else "1970-01-01T00:00:00+00:00")
-        for notice in notices:
-            entry = etree.SubElement(feed, f"{{{ATOM_NS}}}entry")
-            etree.SubElement(entry, f"{{{ATOM_NS}}}id").text = f"urn:trialmirror:event:{notice.seq}"
-            etree.SubElement(entry, f"{{{ATOM_NS}}}title").text = notice.title()
-            etree.SubElement(entry, f"{{{ATOM_NS}}}updated").text = notice.occurred_at
-            content = etree.SubElement(entry, f"{{{ATOM_NS}}}content", type="text")
-            content.text = orjson.dumps(notice.body(), option=orjson.OPT_INDENT_2).decode()
-        return bytes(etree.tostring(feed, xml_declaration=True, encoding="utf-8", pretty_print=True))
-
     def _write_atom(self) -> None:
         path = Path(self.settings.atom_path or "")
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".atom-")
         with os.fdopen(fd, "wb") as handle:
-            handle.write(self.atom_feed())
+            handle.write(atom_feed(self.store, self.kinds, self.produced_by))
         os.replace(tmp, path)  # readers see the old feed or the new one, never half of one
 
-    def _latest_notices(self, count: int) -> list[Notice]:
-        """The newest ``count`` notifying events, newest first."""
-        out: list[Notice] = []
-        before = None
-        while len(out) < count:
-            rows = self.store.events(kinds=sorted(self.kinds), before=before, newest_first=True,
-                                     limit=_BATCH)
-            if not rows:
-                break
-            out.extend(self._notices(rows))
-            before = rows[-1].seq
-        return out[:count]
+def notices(rows: list[Any], kinds: frozenset[str], produced_by: frozenset[str]) -> list[Notice]:
+    """The events among ``rows`` that notify."""
+    out = []
+    for row in rows:
+        data = orjson.loads(row.data or "{}")
+        if row.kind in kinds and data.get("produced_by", "fetch") in produced_by:
+            out.append(Notice(row.seq, row.kind, row.registry_id, row.source, row.version,
+                              row.occurred_at.isoformat(), data))
+    return out
+
+
+def _latest_notices(store: Store, kinds: frozenset[str], produced_by: frozenset[str],
+                    count: int) -> list[Notice]:
+    """The newest ``count`` notifying events, newest first."""
+    out: list[Notice] = []
+    before = None
+    while len(out) < count:
+        rows = store.events(kinds=sorted(kinds), before=before, newest_first=True, limit=_BATCH)
+        if not rows:
+            break
+        out.extend(notices(rows, kinds, produced_by))
+        before = rows[-1].seq
+    return out[:count]
+
+
+def atom_feed(store: Store, kinds: frozenset[str], produced_by: frozenset[str]) -> bytes:
+    """The Atom document of the newest notifying events (the file, and the API's feed)."""
+    latest = _latest_notices(store, kinds, produced_by, ATOM_ENTRIES)
+    feed = etree.Element(f"{{{ATOM_NS}}}feed", nsmap={None: ATOM_NS})
+    etree.SubElement(feed, f"{{{ATOM_NS}}}id").text = "urn:trialmirror:notifications"
+    etree.SubElement(feed, f"{{{ATOM_NS}}}title").text = "trialmirror: status changes"
+    etree.SubElement(feed, f"{{{ATOM_NS}}}updated").text = (
+        latest[0].occurred_at if latest else "1970-01-01T00:00:00+00:00")
+    for notice in latest:
+        entry = etree.SubElement(feed, f"{{{ATOM_NS}}}entry")
+        etree.SubElement(entry, f"{{{ATOM_NS}}}id").text = f"urn:trialmirror:event:{notice.seq}"
+        etree.SubElement(entry, f"{{{ATOM_NS}}}title").text = notice.title()
+        etree.SubElement(entry, f"{{{ATOM_NS}}}updated").text = notice.occurred_at
+        content = etree.SubElement(entry, f"{{{ATOM_NS}}}content", type="text")
+        content.text = orjson.dumps(notice.body(), option=orjson.OPT_INDENT_2).decode()
+    return bytes(etree.tostring(feed, xml_declaration=True, encoding="utf-8", pretty_print=True))
 
 
 def _retry_after(value: str | None) -> float | None:

@@ -29,6 +29,7 @@ _BLOCK = frozenset({
     "nav", "ol", "option", "p", "pre", "section", "summary", "table", "tbody", "tfoot", "thead",
     "tr", "ul",
 })
+HTML_ACCEPT = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.1"  # what mirrors are asked for
 _SKIP = frozenset({"script", "style", "noscript", "template", "head", "title", "iframe", "object",
                    "svg", "math"})
 _CELL = frozenset({"td", "th"})

@@ -29,6 +29,7 @@ from ingest.errors import ConfigError, NotFoundError
 from ingest.http import Fetched, Http
 from ingest.mirror import values as v
 from ingest.mirror.engine import Draft, Label, Layout, parse_page
+from ingest.mirror.page import HTML_ACCEPT
 from ingest.settings import Settings
 from ingest.sources import ctgov
 from ingest.sources.base import Known, absolute_url, source_of
@@ -39,7 +40,6 @@ NAME = "ctv"
 LABEL = "ClinicalTrials.Veeva"
 PARSER_VERSION = 1
 validate_id = ctgov.validate_id  # the site republishes ClinicalTrials.gov records
-HTML = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.1"
 _CHROME = {"clinicaltrials.veeva", "menu", "skip to main content", "back"}
 
 
@@ -115,7 +115,7 @@ def fetch(http: Http, settings: Settings, registry_id: str, *, target: str | Non
           etag: str | None = None, last_modified: str | None = None) -> Fetched:
     target = target or url(settings, registry_id)
     try:
-        return http.get(target, source=NAME, registry_id=registry_id, label=LABEL, accept=HTML,
+        return http.get(target, source=NAME, registry_id=registry_id, label=LABEL, accept=HTML_ACCEPT,
                         etag=etag, last_modified=last_modified)
     except NotFoundError as exc:
         raise NotFoundError(f"{exc.reason}; its address is a slug of the brief title: if the "

@@ -26,6 +26,7 @@ import re
 from ingest.http import Fetched, Http
 from ingest.mirror import values as v
 from ingest.mirror.engine import Label, Layout, parse_page
+from ingest.mirror.page import HTML_ACCEPT
 from ingest.settings import Settings
 from ingest.sources import ctgov
 from ingest.sources.base import Known, absolute_url, source_of
@@ -36,7 +37,6 @@ NAME = "ictrp"
 LABEL = "WHO ICTRP"
 PARSER_VERSION = 1
 validate_id = ctgov.validate_id  # records here are keyed by ClinicalTrials.gov ids
-HTML = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.1"
 
 LAYOUT = Layout(
     source=NAME,
@@ -90,7 +90,7 @@ def url(settings: Settings, registry_id: str, known: Known | None = None) -> str
 def fetch(http: Http, settings: Settings, registry_id: str, *, target: str | None = None,
           etag: str | None = None, last_modified: str | None = None) -> Fetched:
     return http.get(target or url(settings, registry_id), source=NAME, registry_id=registry_id,
-                    label=LABEL, accept=HTML, etag=etag, last_modified=last_modified)
+                    label=LABEL, accept=HTML_ACCEPT, etag=etag, last_modified=last_modified)
 
 
 def parse(raw: bytes, registry_id: str, *, url: str | None = None) -> Record:

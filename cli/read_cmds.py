@@ -1,0 +1,121 @@
+"""The read side's commands: ``search``, ``serve`` (the HTTP API), ``export``."""
+
+from __future__ import annotations
+
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.markup import escape
+from rich.table import Table
+
+from cli import main as cli
+from cli.main import Context, json_option
+
+
+@cli.main.command("search")
+@click.argument("query", required=False, default="")
+@click.option("--status", default=None, help="Only this overall status (COMPLETED, RECRUITING, ...).")
+@click.option("--phase", default=None, help="Only records with this phase (PHASE1, PHASE2, NA, ...).")
+@click.option("--condition", default=None, help="Only records with a condition containing this text.")
+@click.option("--limit", type=click.IntRange(1, 1000), default=20, show_default=True)
+@click.option("--reindex", is_flag=True, help="Rebuild the index from the stored versions first.")
+@json_option
+@click.pass_obj
+def search_cmd(obj: Context, query: str, status: str | None, phase: str | None,
+               condition: str | None, limit: int, reindex: bool, as_json: bool) -> None:
+    """Full-text search over the newest version of every record (titles, conditions,
+    interventions, arms, criteria, summary), best first."""
+    from models import vocab
+
+    if reindex:
+        cli.err.print(f"indexed {obj.store.reindex()} records", highlight=False)
+    status = vocab.OVERALL_STATUS.map(status).value if status else None
+    phase = vocab.PHASE.map(phase).value if phase else None
+    hits = obj.store.search(query, status=status, phase=phase, condition=condition, limit=limit)
+    if as_json:
+        cli._emit_json([{"registry_id": h.registry_id, "title": h.title, "status": h.status,
+                         "phases": h.phases, "score": round(h.score, 4), "source": h.source,
+                         "version": h.version} for h in hits])
+        return
+    table = Table("#", "record", "status", "phases", "title", "score")
+    table.columns[1].no_wrap = True
+    for n, h in enumerate(hits, 1):
+        table.add_row(str(n), h.registry_id, h.status or "", ", ".join(h.phases), escape(h.title or ""),
+                      f"{h.score:.2f}")
+    cli.out.print(table)
+    if not hits:
+        cli.err.print("no match; `trialmirror search --reindex` if records were stored before the "
+                      "index existed", highlight=False)
+
+
+@cli.main.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to bind; 0.0.0.0 exposes the API to the network.")
+@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
+@click.pass_obj
+def serve_cmd(obj: Context, host: str, port: int) -> None:
+    """The read-only HTTP API: studies, versions, diffs, timelines, reconciliation, the
+    change feed, search, the Atom feed (OpenAPI at /docs)."""
+    import uvicorn
+
+    from api.app import create_app
+
+    obj.store  # noqa: B018  (fails here, clearly, when the database cannot be opened)
+    uvicorn.run(create_app(obj.settings, obj.store), host=host, port=port, log_level="info")
+
+
+@cli.main.command("export")
+@click.option("--format", "fmt", type=click.Choice(["ndjson", "csv", "parquet", "es-bulk"]),
+              required=True)
+@click.option("--output", "-o", type=click.Path(path_type=Path), default=None,
+              help="A file (ndjson, es-bulk; default stdout) or a folder (csv, parquet; default export/).")
+@click.option("--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="Each record as it was on this date (YYYY-MM-DD); not with es-bulk.")
+@click.option("--after", type=click.IntRange(0), default=0, show_default=True,
+              help="es-bulk: only records with an event after this seq (your cursor).")
+@click.option("--index", "index_name", default="trials", show_default=True, help="es-bulk: the index.")
+@click.pass_obj
+def export_cmd(obj: Context, fmt: str, output: Path | None, as_of: datetime | None, after: int,
+               index_name: str) -> None:
+    """Export the newest (or --as-of) normalized record of every study.
+
+    ndjson: one stored record a line. csv / parquet: flat tables (study, study_condition,
+    study_arm, study_intervention, study_criterion, study_outcome, study_site, versions,
+    changes). es-bulk: Elasticsearch/OpenSearch bulk NDJSON of the records changed after
+    --after; the new cursor is printed on stderr as `next cursor: N`.
+    """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from ingest import export
+
+    day = as_of.date().isoformat() if as_of else None
+    if fmt == "es-bulk" and day:
+        cli._fail("--as-of does not apply to es-bulk (an index holds the current records)", 2)
+    progress = Progress(TextColumn("export"), BarColumn(), MofNCompleteColumn(), console=cli.err,
+                        transient=True)
+    task = progress.add_task("export", total=None)
+    advance = lambda done, total: progress.update(task, completed=done, total=total)  # noqa: E731
+    with progress:
+        if fmt in ("ndjson", "es-bulk"):
+            with (output.open("wb") if output else _stdout()) as out:
+                if fmt == "ndjson":
+                    count = export.ndjson(obj.store, out, as_of=day, progress=advance)
+                else:
+                    count, cursor = export.es_bulk(obj.store, out, after=after, index=index_name)
+                    cli.err.print(f"next cursor: {cursor}", highlight=False)
+            cli.err.print(f"{count} records", highlight=False)
+            return
+        folder = output or Path("export")
+        try:
+            counts = export.write_tables(obj.store, folder, fmt, as_of=day, progress=advance)
+        except RuntimeError as exc:
+            cli._fail(str(exc), 2)
+    cli.out.print(", ".join(f"{name}: {n}" for name, n in counts.items()) + f" → {folder}/",
+                  highlight=False)
+
+
+def _stdout() -> Any:
+    return open(sys.stdout.fileno(), "wb", closefd=False)  # noqa: SIM115 (a context manager above)
