@@ -162,6 +162,9 @@ class Ingestor:
 
 def log_result(result: RecordResult) -> None:
     """One structured log line per fetch (the fetch-log row, for people and log shippers)."""
+    level = logging.WARNING if result.error else logging.INFO
+    if not log.isEnabledFor(level):
+        return  # a library call without logging set up: no line to build
     fetch = result.fetch
     fields: dict[str, Any] = {
         "event": "fetch", "source": result.source, "registry_id": result.registry_id,
@@ -172,8 +175,8 @@ def log_result(result: RecordResult) -> None:
     }
     if result.error is not None:
         fields.update(error_family=result.error.family, error=str(result.error))
-    log.log(logging.WARNING if result.error else logging.INFO,
-            "%s %s %s", result.source, result.registry_id, result.outcome, extra={"fields": fields})
+    log.log(level, "%s %s %s", result.source, result.registry_id, result.outcome,
+            extra={"fields": fields})
 
 
 def log_summary(summary: RunSummary, seconds: float) -> None:
