@@ -32,6 +32,9 @@ def search_cmd(obj: Context, query: str, status: str | None, phase: str | None,
 
     if reindex:
         cli.err.print(f"indexed {obj.store.reindex()} records", highlight=False)
+    elif obj.store.search_outdated():
+        cli.err.print("the search index was built by an older trialmirror (ranking and "
+                      "abbreviations differ): `trialmirror search --reindex` rebuilds it", highlight=False)
     status = vocab.OVERALL_STATUS.map(status).value if status else None
     phase = vocab.PHASE.map(phase).value if phase else None
     hits = obj.store.search(query, status=status, phase=phase, condition=condition, limit=limit)

@@ -3,31 +3,62 @@
 One row per record in ``search_doc`` (the newest ClinicalTrials.gov version by
 ``valid_from``, from ``ctgov`` or ``ctgov_history``), written by the store in the
 same transaction as the version it reflects. Searched fields, by weight:
-title (brief, official, acronym) 10, conditions and keywords 5, interventions 3,
-arms 2, eligibility criteria 1, summary and description 1.
+title (brief, official, acronym) 10, conditions and keywords 5, interventions and
+arms 3, eligibility criteria, summary and description 1. Abbreviations the record
+defines ("... stem cells (hUC-MSCs)") also count as their long form wherever the
+record uses them (ingest/abbrev.py).
+
+Both stores rank by the same BM25 (k1 1.2, b 0.75, the field weights above scaling
+term frequencies, one document length over all fields):
 
 - SQLite: an FTS5 table ``search_fts`` (porter stemming, unicode61) beside
-  ``search_doc``, ranked by BM25.
+  ``search_doc``, ranked by FTS5's ``bm25()``.
 - PostgreSQL: a generated ``tsvector`` column on ``search_doc`` with a GIN index
-  (English configuration, the same weights as A-D), ranked by ``ts_rank_cd``.
+  (English configuration, the weights as classes A-D). ``ts_rank_cd`` does not
+  saturate term frequency, so a record repeating a phrase in twenty arm
+  descriptions outranked records about the subject; the score is BM25 instead,
+  each term's weighted frequency read with ``ts_rank_cd`` on that term alone.
+  Collection statistics (records, mean length, document frequencies) are cached
+  for ``STATS_TTL`` seconds per database.
 
 Queries are plain words and "quoted phrases"; every word must match (stemmed:
 "cords" finds "cord"). Filters: status (exact, canonical), phase (one of the
 record's phases), condition (a case-insensitive substring of a condition).
+Differences left between the stores: PostgreSQL drops English stop words (a
+query of only stop words finds nothing there) and scores a quoted phrase by its
+words, FTS5 by the phrase.
 """
 
 from __future__ import annotations
 
+import math
 import re
+import threading
+import time
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, insert, select, text, update
+from sqlmodel import SQLModel
+
+from ingest import abbrev
+from models.tables import StoreMeta
 
 FIELDS = ("title", "conditions", "interventions", "arms", "criteria", "summary")
-_SQLITE_WEIGHTS = "10.0, 5.0, 3.0, 2.0, 1.0, 1.0"
-_PG_WEIGHTS = {"title": "A", "conditions": "B", "interventions": "C", "arms": "C", "criteria": "D",
-               "summary": "D"}
+# What the search rows are built by; a store whose rows an older build wrote says so
+# (``outdated``) until ``reindex``. 2: abbreviations expanded, token counts for BM25.
+INDEX_VERSION = 2
+_META_KEY = "search_index_version"
+_CLASS = {"title": "A", "conditions": "B", "interventions": "C", "arms": "C", "criteria": "D",
+          "summary": "D"}
+_WEIGHT = {"A": 10.0, "B": 5.0, "C": 3.0, "D": 1.0}
+_SQLITE_WEIGHTS = ", ".join(str(_WEIGHT[_CLASS[f]]) for f in FIELDS)
+# ts_rank_cd takes weights in [0, 1], in the order D, C, B, A
+_PG_RANK_WEIGHTS = "{" + ",".join(str(_WEIGHT[c] / _WEIGHT["A"]) for c in "DCBA") + "}"
+K1, B = 1.2, 0.75  # FTS5's bm25() constants
+STATS_TTL = 600.0
+_META = SQLModel.metadata.tables[StoreMeta.__tablename__]
+_WORD = re.compile(r"[^\W_]+")  # as FTS5's unicode61 cuts words: "_" separates
 _TERM = re.compile(r'"([^"]+)"|([\w][\w\-./]*)', re.UNICODE)
 
 # External content: the text lives once, in search_doc; the FTS5 table holds the index.
@@ -39,10 +70,27 @@ PG_DDL = (
     "ALTER TABLE search_doc ADD COLUMN IF NOT EXISTS tsv tsvector GENERATED ALWAYS AS ("
     # "/" split as FTS5 splits it: PostgreSQL's parser reads "cord/nerve" as one file path.
     + " || ".join(f"setweight(to_tsvector('english', translate(coalesce({f}, ''), '/', ' ')), '{w}')"
-                  for f, w in _PG_WEIGHTS.items())
+                  for f, w in _CLASS.items())
     + ") STORED",
     "CREATE INDEX IF NOT EXISTS ix_search_doc_tsv ON search_doc USING gin (tsv)",
+    # Words in the record's search text, BM25's document length (FTS5 keeps its own).
+    "ALTER TABLE search_doc ADD COLUMN IF NOT EXISTS ntok integer",
 )
+
+
+def outdated(conn: Connection) -> bool:
+    """Whether search rows written by an older build of the index are in the store."""
+    built = conn.execute(select(_META.c.value).where(_META.c.key == _META_KEY)).scalar()
+    if built is not None and int(built) >= INDEX_VERSION:
+        return False
+    return conn.execute(text("SELECT 1 FROM search_doc LIMIT 1")).first() is not None
+
+
+def mark_current(conn: Connection) -> None:
+    """Every search row is this build's (a new store, or after a reindex)."""
+    if not conn.execute(update(_META).where(_META.c.key == _META_KEY).values(
+            value=str(INDEX_VERSION))).rowcount:
+        conn.execute(insert(_META).values(key=_META_KEY, value=str(INDEX_VERSION)))
 
 
 def _join(*parts: Any) -> str | None:
@@ -57,7 +105,7 @@ def document(record: dict[str, Any]) -> dict[str, Any]:
     conditions = record.get("conditions") or []
     interventions = record.get("interventions") or []
     arms = record.get("arms") or []
-    return {
+    fields = {
         "status": (record.get("status") or {}).get("overall"),
         "phases": " ".join(record.get("phases") or []) or None,
         "conditions_filter": "\n".join(c.casefold() for c in conditions) or None,
@@ -72,6 +120,12 @@ def document(record: dict[str, Any]) -> dict[str, Any]:
                                                       *(elig.get("unclassified") or [])),
         "summary": _join(record.get("summary"), record.get("description")),
     }
+    expand = abbrev.Expander(abbrev.definitions(fields[f] for f in FIELDS))
+    return {k: expand(v) if k in FIELDS else v for k, v in fields.items()}
+
+
+def _length(doc: dict[str, Any]) -> int:
+    return sum(len(_WORD.findall(doc[f])) for f in FIELDS if doc[f])
 
 
 def index(conn: Connection, postgres: bool, record: dict[str, Any], source: str, version: int,
@@ -86,7 +140,7 @@ def index(conn: Connection, postgres: bool, record: dict[str, Any], source: str,
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:
         if postgres:
-            cursor.execute(_PG_UPSERT, row)
+            cursor.execute(_PG_UPSERT, {**row, "ntok": _length(doc)})
         else:
             _sqlite_index(cursor, row, doc)
     finally:
@@ -95,9 +149,10 @@ def index(conn: Connection, postgres: bool, record: dict[str, Any], source: str,
 
 _COLUMNS = ("registry_id", "source", "version", "valid_from", "status", "phases", "conditions_filter",
             *FIELDS)
+_PG_COLUMNS = (*_COLUMNS, "ntok")
 _PG_UPSERT = (
-    f"INSERT INTO search_doc ({', '.join(_COLUMNS)}) VALUES ({', '.join(f'%({c})s' for c in _COLUMNS)}) "
-    f"ON CONFLICT (registry_id) DO UPDATE SET {', '.join(f'{c} = excluded.{c}' for c in _COLUMNS[1:])} "
+    f"INSERT INTO search_doc ({', '.join(_PG_COLUMNS)}) VALUES ({', '.join(f'%({c})s' for c in _PG_COLUMNS)}) "
+    f"ON CONFLICT (registry_id) DO UPDATE SET {', '.join(f'{c} = excluded.{c}' for c in _PG_COLUMNS[1:])} "
     "WHERE search_doc.valid_from <= excluded.valid_from"
 )
 _SQLITE_OLD = f"SELECT rowid, valid_from, {', '.join(FIELDS)} FROM search_doc WHERE registry_id = ?"
@@ -129,17 +184,20 @@ class Hit:
     version: int
 
 
-def _fts_query(q: str) -> str:
+def _terms(q: str) -> list[str]:
+    """The words and "phrases" of a query, in order."""
+    return [t for t in (phrase or word for phrase, word in _TERM.findall(q)) if t.strip()]
+
+
+def _fts_query(terms: list[str]) -> str:
     """Words and "phrases" as an FTS5 query: each one quoted (no operator syntax leaks)."""
-    terms = [phrase or word for phrase, word in _TERM.findall(q)]
-    return " ".join('"' + t.replace('"', "") + '"' for t in terms if t.strip())
+    return " ".join('"' + t.replace('"', "") + '"' for t in terms)
 
 
-def search(conn: Connection, postgres: bool, q: str = "", *, status: str | None = None,
-           phase: str | None = None, condition: str | None = None, limit: int = 20,
-           offset: int = 0) -> list[Hit]:
+def _filters(status: str | None, phase: str | None, condition: str | None
+             ) -> tuple[list[str], dict[str, Any]]:
     where: list[str] = []
-    params: dict[str, Any] = {"limit": limit, "offset": offset}
+    params: dict[str, Any] = {}
     if status:
         where.append("d.status = :status")
         params["status"] = status
@@ -149,26 +207,115 @@ def search(conn: Connection, postgres: bool, q: str = "", *, status: str | None 
     if condition:
         where.append("d.conditions_filter LIKE :condition")
         params["condition"] = f"%{condition.casefold()}%"
-    match = _fts_query(q) if q.strip() else ""
-    head = "SELECT d.registry_id, d.title, d.status, d.phases, {score} AS score, d.source, d.version "
-    if not match:
-        sql = head.format(score="0.0") + "FROM search_doc d"
-        order = "d.registry_id"
+    return where, params
+
+
+_HEAD = "SELECT d.registry_id, d.title, d.status, d.phases, {score} AS score, d.source, d.version "
+
+
+def search(conn: Connection, postgres: bool, q: str = "", *, status: str | None = None,
+           phase: str | None = None, condition: str | None = None, limit: int = 20,
+           offset: int = 0) -> list[Hit]:
+    where, params = _filters(status, phase, condition)
+    params.update(limit=limit, offset=offset)
+    terms = _terms(q)
+    if not terms:
+        sql, order = _HEAD.format(score="0.0") + "FROM search_doc d", "d.registry_id"
     elif postgres:
-        sql = (head.format(score="ts_rank_cd(d.tsv, query, 1)")
-               + "FROM search_doc d, websearch_to_tsquery('english', :q) query")
-        where.insert(0, "d.tsv @@ query")
-        params["q"] = q
-        order = "score DESC, d.registry_id"
+        return _pg_search(conn, terms, where, params)
     else:
-        sql = (head.format(score=f"-bm25(search_fts, {_SQLITE_WEIGHTS})")
+        sql = (_HEAD.format(score=f"-bm25(search_fts, {_SQLITE_WEIGHTS})")
                + "FROM search_fts JOIN search_doc d ON d.rowid = search_fts.rowid")
         where.insert(0, "search_fts MATCH :q")
-        params["q"] = match
+        params["q"] = _fts_query(terms)
         order = "score DESC, d.registry_id"
     if where:
         sql += " WHERE " + " AND ".join(where)
     sql += f" ORDER BY {order} LIMIT :limit OFFSET :offset"
-    rows = conn.execute(text(sql), params)
+    return _hits(conn.execute(text(sql), params))
+
+
+def _hits(rows: Any) -> list[Hit]:
     return [Hit(r[0], (r[1] or "").split("\n")[0] or None, r[2], (r[3] or "").split(), float(r[4]),
                 r[5], r[6]) for r in rows]
+
+
+# --- BM25 on PostgreSQL -------------------------------------------------------------
+
+@dataclass
+class _Stats:
+    at: float
+    records: int
+    avgdl: float
+    df: dict[str, int]
+
+
+_stats: dict[str, _Stats] = {}
+_stats_lock = threading.Lock()
+
+
+def forget_stats() -> None:
+    """Drop the cached collection statistics (after a reindex; tests)."""
+    with _stats_lock:
+        _stats.clear()
+
+
+def _collection(conn: Connection, lexemes: list[str]) -> _Stats:
+    key = conn.engine.url.render_as_string(hide_password=True)
+    with _stats_lock:
+        stats = _stats.get(key)
+    if stats is None or time.monotonic() - stats.at > STATS_TTL:
+        records, avgdl = conn.execute(text(
+            "SELECT count(*), coalesce(avg(ntok), 0) FROM search_doc")).one()
+        stats = _Stats(time.monotonic(), int(records), float(avgdl), {})
+    missing = [lex for lex in lexemes if lex not in stats.df]
+    if missing:
+        rows = conn.execute(text(
+            "SELECT t.lex, (SELECT count(*) FROM search_doc WHERE tsv @@ t.tq) "
+            "FROM unnest(CAST(:lexes AS text[]), CAST(:tqs AS tsquery[])) AS t(lex, tq)"),
+            {"lexes": missing, "tqs": [_lexeme_query(x) for x in missing]})
+        stats.df.update({lex: int(n) for lex, n in rows})
+    with _stats_lock:
+        _stats[key] = stats
+    return stats
+
+
+def _lexeme_query(lexeme: str) -> str:
+    return "'" + lexeme.replace("\\", "\\\\").replace("'", "''") + "'"
+
+
+def _idf(records: int, hits: int) -> float:
+    idf = math.log((records - hits + 0.5) / (hits + 0.5))
+    return idf if idf > 0 else 1e-6  # as FTS5: a word in most records still counts a little
+
+
+def _pg_search(conn: Connection, terms: list[str], where: list[str], params: dict[str, Any]
+               ) -> list[Hit]:
+    terms = [t.replace("/", " ") for t in terms]  # as the tsvector splits "cord/nerve"
+    names = [f"t{i}" for i in range(len(terms))]
+    params.update(zip(names, terms, strict=True))
+    lexemes = list(conn.execute(text(
+        "SELECT DISTINCT unnest(tsvector_to_array(to_tsvector('english', :all)))"),
+        {"all": " ".join(terms)}).scalars())
+    if not lexemes:
+        return []  # only stop words: nothing the index can match
+    stats = _collection(conn, lexemes)
+    query = " && ".join(f"phraseto_tsquery('english', :{n})" for n in names)
+    where.insert(0, f"d.tsv @@ ({query})")
+    params.update(
+        lexes=lexemes, tqs=[_lexeme_query(x) for x in lexemes],
+        idfs=[_idf(stats.records, stats.df[x]) for x in lexemes],
+        avgdl=stats.avgdl or 1.0, k1=K1, b=B, w=_PG_RANK_WEIGHTS, scale=_WEIGHT["A"])
+    # A term's weighted frequency: ts_rank_cd of that term alone, unnormalized, is the
+    # sum of the class weights of its occurrences.
+    sql = (
+        "WITH t(lex, tq, idf) AS (SELECT * FROM unnest(CAST(:lexes AS text[]), "
+        "CAST(:tqs AS tsquery[]), CAST(:idfs AS float8[]))), "
+        "cand AS (SELECT d.registry_id, d.title, d.status, d.phases, d.source, d.version, d.tsv, "
+        f"coalesce(d.ntok, :avgdl) AS dl FROM search_doc d WHERE {' AND '.join(where)}) "
+        "SELECT c.registry_id, c.title, c.status, c.phases, "
+        "(SELECT coalesce(sum(t.idf * f.tf * (:k1 + 1) / (f.tf + :k1 * (1 - :b + :b * c.dl / :avgdl))), 0) "
+        "FROM t CROSS JOIN LATERAL (SELECT :scale * ts_rank_cd(CAST(:w AS float4[]), c.tsv, t.tq, 0) AS tf) f "
+        "WHERE f.tf > 0) AS score, c.source, c.version "
+        "FROM cand c ORDER BY score DESC, c.registry_id LIMIT :limit OFFSET :offset")
+    return _hits(conn.execute(text(sql), params))

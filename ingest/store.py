@@ -31,7 +31,7 @@ from ingest.canonical import content_hash, content_of
 from ingest.diff import Change, diff
 from ingest.store_sql import HotSql
 from models.record import Record
-from models.tables import Event, Fetch, RawPayload, Version
+from models.tables import Event, Fetch, RawPayload, SearchDoc, Version
 
 # PostgreSQL advisory locks (transaction-scoped). Order: record lock, then event lock.
 _EVENT_LOCK = 0x7472_6D69  # "trmi": orders event appends, so seq follows commit order
@@ -41,6 +41,7 @@ _RAW = SQLModel.metadata.tables[RawPayload.__tablename__]
 _FETCH = SQLModel.metadata.tables[Fetch.__tablename__]
 _VERSION = SQLModel.metadata.tables[Version.__tablename__]
 _EVENT = SQLModel.metadata.tables[Event.__tablename__]
+_SEARCH = SQLModel.metadata.tables[SearchDoc.__tablename__]
 
 _VALIDATORS = (
     select(_FETCH.c.etag, _FETCH.c.last_modified)
@@ -177,6 +178,9 @@ class Store:
             SQLModel.metadata.create_all(conn)
             for statement in ddl:
                 conn.exec_driver_sql(statement)
+            if conn.execute(select(func.count()).select_from(
+                    select(_SEARCH.c.registry_id).limit(1).subquery())).scalar() == 0:
+                search.mark_current(conn)  # nothing indexed yet: what comes is this build's
 
     @contextmanager
     def _tx(self) -> Iterator[Connection]:
@@ -505,13 +509,21 @@ class Store:
 
     def reindex(self) -> int:
         """Rebuild the search rows from the stored versions (a store made before the
-        index existed); returns how many records are indexed."""
+        index existed, or by an older build of it); returns how many records are indexed."""
         rows = self.newest_registry_versions()
         for row, record in self.records(rows):
             with self._tx() as conn:
                 search.index(conn, self.is_postgres, orjson.loads(record), row.source, row.version,
                              row.valid_from)
+        with self._tx() as conn:
+            search.mark_current(conn)
+        search.forget_stats()
         return len(rows)
+
+    def search_outdated(self) -> bool:
+        """Whether an older build of the index wrote some search rows (``reindex``)."""
+        with self._tx() as conn:
+            return search.outdated(conn)
 
     def raw_url(self, sha256: str) -> str | None:
         with self._tx() as conn:
