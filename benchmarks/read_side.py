@@ -1,8 +1,10 @@
 """The read side under load: API latency, the change feed, exports. Prints the figures.
 
     python -m benchmarks.read_side [--corpus ../shared/corpus] [--seconds 10] [--clients 4]
+                                   [--postgres postgresql://postgres@127.0.0.1:5432/test]
 
-Stores the 971-record corpus (read in place) in a fresh SQLite file, starts
+Stores the 971-record corpus (read in place) in a fresh SQLite file (or, with
+``--postgres``, in a fresh schema of that database, dropped at the end), starts
 ``trialmirror serve`` in its own process on 127.0.0.1, and for ``--seconds``
 each lets ``--clients`` threads (keep-alive sessions) request
 ``/studies/{id}`` for random corpus ids, then ``/search`` with queries drawn
@@ -25,8 +27,10 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import requests
+from sqlalchemy import create_engine, text
 
 from ingest import export
 from ingest.store import Store
@@ -77,9 +81,38 @@ def main() -> None:
     parser.add_argument("--corpus", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "corpus")
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--postgres", metavar="URL", help="a PostgreSQL database to use instead of SQLite")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="trialmirror-bench-"))
     url = f"sqlite:///{folder / 'read.db'}"
+    if args.postgres:
+        url = _fresh_schema(args.postgres)
+    try:
+        _run(args, folder, url)
+    finally:
+        if args.postgres:
+            _drop_schema(args.postgres)
+
+
+_SCHEMA = "trialmirror_bench_read"
+
+
+def _admin(url: str) -> Any:
+    return create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+
+
+def _fresh_schema(url: str) -> str:
+    with _admin(url).begin() as conn:
+        conn.execute(text(f"DROP SCHEMA IF EXISTS {_SCHEMA} CASCADE; CREATE SCHEMA {_SCHEMA}"))
+    return f"{url}?options=-csearch_path%3D{_SCHEMA}"
+
+
+def _drop_schema(url: str) -> None:
+    with _admin(url).begin() as conn:
+        conn.execute(text(f"DROP SCHEMA IF EXISTS {_SCHEMA} CASCADE"))
+
+
+def _run(args: argparse.Namespace, folder: Path, url: str) -> None:
     store = fill(Store(url), args.corpus)
     ids = [r.registry_id for r in store.newest_registry_versions()]
     port = _free_port()
@@ -94,7 +127,8 @@ def main() -> None:
                 break
             except requests.ConnectionError:
                 time.sleep(0.1)
-        print(f"records {len(ids)}, {args.clients} clients, {args.seconds:g} s per endpoint")
+        print(f"{store.engine.dialect.name}: records {len(ids)}, {args.clients} clients, "
+              f"{args.seconds:g} s per endpoint")
         for name, paths in (("/studies/{id}", [f"/studies/{i}" for i in ids]),
                             ("/search", [f"/search?q={q}" for q in QUERIES])):
             latencies = _load(base, paths, args.seconds, args.clients)

@@ -98,8 +98,9 @@ def _join(*parts: Any) -> str | None:
     return text_ or None
 
 
-def document(record: dict[str, Any]) -> dict[str, Any]:
-    """The searchable text and the filter values of a normalized record."""
+def document(record: dict[str, Any], *, expand: bool = True) -> dict[str, Any]:
+    """The searchable text and the filter values of a normalized record (``expand``:
+    with the long forms of the abbreviations it defines)."""
     titles = record.get("titles") or {}
     elig = record.get("eligibility") or {}
     conditions = record.get("conditions") or []
@@ -120,8 +121,10 @@ def document(record: dict[str, Any]) -> dict[str, Any]:
                                                       *(elig.get("unclassified") or [])),
         "summary": _join(record.get("summary"), record.get("description")),
     }
-    expand = abbrev.Expander(abbrev.definitions(fields[f] for f in FIELDS))
-    return {k: expand(v) if k in FIELDS else v for k, v in fields.items()}
+    if not expand:
+        return fields
+    expander = abbrev.Expander(abbrev.definitions(fields[f] for f in FIELDS))
+    return {k: expander(v) if k in FIELDS else v for k, v in fields.items()}
 
 
 def _length(doc: dict[str, Any]) -> int:
