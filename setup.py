@@ -14,7 +14,7 @@ import os
 from setuptools import setup
 from setuptools.command.build_ext import build_ext
 
-COMPILED = ["ingest/text.py", "ingest/criteria.py", "ingest/sources/ctgov.py"]
+COMPILED = ["ingest/text.py", "ingest/criteria.py", "ingest/sources/ctgov.py", "ingest/abbrev.py"]
 
 
 class OptionalBuildExt(build_ext):

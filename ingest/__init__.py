@@ -5,7 +5,7 @@ from pathlib import Path
 # Modules setup.py may compile with mypyc. A compiled module is imported in
 # preference to its source, so after an edit an old build would run silently:
 # refuse that instead.
-_COMPILED = ("text.py", "criteria.py", "sources/ctgov.py")
+_COMPILED = ("text.py", "criteria.py", "sources/ctgov.py", "abbrev.py")
 
 
 def _refuse_stale_builds() -> None:

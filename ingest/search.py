@@ -57,6 +57,7 @@ _SQLITE_WEIGHTS = ", ".join(str(_WEIGHT[_CLASS[f]]) for f in FIELDS)
 _PG_RANK_WEIGHTS = "{" + ",".join(str(_WEIGHT[c] / _WEIGHT["A"]) for c in "DCBA") + "}"
 K1, B = 1.2, 0.75  # FTS5's bm25() constants
 STATS_TTL = 600.0
+_DF_CACHE_MAX = 20_000  # distinct query words remembered per database (a few MB at most)
 _META = SQLModel.metadata.tables[StoreMeta.__tablename__]
 _WORD = re.compile(r"[^\W_]+")  # as FTS5's unicode61 cuts words: "_" separates
 _TERM = re.compile(r'"([^"]+)"|([\w][\w\-./]*)', re.UNICODE)
@@ -267,7 +268,7 @@ def _collection(conn: Connection, lexemes: list[str]) -> _Stats:
     key = conn.engine.url.render_as_string(hide_password=True)
     with _stats_lock:
         stats = _stats.get(key)
-    if stats is None or time.monotonic() - stats.at > STATS_TTL:
+    if stats is None or time.monotonic() - stats.at > STATS_TTL or len(stats.df) > _DF_CACHE_MAX:
         records, avgdl = conn.execute(text(
             "SELECT count(*), coalesce(avg(ntok), 0) FROM search_doc")).one()
         stats = _Stats(time.monotonic(), int(records), float(avgdl), {})
