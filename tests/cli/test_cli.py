@@ -4,8 +4,10 @@ import json
 
 import pytest
 from click.testing import CliRunner
+from sqlalchemy import text
 
 from cli.main import main
+from ingest.store import Store
 from tests.fixtures import nct01342250 as fx
 from tests.fixtures.server import Reply, ScriptedServer
 
@@ -223,3 +225,22 @@ def test_reconcile_refuses_a_registry_source_and_says_what_to_run(env):
     assert refused.exit_code == 2 and "'ctgov' is not a mirror; mirrors: ctv, ictrp" in refused.stderr
     empty = _run(env, "reconcile", NCT)
     assert empty.exit_code == 1 and "run `trialmirror sync NCT01342250` first" in empty.stderr
+
+
+def test_search_and_the_hint_when_the_index_is_outdated(env, settings):
+    server, _ = env
+    server.play(PATH, _body(fx.current()))
+    assert _run(env, "sync", NCT).exit_code == 0
+    hits = json.loads(_run(env, "search", "umbilical cord", "--json").stdout)
+    assert [h["registry_id"] for h in hits] == [NCT] and hits[0]["status"] == "COMPLETED"
+    table = _run(env, "search", "cord")
+    assert NCT in table.stdout and "Human Umbilical Cord" in table.stdout and not table.stderr
+    store = Store(settings.database_url)
+    with store.transaction() as conn:  # as a store indexed by the build before abbreviations
+        conn.execute(text("UPDATE store_meta SET value = '1' WHERE key = 'search_index_version'"))
+    store.close()
+    outdated = _run(env, "search", "cord")
+    assert NCT in outdated.stdout and "trialmirror search --reindex" in outdated.stderr
+    rebuilt = _run(env, "search", "--reindex", "cord")
+    assert "indexed 1 records" in rebuilt.stderr and "--reindex` rebuilds" not in rebuilt.stderr
+    assert not _run(env, "search", "cord").stderr
