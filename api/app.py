@@ -81,12 +81,15 @@ def _day(value: str | None) -> str | None:
 
 
 def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
-    """The app over ``store`` (one is opened from the settings when not given)."""
+    """The app over ``store`` (one is opened from the settings when not given, read-only
+    on a schema made here first)."""
     own = store is None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.store = store or Store(settings.database_url)
+        if store is None:
+            Store(settings.database_url).close()
+        app.state.store = store or Store(settings.database_url, read_only=True)
         yield
         if own:
             app.state.store.close()

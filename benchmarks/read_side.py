@@ -2,13 +2,15 @@
 
     python -m benchmarks.read_side [--corpus ../shared/corpus] [--seconds 10] [--clients 4]
                                    [--postgres postgresql://postgres@127.0.0.1:5432/test]
+                                   [--copies N]
 
 Stores the 971-record corpus (read in place) in a fresh SQLite file (or, with
 ``--postgres``, in a fresh schema of that database, dropped at the end), starts
 ``trialmirror serve`` in its own process on 127.0.0.1, and for ``--seconds``
 each lets ``--clients`` threads (keep-alive sessions) request
 ``/studies/{id}`` for random corpus ids, then ``/search`` with queries drawn
-from the corpus' conditions. Then: the whole change feed paged 1,000 at a time,
+from the corpus' conditions. ``--copies N`` stores the corpus N more times under
+made-up ids (SYNTHETIC records) to see the figures at a larger scale. Then: the whole change feed paged 1,000 at a time,
 and the NDJSON and CSV exports.
 Targets: ``/studies/{id}`` p99 < 20 ms, ``/search`` p99 < 50 ms.
 """
@@ -19,6 +21,7 @@ import argparse
 import io
 import os
 import random
+import shutil
 import socket
 import statistics
 import subprocess
@@ -34,7 +37,7 @@ from sqlalchemy import create_engine, text
 
 from ingest import export
 from ingest.store import Store
-from tests.fixtures.corpus_store import fill
+from tests.fixtures.corpus_store import add_copies, fill
 
 TARGETS_P99_MS = {"/studies/{id}": 20.0, "/search": 50.0}
 QUERIES = ["cancer", "breast cancer", "diabetes", "stem cells", "umbilical cord", "covid-19",
@@ -82,6 +85,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--postgres", metavar="URL", help="a PostgreSQL database to use instead of SQLite")
+    parser.add_argument("--copies", type=int, default=0, help="store the corpus N more times (made-up ids)")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="trialmirror-bench-"))
     url = f"sqlite:///{folder / 'read.db'}"
@@ -92,6 +96,7 @@ def main() -> None:
     finally:
         if args.postgres:
             _drop_schema(args.postgres)
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 _SCHEMA = "trialmirror_bench_read"
@@ -114,6 +119,10 @@ def _drop_schema(url: str) -> None:
 
 def _run(args: argparse.Namespace, folder: Path, url: str) -> None:
     store = fill(Store(url), args.corpus)
+    if args.copies:
+        t0 = time.perf_counter()
+        added = add_copies(store, args.corpus, args.copies)
+        print(f"added {added:,} synthetic records in {time.perf_counter() - t0:.0f} s")
     ids = [r.registry_id for r in store.newest_registry_versions()]
     port = _free_port()
     env = {**os.environ, "TRIALMIRROR_DATABASE_URL": url}

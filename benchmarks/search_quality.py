@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import random
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -36,15 +37,17 @@ def main() -> None:
     parser.add_argument("--postgres", metavar="URL", default="postgresql://postgres@127.0.0.1:5432/test")
     parser.add_argument("--sample", type=int, default=0, help="print N random definitions")
     args = parser.parse_args()
-    sqlite = fill(Store(f"sqlite:///{Path(tempfile.mkdtemp(prefix='trialmirror-bench-')) / 's.db'}"), args.corpus)
+    folder = Path(tempfile.mkdtemp(prefix="trialmirror-bench-"))
+    sqlite = fill(Store(f"sqlite:///{folder / 's.db'}"), args.corpus)
     try:
         postgres = fill(Store(_fresh_schema(args.postgres)), args.corpus)
         _compare(sqlite, postgres)
         postgres.close()
+        _abbreviations(sqlite, args.sample)
     finally:
         _drop_schema(args.postgres)
-    _abbreviations(sqlite, args.sample)
-    sqlite.close()
+        sqlite.close()
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _compare(sqlite: Store, postgres: Store) -> None:

@@ -65,9 +65,14 @@ def serve_cmd(obj: Context, host: str, port: int) -> None:
     import uvicorn
 
     from api.app import create_app
+    from ingest.store import Store
 
-    obj.store  # noqa: B018  (fails here, clearly, when the database cannot be opened)
-    uvicorn.run(create_app(obj.settings, obj.store), host=host, port=port, log_level="info")
+    obj.store  # noqa: B018  (makes the schema; fails here, clearly, when the database cannot be opened)
+    reader = Store(obj.settings.database_url, read_only=True)
+    try:
+        uvicorn.run(create_app(obj.settings, reader), host=host, port=port, log_level="info")
+    finally:
+        reader.close()
 
 
 @cli.main.command("export")

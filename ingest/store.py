@@ -138,13 +138,25 @@ def _sqlite_begin(conn: Connection) -> None:
     driver.execute("BEGIN IMMEDIATE")
 
 
-def make_engine(url: str) -> Engine:
+def _sqlite_connect_read_only(dbapi_conn: Any, record: Any) -> None:
+    _sqlite_connect(dbapi_conn, record)
+    dbapi_conn.execute("PRAGMA query_only=ON")  # a write by mistake fails loudly
+
+
+def _sqlite_begin_read(conn: Connection) -> None:
+    # Readers of a WAL database do not block each other nor the writer; IMMEDIATE
+    # here would queue every API request behind one lock (seconds under load).
+    driver: Any = conn.connection.driver_connection
+    driver.execute("BEGIN")
+
+
+def make_engine(url: str, *, read_only: bool = False) -> Engine:
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://"):]
     engine = create_engine(url)
     if engine.dialect.name == "sqlite":
-        event.listen(engine, "connect", _sqlite_connect)
-        event.listen(engine, "begin", _sqlite_begin)
+        event.listen(engine, "connect", _sqlite_connect_read_only if read_only else _sqlite_connect)
+        event.listen(engine, "begin", _sqlite_begin_read if read_only else _sqlite_begin)
     return engine
 
 
@@ -153,9 +165,11 @@ def dumps(value: Any) -> str:
 
 
 class Store:
-    def __init__(self, url: str, *, create: bool = True):
+    def __init__(self, url: str, *, create: bool = True, read_only: bool = False):
+        """``read_only``: for readers only (the HTTP API): on SQLite, transactions that
+        neither take the write lock nor can write; the schema must exist."""
         self.url = url
-        self.engine = make_engine(url)
+        self.engine = make_engine(url, read_only=read_only)
         self.is_postgres = self.engine.dialect.name == "postgresql"
         self._local = threading.local()
         self._lock = threading.Lock()
@@ -164,7 +178,7 @@ class Store:
         dbapi = self.engine.dialect.loaded_dbapi
         self._integrity_errors = (dbapi.IntegrityError,)
         self._lost_connection = (dbapi.OperationalError, dbapi.InterfaceError)
-        if create:
+        if create and not read_only:
             self._create_schema()
 
     def _create_schema(self) -> None:

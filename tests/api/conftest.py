@@ -14,6 +14,8 @@ def api(corpus_dir, tmp_path_factory):
     settings = Settings(database_url=f"sqlite:///{tmp_path_factory.mktemp('api') / 'api.db'}",
                         _env_file=None)
     store = fill(Store(settings.database_url), corpus_dir)
-    with serving(settings, store) as base:
+    reader = Store(settings.database_url, read_only=True)  # as `trialmirror serve` opens it
+    with serving(settings, reader) as base:
         yield base, store
+    reader.close()
     store.close()

@@ -110,3 +110,27 @@ def test_openapi_documents_every_route(api):
                           "/studies/{registry_id}/diff", "/studies/{registry_id}/timeline",
                           "/studies/{registry_id}/reconciliation", "/search", "/feeds/status.atom",
                           "/healthz"}
+
+
+def test_the_api_answers_while_a_writer_holds_the_lock(api):
+    """Readers of the SQLite file take no write lock: a sync writing (here, a writer
+    holding the lock) does not stall the API, and the API cannot write."""
+    import sqlite3
+
+    base, store = api
+    path = store.url.removeprefix("sqlite:///")
+    writer = sqlite3.connect(path, isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")
+    try:
+        answer = requests.get(base + f"/studies/{NCT}", timeout=10)
+        assert answer.status_code == 200 and answer.json()["record"]["registry_id"] == NCT
+        assert requests.get(base + "/search", params={"q": "umbilical cord"}, timeout=10).json()["items"]
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+    from ingest.store import Store
+
+    reader = Store(store.url, read_only=True)
+    with pytest.raises(Exception, match="readonly|read-only|query_only"), reader.transaction() as conn:
+        conn.exec_driver_sql("DELETE FROM watch")
+    reader.close()
