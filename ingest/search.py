@@ -306,20 +306,19 @@ def _pg_search(conn: Connection, terms: list[str], where: list[str], params: dic
     stats = _collection(conn, lexemes)
     query = " && ".join(f"phraseto_tsquery('english', :{n})" for n in names)
     where.insert(0, f"d.tsv @@ ({query})")
-    params.update(
-        lexes=lexemes, tqs=[_lexeme_query(x) for x in lexemes],
-        idfs=[_idf(stats.records, stats.df[x]) for x in lexemes],
-        avgdl=stats.avgdl or 1.0, k1=K1, b=B, w=_PG_RANK_WEIGHTS, scale=_WEIGHT["A"])
-    # A term's weighted frequency: ts_rank_cd of that term alone, unnormalized, is the
-    # sum of the class weights of its occurrences.
+    # Per word: its weighted frequency f<i> (ts_rank_cd of that word alone, unnormalized,
+    # is the sum of the class weights of its occurrences), then BM25's saturation.
+    # Inlined per word, not a subquery per row: a common word matches tens of
+    # thousands of rows, each scored here.
+    freqs, parts = [], []
+    for i, lexeme in enumerate(lexemes):
+        params[f"q{i}"], params[f"idf{i}"] = _lexeme_query(lexeme), _idf(stats.records, stats.df[lexeme])
+        freqs.append(f":scale * ts_rank_cd(CAST(:w AS float4[]), d.tsv, CAST(:q{i} AS tsquery), 0) AS f{i}")
+        parts.append(f":idf{i} * f.f{i} * (:k1 + 1) / (f.f{i} + f.norm)")
+    params.update(avgdl=stats.avgdl or 1.0, k1=K1, b=B, w=_PG_RANK_WEIGHTS, scale=_WEIGHT["A"])
     sql = (
-        "WITH t(lex, tq, idf) AS (SELECT * FROM unnest(CAST(:lexes AS text[]), "
-        "CAST(:tqs AS tsquery[]), CAST(:idfs AS float8[]))), "
-        "cand AS (SELECT d.registry_id, d.title, d.status, d.phases, d.source, d.version, d.tsv, "
-        f"coalesce(d.ntok, :avgdl) AS dl FROM search_doc d WHERE {' AND '.join(where)}) "
-        "SELECT c.registry_id, c.title, c.status, c.phases, "
-        "(SELECT coalesce(sum(t.idf * f.tf * (:k1 + 1) / (f.tf + :k1 * (1 - :b + :b * c.dl / :avgdl))), 0) "
-        "FROM t CROSS JOIN LATERAL (SELECT :scale * ts_rank_cd(CAST(:w AS float4[]), c.tsv, t.tq, 0) AS tf) f "
-        "WHERE f.tf > 0) AS score, c.source, c.version "
-        "FROM cand c ORDER BY score DESC, c.registry_id LIMIT :limit OFFSET :offset")
+        "SELECT d.registry_id, d.title, d.status, d.phases, " + " + ".join(parts) + " AS score, "
+        "d.source, d.version FROM search_doc d CROSS JOIN LATERAL (SELECT " + ", ".join(freqs)
+        + ", :k1 * (1 - :b + :b * coalesce(d.ntok, :avgdl) / :avgdl) AS norm) f "
+        f"WHERE {' AND '.join(where)} ORDER BY score DESC, d.registry_id LIMIT :limit OFFSET :offset")
     return _hits(conn.execute(text(sql), params))
