@@ -23,7 +23,7 @@ from typing import Any
 
 import orjson
 import zstandard
-from sqlalchemy import Connection, Engine, bindparam, create_engine, event, func, select, tuple_
+from sqlalchemy import Connection, Engine, bindparam, create_engine, event, func, select, text, tuple_
 from sqlmodel import SQLModel
 
 from ingest import search, views
@@ -513,13 +513,26 @@ class Store:
         for start in range(0, len(rows), batch):
             chunk = rows[start:start + batch]
             keys = {(r.registry_id, r.source, r.version): r for r in chunk}
-            key_columns = tuple_(_VERSION.c.registry_id, _VERSION.c.source, _VERSION.c.version)
             with self._tx() as conn:  # exactly these versions: not every version of the records
-                found = {(x.registry_id, x.source, x.version): x.record for x in conn.execute(
-                    select(_VERSION.c.registry_id, _VERSION.c.source, _VERSION.c.version,
-                           _VERSION.c.record).where(key_columns.in_(list(keys))))}
+                found = {(x[0], x[1], x[2]): x[3] for x in conn.execute(*self._records_query(list(keys)))}
             for key, row in keys.items():
                 yield row, found[key]
+
+    def _records_query(self, keys: list[tuple[str, str, int]]) -> tuple[Any, ...]:
+        if self.is_postgres:
+            # A row-value IN of 500 keys is one index scan filtering every entry against
+            # all of them on PostgreSQL (346 ms a batch at 40k versions); joined from
+            # arrays, it is 500 key lookups (or a hash join).
+            ids, sources, numbers = (list(column) for column in zip(*keys, strict=True))
+            return (text(
+                f"SELECT v.registry_id, v.source, v.version, v.record FROM {_VERSION.name} v JOIN unnest("
+                "CAST(:ids AS text[]), CAST(:sources AS text[]), CAST(:numbers AS integer[])) "
+                "AS k(registry_id, source, version) ON v.registry_id = k.registry_id "
+                "AND v.source = k.source AND v.version = k.version"),
+                {"ids": ids, "sources": sources, "numbers": numbers})
+        key_columns = tuple_(_VERSION.c.registry_id, _VERSION.c.source, _VERSION.c.version)
+        return (select(_VERSION.c.registry_id, _VERSION.c.source, _VERSION.c.version,
+                       _VERSION.c.record).where(key_columns.in_(keys)),)
 
     def reindex(self) -> int:
         """Rebuild the search rows from the stored versions (a store made before the
