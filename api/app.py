@@ -33,11 +33,12 @@ from ingest.read import (
 )
 from ingest.settings import Settings
 from ingest.sources import SOURCES, ctgov
-from ingest.store import REGISTRY_SOURCES, Store
+from ingest.store import EVENT_KINDS, REGISTRY_SOURCES, Store
 from models import vocab
 
 PROBLEM = "application/problem+json"
 MIRRORS = tuple(name for name in SOURCES if name not in REGISTRY_SOURCES)
+_KIND_PATTERN = "^(" + "|".join(EVENT_KINDS) + ")$"
 StudyId = Annotated[str, Path(description="A ClinicalTrials.gov id, NCT and 8 digits",
                               examples=["NCT01342250"], max_length=32)]
 INT32, INT64 = 2**31 - 1, 2**63 - 1  # the columns' ranges: a larger number is a 422, not a 500
@@ -174,7 +175,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     @app.get("/changes", summary="The change feed: every event after a cursor, in order")
     def changes(request: Request,
                 after: Annotated[int, Query(ge=0, le=INT64, description="The last seq you processed")] = 0,
-                kind: Annotated[str | None, Query(pattern="^(new_record|status_change|updated|reparsed|vanished|merged)$")] = None,
+                kind: Annotated[str | None, Query(pattern=_KIND_PATTERN)] = None,
                 source: SourceName = None,
                 limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> dict[str, Any]:
         items = event_items(the_store(request).events(

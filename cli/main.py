@@ -25,12 +25,11 @@ from ingest.errors import ConfigError, TrialmirrorError
 from ingest.pipeline import Ingestor, RecordResult, RunSummary, sync
 from ingest.settings import Settings
 from ingest.sources import SOURCES, get_source
-from ingest.store import REGISTRY_SOURCES, Store
+from ingest.store import EVENT_KINDS, REGISTRY_SOURCES, Store
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
 PROGRESS_THRESHOLD = 5  # show a progress bar from this many records up
-EVENT_KINDS = ("new_record", "status_change", "updated", "reparsed", "vanished", "merged")
 MIRRORS = tuple(name for name in SOURCES if name not in REGISTRY_SOURCES)
 
 
@@ -201,7 +200,8 @@ def _bulk(obj: Context, query: str | None, incremental: bool, as_json: bool) -> 
                "pages": result.pages, "records": result.records, "outcomes": result.outcomes,
                "total_count": result.total_count, "stored": result.stored,
                "failed": [{"registry_id": r.registry_id, "error": str(r.error)} for r in result.failed],
-               "vanished": result.vanished, "merged": [list(m) for m in result.merged],
+               "vanished": result.vanished, "reappeared": result.reappeared,
+               "merged": [list(m) for m in result.merged],
                "complete": result.complete}
     if as_json:
         _emit_json(summary)
@@ -213,6 +213,10 @@ def _bulk(obj: Context, query: str | None, incremental: bool, as_json: bool) -> 
         if result.stored is not None:
             out.print(f"completeness: {result.stored} stored of {result.total_count} the registry counts; "
                       f"{len(result.vanished)} vanished, {len(result.merged)} merged into others",
+                      highlight=False)
+        if result.reappeared:
+            out.print(f"{len(result.reappeared)} listed again after they had vanished: "
+                      + ", ".join(result.reappeared[:20]) + (" ..." if len(result.reappeared) > 20 else ""),
                       highlight=False)
     for failure in result.failed[:50]:
         err.print(f"[red]failed:[/red] {escape(str(failure.error))}", highlight=False)
@@ -472,7 +476,7 @@ def diff_cmd(obj: Context, registry_id: str, source_name: str, from_n: int | Non
 def changes_cmd(obj: Context, after: int, kind: str | None, limit: int | None,
                 source_names: tuple[str, ...], as_json: bool) -> None:
     """The event log in seq order (a change feed): every new version, and notes about
-    records (vanished from the registry, merged into another)."""
+    records (vanished from the registry's listing, reappeared in it, merged into another)."""
     for name in source_names:
         _source(name)
     from ingest.read import event_items

@@ -18,6 +18,8 @@ each study in it is archived, parsed and stored like a single-record sync.
   failed are listed; stored records the registry no longer lists get a
   ``vanished`` event; a record whose ``nctIdAliases`` names a stored record gives
   that one a ``merged`` event. Neither is ever silently kept as current.
+- Any run (full, incremental, a search, a slice) that lists a record marked
+  vanished again gives it a ``reappeared`` event.
 """
 
 from __future__ import annotations
@@ -57,6 +59,7 @@ class BulkResult:
     total_count: int | None = None
     stored: int | None = None  # full loads: records stored and seen in this run
     vanished: list[str] = field(default_factory=list)
+    reappeared: list[str] = field(default_factory=list)
     merged: list[tuple[str, str]] = field(default_factory=list)  # (alias, into)
     resumed: bool = False
     stopped: bool = False
@@ -155,6 +158,7 @@ class BulkSync:
         else:
             result.stopped = True
             return result
+        self._reappeared(result, started)
         if full:
             self._completeness(result, started)
         self._save(status="done", finished_at=utcnow(), last_started_at=started, page_token=None)
@@ -232,6 +236,19 @@ class BulkSync:
             if isinstance(date, str) and (newest is None or date > newest):
                 newest = date
         return newest
+
+    def _reappeared(self, result: BulkResult, started: datetime) -> None:
+        """Records marked vanished that this run listed (and stored) again."""
+        marked = self.store.vanished("ctgov")
+        for start in range(0, len(marked), 500):
+            with self.store.transaction() as conn:
+                listed = list(conn.execute(select(_FETCH.c.registry_id).where(
+                    _FETCH.c.source == "ctgov", _FETCH.c.started_at >= started,
+                    _FETCH.c.registry_id.in_(marked[start:start + 500]),
+                    _FETCH.c.outcome.in_(("new_version", "unchanged"))).distinct()).scalars())
+            for rid in sorted(listed):
+                if self.store.note_event(rid, "ctgov", "reappeared", {"since": started.date().isoformat()}):
+                    result.reappeared.append(rid)
 
     def _completeness(self, result: BulkResult, started: datetime) -> None:
         """After a full load: what was stored against the registry's count, and the

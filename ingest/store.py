@@ -51,6 +51,9 @@ _VALIDATORS = (
 )
 # Events that come with a new version (the others are notes about a record).
 VERSION_EVENTS = ("new_record", "status_change", "updated", "reparsed")
+# Whether the registry's listing has the record: bulk runs note a change of state.
+LISTING_EVENTS = ("vanished", "reappeared")
+EVENT_KINDS = (*VERSION_EVENTS, *LISTING_EVENTS, "merged")
 # The registry's own sources, oldest first: a tie on valid_from goes to the later one.
 REGISTRY_SOURCES = ("ctgov_history", "ctgov")
 _REGISTRY_RANK = {name: i for i, name in enumerate(REGISTRY_SOURCES)}
@@ -354,9 +357,10 @@ class Store:
         return PutResult("new_version", number, digest, changes, [event])
 
     def note_event(self, registry_id: str, source: str, kind: str, data: dict[str, Any]) -> int | None:
-        """An event about a record that is no new version (``vanished``, ``merged``),
-        against its latest version, once per version. Returns its seq, or None when
-        nothing was added."""
+        """An event about a record that is no new version, against its latest version.
+        ``vanished`` and ``reappeared`` mark a state (listed or not): each is noted only
+        when it changes it. Others (``merged``) are noted once per version. Returns its
+        seq, or None when nothing was added."""
         with self._tx() as conn:
             if self.is_postgres:
                 self._sql.run(conn, "record_lock", {"k": _RECORD_LOCK, "rid": registry_id, "src": source})
@@ -364,17 +368,33 @@ class Store:
             if head is None:
                 return None
             mine = (_EVENT.c.registry_id == registry_id, _EVENT.c.source == source)
-            since = conn.execute(select(func.max(_EVENT.c.seq)).where(
-                *mine, _EVENT.c.kind.in_(VERSION_EVENTS))).scalar() or 0
-            if conn.execute(select(_EVENT.c.seq).where(*mine, _EVENT.c.kind == kind,
-                                                       _EVENT.c.seq > since).limit(1)).first():
-                return None  # said already about this version
+            if kind in LISTING_EVENTS:
+                last = conn.execute(select(_EVENT.c.kind).where(*mine, _EVENT.c.kind.in_(LISTING_EVENTS))
+                                    .order_by(_EVENT.c.seq.desc()).limit(1)).scalar()
+                if (last or "reappeared") == kind:
+                    return None  # the record is in that state already
+            else:
+                since = conn.execute(select(func.max(_EVENT.c.seq)).where(
+                    *mine, _EVENT.c.kind.in_(VERSION_EVENTS))).scalar() or 0
+                if conn.execute(select(_EVENT.c.seq).where(*mine, _EVENT.c.kind == kind,
+                                                           _EVENT.c.seq > since).limit(1)).first():
+                    return None  # said already about this version
             if self.is_postgres:
                 self._sql.run(conn, "event_lock", {"k": _EVENT_LOCK})
             row = self._sql.one(conn, "event_insert", {
                 "registry_id": registry_id, "source": source, "version": int(head[0]), "kind": kind,
                 "occurred_at": self._sql.time(utcnow()), "data": dumps(data)})
             return int(row[0]) if row else None
+
+    def vanished(self, source: str) -> list[str]:
+        """The records of ``source`` whose last listing event is ``vanished``."""
+        latest = (select(_EVENT.c.registry_id, func.max(_EVENT.c.seq).label("seq"))
+                  .where(_EVENT.c.source == source, _EVENT.c.kind.in_(LISTING_EVENTS))
+                  .group_by(_EVENT.c.registry_id).subquery())
+        with self._tx() as conn:
+            return list(conn.execute(select(_EVENT.c.registry_id).join(latest, _EVENT.c.seq == latest.c.seq)
+                                     .where(_EVENT.c.kind == "vanished")
+                                     .order_by(_EVENT.c.registry_id)).scalars())
 
     # --- read side ----------------------------------------------------------
 

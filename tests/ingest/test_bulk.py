@@ -100,6 +100,27 @@ def test_vanished_and_merged_records_become_events(corpus_dir, store, ingestor):
 
 
 @pytest.mark.corpus
+def test_a_vanished_record_listed_again_reappears_once_and_can_vanish_again(corpus_dir, store, ingestor):
+    with PagedRegistry(corpus_dir, 200) as registry:
+        sync = ingestor(registry.base_url)
+        assert bulk_sync(sync, page_size=100).complete
+        rid = sorted(registry.records)[5]
+        kept = registry.records.pop(rid)
+        assert bulk_sync(sync, page_size=100).vanished == [rid]
+        assert store.vanished("ctgov") == [rid]
+        registry.records[rid] = kept  # listed again, unchanged: no new version says so
+        back = bulk_sync(sync, page_size=100)
+        assert back.reappeared == [rid] and back.outcomes == {"unchanged": 200}
+        assert store.vanished("ctgov") == []
+        assert bulk_sync(sync, page_size=100).reappeared == []  # said once
+        del registry.records[rid]
+        assert bulk_sync(sync, page_size=100).vanished == [rid]  # and it can go again
+    listing = [e.kind for e in store.events() if e.registry_id == rid and e.kind in ("vanished", "reappeared")]
+    assert listing == ["vanished", "reappeared", "vanished"]
+    assert len({e.version for e in store.events() if e.registry_id == rid}) == 1  # one version throughout
+
+
+@pytest.mark.corpus
 def test_sync_all_on_the_command_line_and_its_completeness_gate(corpus_dir, settings):
     import json
 
