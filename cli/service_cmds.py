@@ -45,14 +45,22 @@ def run_cmd(obj: Context, name: str, log_format: str, once: bool) -> None:
     obj.store  # noqa: B018  (fails here, clearly, when the database cannot be opened)
     try:
         service = Service(obj.settings, name=name)
-    except ValueError as exc:
+        if once:
+            service.claim_name()
+    except ValueError as exc:  # a bad name, or one a running service holds
         cli._fail(str(exc), 2)
     if once:
-        service.state.seed_watchlist(obj.settings.watchlist_ids(), obj.settings.source_names())
-        summaries = service.round(service.sources())
-        service.store.close()
+        try:
+            service.state.seed_watchlist(obj.settings.watchlist_ids(), obj.settings.source_names())
+            summaries = service.round(service.sources())
+        finally:
+            service.release_name()
+            service.store.close()
         sys.exit(1 if any(s.failures for s in summaries) else 0)
-    service.run_forever()
+    try:
+        service.run_forever()
+    except ValueError as exc:
+        cli._fail(str(exc), 2)
 
 
 @cli.main.group("watch")

@@ -93,12 +93,27 @@ class _Gate:
                 self.service.in_hand.discard((source, registry_id))
 
 
+class NameTaken(ValueError):
+    """Another live service holds this service's name."""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # somebody else's process
+    return True
+
+
 class Service:
     def __init__(self, settings: Settings, *, name: str = "main"):
         if not NAME.match(name):
             raise ValueError(f"service name {name!r}: lower-case letters, digits and _, 31 at most")
         self.settings, self.name = settings, name
         self.holder = f"{name}@{socket.gethostname()}"
+        self.instance = f"{self.holder}#{os.getpid()}"  # who holds the name
         self.store = Store(settings.database_url)
         self.state = ServiceState(self.store)
         self.ingestor = Ingestor(settings, self.store, pinned=self.state.pinned_url)
@@ -160,8 +175,37 @@ class Service:
         self.notify()
         return summaries
 
+    def claim_name(self) -> None:
+        """Hold this service's name in the store while running: two services of one
+        name would share leases and job store, and fetch records twice. A holder on
+        this host whose process is gone is taken over at once; elsewhere, its claim
+        lapses a few heartbeats after its last."""
+        ttl = self._name_ttl()
+        if self.state.claim("service", self.name, self.instance, ttl, utcnow() + _FAR_FUTURE):
+            return
+        other = self.state.holder_of("service", self.name)
+        if other is None:  # it lapsed or was released between the two reads
+            if self.state.claim("service", self.name, self.instance, ttl, utcnow() + _FAR_FUTURE):
+                return
+            other = self.state.holder_of("service", self.name) or "another service"
+        holder, _, pid = other.rpartition("#")
+        if holder == self.holder and pid.isdigit() and not _alive(int(pid)) and self.state.take_over(
+                "service", self.name, self.instance, other, ttl):
+            return
+        raise NameTaken(
+            f"a service named {self.name!r} is running ({other}): stop it, or give this one "
+            f"another --name (two of one name would fetch records twice)")
+
+    def _name_ttl(self) -> float:
+        return max(30.0, 6 * self.settings.notify_interval)
+
+    def release_name(self) -> None:
+        self.state.release("service", self.name, self.instance, done=False)
+
     def heartbeat(self, state: str = "running") -> None:
         """Say in the store that this service is alive (``status`` reads it)."""
+        if state == "running":  # and keep its name
+            self.state.claim("service", self.name, self.instance, self._name_ttl(), utcnow() + _FAR_FUTURE)
         self.state.put_meta(f"service:{self.name}", json.dumps({
             "state": state, "holder": self.holder, "pid": os.getpid(), "at": utcnow().isoformat()}))
 
@@ -188,6 +232,7 @@ class Service:
 
     def start(self) -> None:
         global _current
+        self.claim_name()
         _current = self
         self.state.seed_watchlist(self.settings.watchlist_ids(), self.settings.source_names())
         now = datetime.now(UTC)
@@ -227,6 +272,7 @@ class Service:
         if self.scheduler.running:
             self.scheduler.shutdown(wait=True)
         self.heartbeat("stopped")
+        self.release_name()
         self.store.close()
         log.info("service %s stopped", self.name, extra={"fields": {"event": "service", "name": self.name}})
 

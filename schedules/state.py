@@ -19,7 +19,7 @@ from sqlalchemy import and_, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import SQLModel
 
-from ingest.store import Store, utcnow
+from ingest.store import Store, as_utc, utcnow
 from models.tables import Delivery, Fetch, Lease, NotifyCursor, StoreMeta, Watch
 
 _WATCH = SQLModel.metadata.tables[Watch.__tablename__]
@@ -133,6 +133,23 @@ class ServiceState:
             return True
         except IntegrityError:
             return False  # another service inserted it first
+
+    def holder_of(self, source: str, registry_id: str) -> str | None:
+        """Who holds the lease now (None when nobody, or when it lapsed)."""
+        with self.store.transaction() as conn:
+            row = conn.execute(select(_LEASE.c.holder, _LEASE.c.expires_at).where(
+                _LEASE.c.source == source, _LEASE.c.registry_id == registry_id)).first()
+        if row is None or row.holder is None or as_utc(row.expires_at) < utcnow():
+            return None
+        return str(row.holder)
+
+    def take_over(self, source: str, registry_id: str, holder: str, previous: str, ttl: float) -> bool:
+        """Take the lease from ``previous`` (known dead), unless someone else took it first."""
+        with self.store.transaction() as conn:
+            return bool(conn.execute(update(_LEASE).where(
+                _LEASE.c.source == source, _LEASE.c.registry_id == registry_id,
+                _LEASE.c.holder == previous).values(
+                    holder=holder, expires_at=utcnow() + timedelta(seconds=ttl))).rowcount)
 
     def release(self, source: str, registry_id: str, holder: str, *, done: bool) -> None:
         now = utcnow()

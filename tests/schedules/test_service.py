@@ -215,3 +215,27 @@ def test_two_services_on_one_database_fetch_each_record_once(db_url, tmp_path):
     assert _versions(db_url) == dict.fromkeys(ids, 1)
     both = (tmp_path / "a.log").read_text() + (tmp_path / "b.log").read_text()
     assert both.count("new_version") >= len(ids)
+
+
+def test_a_second_service_of_the_same_name_is_refused_until_the_first_is_gone(db_url, tmp_path):
+    ids = [f"NCT{n:08d}" for n in range(300, 303)]
+    with ScriptedServer() as server:
+        environment = _many(server, db_url, ids, 0.0)
+        log = tmp_path / "a.log"
+        first = svc.start(environment, log, "--name", "a")
+        svc.wait_until(lambda: _versions(db_url) == dict.fromkeys(ids, 1), what="the first round")
+        for args in (("--once",), ()):  # a one-round run and a service alike
+            second = svc.cli(environment, "run", "--name", "a", *args)
+            assert second.returncode == 2, second.stderr
+            assert f"a service named 'a' is running (a@" in second.stderr and f"#{first.pid})" in second.stderr
+        assert svc.cli(environment, "run", "--name", "b", "--once").returncode == 0  # another name runs
+        first.send_signal(signal.SIGKILL)
+        first.wait(timeout=10)
+        # gone without a word: on the same host its claim is taken over at once
+        assert svc.cli(environment, "run", "--name", "a", "--once").returncode == 0
+        log = tmp_path / "again.log"
+        graceful = svc.start(environment, log, "--name", "a")
+        svc.wait_until(lambda: "service a started" in log.read_text(), what="the restart")
+        graceful.send_signal(signal.SIGTERM)
+        assert graceful.wait(timeout=30) == 0 and "service a stopped" in log.read_text()
+        assert svc.cli(environment, "run", "--name", "a", "--once").returncode == 0  # released on stop
