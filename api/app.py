@@ -81,6 +81,14 @@ def _day(value: str | None) -> str | None:
         raise HTTPException(400, f"as_of {value!r} is not a date: use YYYY-MM-DD") from exc
 
 
+def _matches(if_none_match: str | None, etag: str) -> bool:
+    """Whether an ``If-None-Match`` header names ``etag`` (weakly compared, RFC 9110)."""
+    if not if_none_match:
+        return False
+    tags = {t.strip().removeprefix("W/") for t in if_none_match.split(",")}
+    return "*" in tags or etag in tags
+
+
 def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     """The app over ``store`` (one is opened from the settings when not given, read-only
     on a schema made here first)."""
@@ -123,19 +131,29 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
         counts = the_store(request).counts()
         return {"status": "ok", "versions": counts["version"], "events": counts["event"]}
 
-    @app.get("/studies/{registry_id}", summary="A normalized record (latest, a version, or as of a date)")
+    @app.get("/studies/{registry_id}", summary="A normalized record (latest, a version, or as of a date)",
+             response_model=None, responses={
+                 200: {"description": "The version and its record; `ETag` names the version"},
+                 304: {"description": "Not modified: `If-None-Match` names the version that answers"}})
     def study(request: Request, registry_id: StudyId, source: SourceName = None,
               version: Annotated[int | None, Query(ge=1, le=INT32, description="A stored version number")] = None,
               as_of: Annotated[str | None, Query(description="YYYY-MM-DD: the version current that day "
                                                  "(both ClinicalTrials.gov sources unless source)")] = None,
-              ) -> dict[str, Any]:
+              ) -> Response:
         registry_id, day = _id(registry_id), _day(as_of)
         store = the_store(request)
         if day is not None:
             row = as_of_row(store, registry_id, day, _source(source) if source else None)
         else:
             row = version_row(store, registry_id, _source(source), version)
-        return {"version": version_meta(row), "record": orjson.loads(row.record)}
+        # A version never changes: its source, number and content hash name the answer,
+        # so a poller re-reading a record after each change event gets 304 when nothing moved.
+        etag = f'"{row.source}-{row.version}-{row.content_hash[:16]}"'
+        headers = {"ETag": etag, "Cache-Control": "no-cache"}
+        if _matches(request.headers.get("if-none-match"), etag):
+            return Response(status_code=304, headers=headers)
+        return OrjsonResponse({"version": version_meta(row), "record": orjson.loads(row.record)},
+                              headers=headers)
 
     @app.get("/studies/{registry_id}/versions", summary="Every stored version, oldest first")
     def versions(request: Request, registry_id: StudyId, source: SourceName = None) -> dict[str, Any]:

@@ -134,3 +134,26 @@ def test_the_api_answers_while_a_writer_holds_the_lock(api):
     with pytest.raises(Exception, match="readonly|read-only|query_only"), reader.transaction() as conn:
         conn.exec_driver_sql("DELETE FROM watch")
     reader.close()
+
+
+def test_a_poller_gets_304_until_the_record_moves(api):
+    base, store = api
+    rid = "NCT01342250"
+    first = requests.get(f"{base}/studies/{rid}", timeout=10)
+    etag = first.headers["ETag"]
+    assert first.status_code == 200 and first.headers["Cache-Control"] == "no-cache"
+    again = requests.get(f"{base}/studies/{rid}", headers={"If-None-Match": etag}, timeout=10)
+    assert again.status_code == 304 and again.content == b"" and again.headers["ETag"] == etag
+    assert requests.get(f"{base}/studies/{rid}", headers={"If-None-Match": f'"x", W/{etag}'},
+                        timeout=10).status_code == 304  # a list, a weak tag
+    older = requests.get(f"{base}/studies/{rid}", params={"version": 1}, headers={"If-None-Match": etag},
+                         timeout=10)
+    assert older.status_code == 200 and older.headers["ETag"] != etag  # another version, another tag
+    doc = fx.current()
+    doc["protocolSection"]["statusModule"]["overallStatus"] = "TERMINATED"  # SYNTHETIC edit
+    info = FetchInfo("ctgov", rid, None, utcnow(), 0.0)
+    assert Ingestor(Settings(_env_file=None), store).ingest_payload(
+        get_source("ctgov"), rid, json.dumps(doc).encode(), info).outcome == "new_version"
+    moved = requests.get(f"{base}/studies/{rid}", headers={"If-None-Match": etag}, timeout=10)
+    assert moved.status_code == 200 and moved.json()["record"]["status"]["overall"] == "TERMINATED"
+    assert moved.headers["ETag"] != etag
