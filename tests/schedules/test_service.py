@@ -227,7 +227,7 @@ def test_a_second_service_of_the_same_name_is_refused_until_the_first_is_gone(db
         for args in (("--once",), ()):  # a one-round run and a service alike
             second = svc.cli(environment, "run", "--name", "a", *args)
             assert second.returncode == 2, second.stderr
-            assert f"a service named 'a' is running (a@" in second.stderr and f"#{first.pid})" in second.stderr
+            assert "a service named 'a' is running (a@" in second.stderr and f"#{first.pid})" in second.stderr
         assert svc.cli(environment, "run", "--name", "b", "--once").returncode == 0  # another name runs
         first.send_signal(signal.SIGKILL)
         first.wait(timeout=10)
