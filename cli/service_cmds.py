@@ -39,27 +39,27 @@ def run_cmd(obj: Context, name: str, log_format: str, once: bool) -> None:
     a first round at start. SIGTERM or Ctrl-C finishes the record in hand and exits 0.
     """
     from cli.logs import setup
-    from schedules.service import Service
+    from schedules.service import NameTaken, Service
 
     setup(log_format)
     obj.store  # noqa: B018  (fails here, clearly, when the database cannot be opened)
     try:
         service = Service(obj.settings, name=name)
-        if once:
-            service.claim_name()
-    except ValueError as exc:  # a bad name, or one a running service holds
+    except ValueError as exc:  # a bad name
         cli._fail(str(exc), 2)
     if once:
         try:
-            service.state.seed_watchlist(obj.settings.watchlist_ids(), obj.settings.source_names())
-            summaries = service.round(service.sources())
+            with service.holding_name():
+                service.state.seed_watchlist(obj.settings.watchlist_ids(), obj.settings.source_names())
+                summaries = service.round(service.sources())
+        except NameTaken as exc:  # a running service holds the name
+            cli._fail(str(exc), 2)
         finally:
-            service.release_name()
             service.store.close()
         sys.exit(1 if any(s.failures for s in summaries) else 0)
     try:
         service.run_forever()
-    except ValueError as exc:
+    except NameTaken as exc:
         cli._fail(str(exc), 2)
 
 

@@ -31,6 +31,8 @@ import signal
 import socket
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from types import FrameType
 from typing import Any
@@ -201,6 +203,27 @@ class Service:
 
     def release_name(self) -> None:
         self.state.release("service", self.name, self.instance, done=False)
+
+    @contextmanager
+    def holding_name(self) -> Iterator[None]:
+        """Claim the name and renew the claim until the block ends (``run --once``,
+        which has no heartbeat job to do it), then release it."""
+        self.claim_name()
+        done = threading.Event()
+
+        def renew() -> None:
+            while not done.wait(self._name_ttl() / 3):
+                self.state.claim("service", self.name, self.instance, self._name_ttl(),
+                                 utcnow() + _FAR_FUTURE)
+
+        keeper = threading.Thread(target=renew, name=f"name-{self.name}", daemon=True)
+        keeper.start()
+        try:
+            yield
+        finally:
+            done.set()
+            keeper.join()
+            self.release_name()
 
     def heartbeat(self, state: str = "running") -> None:
         """Say in the store that this service is alive (``status`` reads it)."""

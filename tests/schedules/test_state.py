@@ -3,7 +3,10 @@
 import time
 from datetime import timedelta
 
+import pytest
+
 from ingest.store import FetchInfo, utcnow
+from schedules.service import NameTaken, Service
 from schedules.state import ServiceState
 
 NCT = "NCT01342250"
@@ -59,3 +62,21 @@ def test_health_counts_failures_since_the_last_success(store):
     assert mine.last_success is not None and mine.last_failure >= mine.last_success
     never = health["NCT00000102"]
     assert never.last_success is None and never.consecutive_failures == 0
+
+
+def test_a_one_round_run_keeps_its_name_for_as_long_as_it_takes(store, settings, monkeypatch):
+    """``run --once`` has no heartbeat job: a thread renews the name's claim, so a round
+    longer than the claim's lifetime still keeps a second service of that name out."""
+    monkeypatch.setattr(Service, "_name_ttl", lambda self: 0.6)
+    config = settings.model_copy(update={"database_url": store.url})
+    first, second = Service(config, name="a"), Service(config, name="a")
+    second.instance = second.instance + "0"  # another process of this name on this host, alive
+    try:
+        with first.holding_name():
+            time.sleep(1.5)  # the claim would have lapsed twice without renewal
+            with pytest.raises(NameTaken, match="a service named 'a' is running"):
+                second.claim_name()
+        second.claim_name()  # released at the end of the block
+    finally:
+        first.store.close()
+        second.store.close()
