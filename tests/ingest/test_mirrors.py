@@ -134,6 +134,7 @@ def test_ctv_url_is_a_slug_of_the_title_or_the_pinned_url(settings):
     from ingest.sources.base import Known
 
     known = Known(NCT, title_lookup=lambda: "Crohn's Disease: Stem Cells (hUC-MSCs) Phase Ι/Π")
+    # url() only computes the address from the default base URL; nothing is requested
     assert ctv.url(settings, NCT, known) == ("https://ctv.veeva.com/study/"
                                              "crohns-disease-stem-cells-huc-mscs-phase-i-p")
     assert ctv.url(settings, NCT, Known(NCT, "/study/pinned")) == "https://ctv.veeva.com/study/pinned"
@@ -199,9 +200,10 @@ def test_ctv_found_by_the_stored_title_and_stored(store, settings, cassette):
     assert missing.outcome == "error" and missing.error.family == "config"
     assert "run `trialmirror sync NCT01342250`" in str(missing.error)
     _ingest_ctgov(store, settings)
-    with cassette.use_cassette("ctv/NCT01342250_page.yaml"):
+    with cassette.use_cassette("ctv/NCT01342250_page.yaml") as replay:  # record_mode="none"
         result = ingestor.sync_one(get_source("ctv"), NCT)
     assert result.outcome == "new_version", result.error
+    assert replay.play_count == 1  # the page came from the cassette, not the network
     row = store.version(NCT, "ctv")
     assert row.overall_status == "COMPLETED" and row.raw_sha256
     fetches = store.fetches(NCT, "ctv")
