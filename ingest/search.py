@@ -38,11 +38,9 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, text, update
-from sqlmodel import SQLModel
+from sqlalchemy import Connection, text
 
-from ingest import abbrev
-from models.tables import StoreMeta
+from ingest import abbrev, meta
 
 FIELDS = ("title", "conditions", "interventions", "arms", "criteria", "summary")
 # What the search rows are built by; a store whose rows an older build wrote says so
@@ -58,7 +56,6 @@ _PG_RANK_WEIGHTS = "{" + ",".join(str(_WEIGHT[c] / _WEIGHT["A"]) for c in "DCBA"
 K1, B = 1.2, 0.75  # FTS5's bm25() constants
 STATS_TTL = 600.0
 _DF_CACHE_MAX = 20_000  # distinct query words remembered per database (a few MB at most)
-_META = SQLModel.metadata.tables[StoreMeta.__tablename__]
 _WORD = re.compile(r"[^\W_]+")  # as FTS5's unicode61 cuts words: "_" separates
 _TERM = re.compile(r'"([^"]+)"|([\w][\w\-./]*)', re.UNICODE)
 
@@ -81,17 +78,23 @@ PG_DDL = (
 
 def outdated(conn: Connection) -> bool:
     """Whether search rows written by an older build of the index are in the store."""
-    built = conn.execute(select(_META.c.value).where(_META.c.key == _META_KEY)).scalar()
-    if built is not None and int(built) >= INDEX_VERSION:
-        return False
-    return conn.execute(text("SELECT 1 FROM search_doc LIMIT 1")).first() is not None
+    built = meta.get(conn, _META_KEY)
+    return (built is None or int(built) < INDEX_VERSION) and not _empty(conn)
 
 
 def mark_current(conn: Connection) -> None:
-    """Every search row is this build's (a new store, or after a reindex)."""
-    if not conn.execute(update(_META).where(_META.c.key == _META_KEY).values(
-            value=str(INDEX_VERSION))).rowcount:
-        conn.execute(insert(_META).values(key=_META_KEY, value=str(INDEX_VERSION)))
+    """Every search row is this build's (after a reindex)."""
+    meta.put(conn, _META_KEY, str(INDEX_VERSION))
+
+
+def mark_new(conn: Connection) -> None:
+    """At schema creation: with nothing indexed yet, what comes is this build's."""
+    if _empty(conn):
+        mark_current(conn)
+
+
+def _empty(conn: Connection) -> bool:
+    return conn.execute(text("SELECT 1 FROM search_doc LIMIT 1")).first() is None
 
 
 def _join(*parts: Any) -> str | None:

@@ -31,7 +31,7 @@ from ingest.canonical import content_hash, content_of
 from ingest.diff import Change, diff
 from ingest.store_sql import HotSql
 from models.record import Record
-from models.tables import Event, Fetch, RawPayload, SearchDoc, Version
+from models.tables import Event, Fetch, RawPayload, Version
 
 # PostgreSQL advisory locks (transaction-scoped). Order: record lock, then event lock.
 _EVENT_LOCK = 0x7472_6D69  # "trmi": orders event appends, so seq follows commit order
@@ -41,7 +41,6 @@ _RAW = SQLModel.metadata.tables[RawPayload.__tablename__]
 _FETCH = SQLModel.metadata.tables[Fetch.__tablename__]
 _VERSION = SQLModel.metadata.tables[Version.__tablename__]
 _EVENT = SQLModel.metadata.tables[Event.__tablename__]
-_SEARCH = SQLModel.metadata.tables[SearchDoc.__tablename__]
 
 _VALIDATORS = (
     select(_FETCH.c.etag, _FETCH.c.last_modified)
@@ -195,9 +194,7 @@ class Store:
             SQLModel.metadata.create_all(conn)
             for statement in ddl:
                 conn.exec_driver_sql(statement)
-            if conn.execute(select(func.count()).select_from(
-                    select(_SEARCH.c.registry_id).limit(1).subquery())).scalar() == 0:
-                search.mark_current(conn)  # nothing indexed yet: what comes is this build's
+            search.mark_new(conn)
 
     @contextmanager
     def _tx(self) -> Iterator[Connection]:

@@ -182,21 +182,23 @@ class Service:
         name would share leases and job store, and fetch records twice. A holder on
         this host whose process is gone is taken over at once; elsewhere, its claim
         lapses a few heartbeats after its last."""
-        ttl = self._name_ttl()
-        if self.state.claim("service", self.name, self.instance, ttl, utcnow() + _FAR_FUTURE):
+        if self._renew_name():
             return
         other = self.state.holder_of("service", self.name)
-        if other is None:  # it lapsed or was released between the two reads
-            if self.state.claim("service", self.name, self.instance, ttl, utcnow() + _FAR_FUTURE):
-                return
-            other = self.state.holder_of("service", self.name) or "another service"
-        holder, _, pid = other.rpartition("#")
-        if holder == self.holder and pid.isdigit() and not _alive(int(pid)) and self.state.take_over(
-                "service", self.name, self.instance, other, ttl):
+        if other is None and self._renew_name():  # it lapsed or was released meanwhile
+            return
+        holder, _, pid = (other or "").rpartition("#")
+        if (other and holder == self.holder and pid.isdigit() and not _alive(int(pid))
+                and self.state.take_over("service", self.name, self.instance, other, self._name_ttl())):
             return
         raise NameTaken(
-            f"a service named {self.name!r} is running ({other}): stop it, or give this one "
-            f"another --name (two of one name would fetch records twice)")
+            f"a service named {self.name!r} is running ({other or 'another service'}): stop it, "
+            f"or give this one another --name (two of one name would fetch records twice)")
+
+    def _renew_name(self) -> bool:
+        """Claim the name, or extend this service's claim on it."""
+        return self.state.claim("service", self.name, self.instance, self._name_ttl(),
+                                utcnow() + _FAR_FUTURE)
 
     def _name_ttl(self) -> float:
         return max(30.0, 6 * self.settings.notify_interval)
@@ -213,8 +215,7 @@ class Service:
 
         def renew() -> None:
             while not done.wait(self._name_ttl() / 3):
-                self.state.claim("service", self.name, self.instance, self._name_ttl(),
-                                 utcnow() + _FAR_FUTURE)
+                self._renew_name()
 
         keeper = threading.Thread(target=renew, name=f"name-{self.name}", daemon=True)
         keeper.start()
@@ -228,7 +229,7 @@ class Service:
     def heartbeat(self, state: str = "running") -> None:
         """Say in the store that this service is alive (``status`` reads it)."""
         if state == "running":  # and keep its name
-            self.state.claim("service", self.name, self.instance, self._name_ttl(), utcnow() + _FAR_FUTURE)
+            self._renew_name()
         self.state.put_meta(f"service:{self.name}", json.dumps({
             "state": state, "holder": self.holder, "pid": os.getpid(), "at": utcnow().isoformat()}))
 

@@ -19,14 +19,14 @@ from sqlalchemy import and_, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import SQLModel
 
+from ingest import meta
 from ingest.store import Store, as_utc, utcnow
-from models.tables import Delivery, Fetch, Lease, NotifyCursor, StoreMeta, Watch
+from models.tables import Delivery, Fetch, Lease, NotifyCursor, Watch
 
 _WATCH = SQLModel.metadata.tables[Watch.__tablename__]
 _LEASE = SQLModel.metadata.tables[Lease.__tablename__]
 _CURSOR = SQLModel.metadata.tables[NotifyCursor.__tablename__]
 _DELIVERY = SQLModel.metadata.tables[Delivery.__tablename__]
-_META = SQLModel.metadata.tables[StoreMeta.__tablename__]
 _FETCH = SQLModel.metadata.tables[Fetch.__tablename__]
 OK_OUTCOMES = ("new_version", "unchanged", "not_modified", "listed")
 _SEEDED = "watchlist_seeded"
@@ -56,9 +56,9 @@ class ServiceState:
         ``watch`` command meets this store; later edits are the user's."""
         try:
             with self.store.transaction() as conn:
-                if conn.execute(select(_META.c.value).where(_META.c.key == _SEEDED)).first():
+                if meta.get(conn, _SEEDED) is not None:
                     return 0
-                conn.execute(insert(_META).values(key=_SEEDED, value=utcnow().isoformat()))
+                conn.execute(insert(meta.TABLE).values(key=_SEEDED, value=utcnow().isoformat()))
         except IntegrityError:
             return 0  # another process seeded it at the same moment
         return len(self.watch_add(registry_ids, sources))
@@ -102,12 +102,11 @@ class ServiceState:
 
     def put_meta(self, key: str, value: str) -> None:
         with self.store.transaction() as conn:
-            if not conn.execute(update(_META).where(_META.c.key == key).values(value=value)).rowcount:
-                conn.execute(insert(_META).values(key=key, value=value))
+            meta.put(conn, key, value)
 
     def get_meta(self, key: str) -> str | None:
         with self.store.transaction() as conn:
-            return conn.execute(select(_META.c.value).where(_META.c.key == key)).scalar()
+            return meta.get(conn, key)
 
     # --- leases -------------------------------------------------------------
 
