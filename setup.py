@@ -14,7 +14,11 @@ import os
 from setuptools import setup
 from setuptools.command.build_ext import build_ext
 
-COMPILED = ["ingest/text.py", "ingest/criteria.py", "ingest/sources/ctgov.py", "ingest/abbrev.py"]
+# Paths through trialmirror/, so that mypyc names the modules trialmirror.ingest.… .
+COMPILED = ["trialmirror/ingest/parsing/text.py", "trialmirror/ingest/parsing/criteria.py",
+            "trialmirror/ingest/sources/ctgov.py", "trialmirror/ingest/parsing/abbrev.py"]
+# The shared library mypyc builds for them lives inside the package too.
+GROUP = "trialmirror._native"
 
 
 class OptionalBuildExt(build_ext):
@@ -38,7 +42,7 @@ def _extensions() -> list:
     try:
         from mypyc.build import mypycify
 
-        return mypycify(COMPILED, opt_level="3")
+        return mypycify(COMPILED, opt_level="3", group_name=GROUP)
     except (Exception, SystemExit) as exc:  # noqa: BLE001 - mypyc missing, or it refuses the code
         print(f"trialmirror: mypyc unavailable ({exc}); installing pure Python")
         return []

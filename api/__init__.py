@@ -1,1 +1,1 @@
-"""The read-only HTTP API (``trialmirror serve``); see :mod:`api.app`."""
+"""The read-only HTTP API (``trialmirror serve``); see :mod:`trialmirror.api.app`."""

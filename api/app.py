@@ -20,8 +20,11 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ingest.errors import TrialmirrorError
-from ingest.read import (
+from trialmirror.ingest.errors import TrialmirrorError
+from trialmirror.ingest.settings import Settings
+from trialmirror.ingest.sources import SOURCES, ctgov
+from trialmirror.models import vocab
+from trialmirror.read.records import (
     NotStored,
     as_of_row,
     changes_between,
@@ -31,10 +34,7 @@ from ingest.read import (
     version_meta,
     version_row,
 )
-from ingest.settings import Settings
-from ingest.sources import SOURCES, ctgov
-from ingest.store import EVENT_KINDS, REGISTRY_SOURCES, Store
-from models import vocab
+from trialmirror.store.core import EVENT_KINDS, REGISTRY_SOURCES, Store
 
 PROBLEM = "application/problem+json"
 MIRRORS = tuple(name for name in SOURCES if name not in REGISTRY_SOURCES)
@@ -183,7 +183,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
 
     @app.get("/studies/{registry_id}/reconciliation", summary="Mirrors against the registry")
     def reconciliation(request: Request, registry_id: StudyId) -> dict[str, Any]:
-        from ingest.reconcile import NothingToCompare, reconcile
+        from trialmirror.read.reconcile import NothingToCompare, reconcile
 
         try:
             return reconcile(the_store(request), _id(registry_id), list(MIRRORS))
@@ -218,7 +218,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     @app.get("/feeds/status.atom", summary="Atom feed of the notified events (status changes)",
              response_class=Response)
     def atom(request: Request) -> Response:
-        from schedules.notify import atom_feed
+        from trialmirror.schedules.notify import atom_feed
 
         feed = atom_feed(the_store(request), settings.notify_kind_set(), settings.notify_produced_by_set())
         return Response(feed, media_type="application/atom+xml")

@@ -24,11 +24,11 @@ from pathlib import Path
 
 
 def child(base_url: str, database: str) -> None:
-    from ingest.bulk import bulk_sync
-    from ingest.pipeline import Ingestor
-    from ingest.reparse import reparse
-    from ingest.settings import Settings
-    from ingest.store import Store
+    from trialmirror.ingest.runs.bulk import bulk_sync
+    from trialmirror.ingest.runs.pipeline import Ingestor
+    from trialmirror.ingest.runs.reparse import reparse
+    from trialmirror.ingest.settings import Settings
+    from trialmirror.store.core import Store
 
     settings = Settings(database_url=database, ctgov_base_url=base_url, max_requests_per_second=1000,
                         _env_file=None)
@@ -74,8 +74,8 @@ def distributed(corpus: Path, size: int, workers: int) -> None:
     import redis
     from sqlalchemy import text
 
-    from ingest.store import Store
     from tests.fixtures.paged_registry import PagedRegistry
+    from trialmirror.store.core import Store
 
     with PagedRegistry(corpus, size) as registry:
         url = _pg_schema()

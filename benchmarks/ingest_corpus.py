@@ -26,10 +26,10 @@ from pathlib import Path
 
 import orjson
 
-from ingest.pipeline import Ingestor
-from ingest.settings import Settings
-from ingest.sources import get_source
-from ingest.store import FetchInfo, Store, utcnow
+from trialmirror.ingest.runs.pipeline import Ingestor
+from trialmirror.ingest.settings import Settings
+from trialmirror.ingest.sources import get_source
+from trialmirror.store.core import FetchInfo, Store, utcnow
 
 TARGETS = {"parse_per_s": 3000, "first_ingest_per_s": 500, "unchanged_ingest_per_s": 3000,
            "peak_rss_mb": 250}

@@ -20,10 +20,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from ingest.reconcile import compare
-from ingest.sources import ctgov, ctv, ictrp
 from tests.fixtures import mirror_pages as mp
 from tests.fixtures import nct01342250 as fx
+from trialmirror.ingest.sources import ctgov, ctv, ictrp
+from trialmirror.read.reconcile import compare
 
 TARGETS = {"page_parse_per_s": 100, "compare_per_s": 1000}
 

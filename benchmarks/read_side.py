@@ -35,9 +35,9 @@ from typing import Any
 import requests
 from sqlalchemy import create_engine, text
 
-from ingest import export
-from ingest.store import Store
 from tests.fixtures.corpus_store import add_copies, fill
+from trialmirror.read import export
+from trialmirror.store.core import Store
 
 TARGETS_P99_MS = {"/studies/{id}": 20.0, "/search": 50.0}
 QUERIES = ["cancer", "breast cancer", "diabetes", "stem cells", "umbilical cord", "covid-19",

@@ -22,9 +22,10 @@ from pathlib import Path
 import orjson
 
 from benchmarks.read_side import _drop_schema, _fresh_schema
-from ingest import abbrev, search
-from ingest.store import Store
 from tests.fixtures.corpus_store import fill
+from trialmirror.ingest.parsing import abbrev
+from trialmirror.store import search
+from trialmirror.store.core import Store
 
 QUERIES = ["umbilical cord", "breast cancer", "cords", "insulin", "stem cells", '"mesenchymal stem cells"',
            "erectile dysfunction", "tadalafil", "pain", "placebo", "hepatitis b", "quality of life",

@@ -1,1 +1,1 @@
-"""The ``trialmirror`` command: a thin face over ingest.pipeline and the store."""
+"""The ``trialmirror`` command: a thin face over trialmirror.ingest.runs.pipeline and the store."""

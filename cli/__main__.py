@@ -1,3 +1,3 @@
-from cli.main import main
+from trialmirror.cli.main import main
 
 main()

@@ -21,11 +21,12 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from sqlalchemy.exc import SQLAlchemyError
 
-from ingest.errors import ConfigError, TrialmirrorError
-from ingest.pipeline import Ingestor, RecordResult, RunSummary, sync
-from ingest.settings import Settings
-from ingest.sources import SOURCES, get_source
-from ingest.store import EVENT_KINDS, REGISTRY_SOURCES, Store
+from trialmirror import __version__
+from trialmirror.ingest.errors import ConfigError, TrialmirrorError
+from trialmirror.ingest.runs.pipeline import Ingestor, RecordResult, RunSummary, sync
+from trialmirror.ingest.settings import Settings
+from trialmirror.ingest.sources import SOURCES, get_source
+from trialmirror.store.core import EVENT_KINDS, REGISTRY_SOURCES, Store
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
@@ -52,7 +53,7 @@ class Context:
     def state(self) -> Any:
         """The service's state in the store, the watchlist seeded from the settings once."""
         if self._state is None:
-            from schedules.state import ServiceState
+            from trialmirror.schedules.state import ServiceState
 
             self._state = ServiceState(self.store)
             self._state.seed_watchlist(self.settings.watchlist_ids(), self.settings.source_names())
@@ -83,6 +84,7 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON f
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", "-V", prog_name="trialmirror")
 @click.option("--database-url", envvar="TRIALMIRROR_DATABASE_URL", default=None,
               help="SQLAlchemy URL [env TRIALMIRROR_DATABASE_URL; default sqlite:///trialmirror.db]")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
@@ -146,7 +148,7 @@ def sync_cmd(obj: Context, ids: tuple[str, ...], source_names: tuple[str, ...], 
         if ids or source_names != ("ctgov",):
             _fail("--all and --query take no ids and read ClinicalTrials.gov (ctgov) only", 2)
         if obj.settings.broker_url and full and not query:
-            from schedules.tasks import enqueue_full_load
+            from trialmirror.schedules.tasks import enqueue_full_load
 
             out.print(f"enqueued a full load in {enqueue_full_load(obj.settings)} date slices for the "
                       "workers (`trialmirror worker`); later `sync --all` runs are incremental",
@@ -158,7 +160,7 @@ def sync_cmd(obj: Context, ids: tuple[str, ...], source_names: tuple[str, ...], 
     for name in names:
         _source(name)
     if obj.settings.broker_url:  # distributed mode: workers do the fetching
-        from schedules.tasks import enqueue
+        from trialmirror.schedules.tasks import enqueue
 
         for name in names:
             registry_ids = [_normalize_id(name, i) for i in ids] or obj.watched_ids(name)
@@ -179,7 +181,7 @@ def sync_cmd(obj: Context, ids: tuple[str, ...], source_names: tuple[str, ...], 
 
 
 def _bulk(obj: Context, query: str | None, incremental: bool, as_json: bool) -> None:
-    from ingest.bulk import bulk_sync
+    from trialmirror.ingest.runs.bulk import bulk_sync
 
     progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                         TimeRemainingColumn(), console=err, transient=True)
@@ -279,7 +281,7 @@ def backfill_cmd(obj: Context, ids: tuple[str, ...], as_json: bool) -> None:
 
 
 def _backfill(obj: Context, registry_ids: list[str]) -> RunSummary:
-    from ingest.backfill import backfill
+    from trialmirror.ingest.runs.backfill import backfill
 
     ingestor = Ingestor(obj.settings, obj.store, pinned=obj.pinned_url)
     progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
@@ -299,7 +301,7 @@ def _backfill(obj: Context, registry_ids: list[str]) -> RunSummary:
 
 
 def _require_version(store: Store, registry_id: str, source: str, number: int | None) -> Any:
-    from ingest.read import NotStored, version_row
+    from trialmirror.read.records import NotStored, version_row
 
     try:
         return version_row(store, registry_id, source, number)
@@ -308,7 +310,7 @@ def _require_version(store: Store, registry_id: str, source: str, number: int | 
 
 
 def _as_of(store: Store, registry_id: str, source_name: str | None, day: str) -> Any:
-    from ingest.read import NotStored, as_of_row
+    from trialmirror.read.records import NotStored, as_of_row
 
     try:
         row = as_of_row(store, registry_id, day, source_name)
@@ -348,7 +350,7 @@ def show_cmd(obj: Context, registry_id: str, source_name: str | None, number: in
     if as_json:
         _emit_json(record)
         return
-    from cli.render import render_record
+    from trialmirror.cli.render import render_record
 
     out.print(render_record(record, row))
 
@@ -361,7 +363,7 @@ def show_cmd(obj: Context, registry_id: str, source_name: str | None, number: in
 @click.pass_obj
 def timeline_cmd(obj: Context, registry_id: str, source_name: str | None, as_json: bool) -> None:
     """Status periods (from, to, days, versions) and the change kinds of every version."""
-    from ingest.read import NotStored, timeline, timeline_source
+    from trialmirror.read.records import NotStored, timeline, timeline_source
 
     registry_id = _normalize_id(source_name or "ctgov", registry_id)
     source_name = timeline_source(obj.store, registry_id, source_name)
@@ -393,7 +395,7 @@ def timeline_cmd(obj: Context, registry_id: str, source_name: str | None, as_jso
 def reconcile_cmd(obj: Context, registry_id: str, source_names: tuple[str, ...], as_json: bool) -> None:
     """Each mirror's latest capture against the ClinicalTrials.gov version current when it
     was captured: fields that agree, disagree, are not shown; and whether it is stale."""
-    from ingest.reconcile import NothingToCompare, reconcile
+    from trialmirror.read.reconcile import NothingToCompare, reconcile
 
     registry_id = _normalize_id("ctgov", registry_id)
     for name in source_names:
@@ -406,7 +408,7 @@ def reconcile_cmd(obj: Context, registry_id: str, source_names: tuple[str, ...],
     if as_json:
         _emit_json(report)
         return
-    from cli.render import render_reconciliation
+    from trialmirror.cli.render import render_reconciliation
 
     for entry in report["mirrors"]:
         out.print(render_reconciliation(registry_id, entry, SOURCES[entry["source"]].label))
@@ -420,7 +422,7 @@ def reconcile_cmd(obj: Context, registry_id: str, source_names: tuple[str, ...],
 def history_cmd(obj: Context, registry_id: str, source_name: str, as_json: bool) -> None:
     """List the stored versions, oldest first."""
     registry_id = _normalize_id(source_name, registry_id)
-    from ingest.read import version_meta
+    from trialmirror.read.records import version_meta
 
     items = [{k: v for k, v in version_meta(r).items() if k not in ("registry_id", "source")}
              for r in obj.store.versions(registry_id, source_name)]
@@ -447,7 +449,7 @@ def history_cmd(obj: Context, registry_id: str, source_name: str, as_json: bool)
 def diff_cmd(obj: Context, registry_id: str, source_name: str, from_n: int | None,
              to_n: int | None, as_json: bool) -> None:
     """Semantic diff between two versions (default: the latest against the one before)."""
-    from ingest.read import NotStored, changes_between
+    from trialmirror.read.records import NotStored, changes_between
 
     registry_id = _normalize_id(source_name, registry_id)
     try:
@@ -457,7 +459,7 @@ def diff_cmd(obj: Context, registry_id: str, source_name: str, from_n: int | Non
     if as_json:
         _emit_json(changes)
         return
-    from cli.render import render_changes
+    from trialmirror.cli.render import render_changes
 
     out.print(escape(f"{registry_id} [{source_name}] version {old.version} → {new.version}: "
                      f"{len(changes)} change(s)"), highlight=False)
@@ -479,7 +481,7 @@ def changes_cmd(obj: Context, after: int, kind: str | None, limit: int | None,
     records (vanished from the registry's listing, reappeared in it, merged into another)."""
     for name in source_names:
         _source(name)
-    from ingest.read import event_items
+    from trialmirror.read.records import event_items
 
     items = event_items(obj.store.events(after=after, kind=kind, limit=limit,
                                          sources=list(source_names) or None))
@@ -500,4 +502,4 @@ def changes_cmd(obj: Context, after: int, kind: str | None, limit: int | None,
         out.print(f"next cursor: --after {items[-1]['seq']}", highlight=False)
 
 
-from cli import read_cmds, service_cmds  # noqa: E402,F401  (register their commands)
+from trialmirror.cli import read_cmds, service_cmds  # noqa: E402,F401  (register their commands)

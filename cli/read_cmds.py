@@ -11,8 +11,8 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
-from cli import main as cli
-from cli.main import Context, json_option
+from trialmirror.cli import main as cli
+from trialmirror.cli.main import Context, json_option
 
 
 @cli.main.command("search")
@@ -28,7 +28,7 @@ def search_cmd(obj: Context, query: str, status: str | None, phase: str | None,
                condition: str | None, limit: int, reindex: bool, as_json: bool) -> None:
     """Full-text search over the newest version of every record (titles, conditions,
     interventions, arms, criteria, summary), best first."""
-    from models import vocab
+    from trialmirror.models import vocab
 
     if reindex:
         cli.err.print(f"indexed {obj.store.reindex()} records", highlight=False)
@@ -64,8 +64,8 @@ def serve_cmd(obj: Context, host: str, port: int) -> None:
     change feed, search, the Atom feed (OpenAPI at /docs)."""
     import uvicorn
 
-    from api.app import create_app
-    from ingest.store import Store
+    from trialmirror.api.app import create_app
+    from trialmirror.store.core import Store
 
     obj.store  # noqa: B018  (makes the schema; fails here, clearly, when the database cannot be opened)
     reader = Store(obj.settings.database_url, read_only=True)
@@ -97,7 +97,7 @@ def export_cmd(obj: Context, fmt: str, output: Path | None, as_of: datetime | No
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-    from ingest import export
+    from trialmirror.read import export
 
     day = as_of.date().isoformat() if as_of else None
     if fmt == "es-bulk" and day:

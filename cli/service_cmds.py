@@ -11,9 +11,9 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
-from cli import main as cli
-from cli.main import Context, json_option
-from ingest.store import as_utc
+from trialmirror.cli import main as cli
+from trialmirror.cli.main import Context, json_option
+from trialmirror.store.core import as_utc
 
 
 def _ago(when: datetime | None, now: datetime) -> str:
@@ -38,8 +38,8 @@ def run_cmd(obj: Context, name: str, log_format: str, once: bool) -> None:
     Intervals: TRIALMIRROR_<SOURCE>_INTERVAL seconds (ctgov 6 h, the others daily);
     a first round at start. SIGTERM or Ctrl-C finishes the record in hand and exits 0.
     """
-    from cli.logs import setup
-    from schedules.service import NameTaken, Service
+    from trialmirror.cli.logs import setup
+    from trialmirror.schedules.service import NameTaken, Service
 
     setup(log_format)
     obj.store  # noqa: B018  (fails here, clearly, when the database cannot be opened)
@@ -148,7 +148,7 @@ def _service_summary(word: dict[str, Any] | None, beat: float, now: datetime) ->
 def status_cmd(obj: Context, max_age: float | None, name: str, as_json: bool) -> None:
     """Per source and record: last success, last failure and why, consecutive failures,
     next run. Exit 1 when a record has gone without a success for longer than allowed."""
-    from schedules.service import next_runs, service_state
+    from trialmirror.schedules.service import next_runs, service_state
 
     state = obj.state
     now = datetime.now(UTC)
@@ -205,7 +205,7 @@ def reparse_cmd(obj: Context, source_names: tuple[str, ...], everything: bool, a
     parser change: a new version (event `reparsed`) only where the record changed."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-    from ingest.reparse import reparse
+    from trialmirror.ingest.runs.reparse import reparse
 
     sources = _checked_sources(source_names, [])
     progress = Progress(TextColumn("reparse"), BarColumn(), MofNCompleteColumn(), console=cli.err,
@@ -237,8 +237,8 @@ def reparse_cmd(obj: Context, source_names: tuple[str, ...], everything: bool, a
 def worker_cmd(obj: Context, concurrency: int, log_format: str) -> None:
     """A Celery worker for distributed mode (TRIALMIRROR_BROKER_URL): runs the record
     tasks `trialmirror sync` enqueues, against the shared database."""
-    from cli.logs import setup
-    from schedules.tasks import configure
+    from trialmirror.cli.logs import setup
+    from trialmirror.schedules.tasks import configure
 
     if not obj.settings.broker_url:
         cli._fail("set TRIALMIRROR_BROKER_URL (amqp://... or redis://...) to run a worker", 2)

@@ -1,22 +1,7 @@
-"""From the wire to the store: HTTP, sources, parsing helpers, diff, store, pipeline."""
+"""From the wire to a parsed capture, and the runs that drive it.
 
-from pathlib import Path
-
-# Modules setup.py may compile with mypyc. A compiled module is imported in
-# preference to its source, so after an edit an old build would run silently:
-# refuse that instead.
-_COMPILED = ("text.py", "criteria.py", "sources/ctgov.py", "abbrev.py")
-
-
-def _refuse_stale_builds() -> None:
-    here = Path(__file__).parent
-    for name in _COMPILED:
-        source = here / name
-        for built in source.parent.glob(f"{source.stem}.*.so"):
-            if built.stat().st_mtime < source.stat().st_mtime:
-                raise ImportError(
-                    f"{built} is older than {source}: rebuild it with `pip install -e .`, or "
-                    f"delete the compiled modules (ingest/**/*.so) to run the pure-Python source")
-
-
-_refuse_stale_builds()
+- the wire, at this level: :mod:`.http` (the one polite session), :mod:`.settings`, :mod:`.errors`;
+- :mod:`.parsing`: text, criteria, abbreviations and the mirror-page engine (pure functions);
+- :mod:`.sources`: one module per source, each meeting the one source contract;
+- :mod:`.runs`: the pipeline, bulk sync, backfill and reparse, above the store.
+"""

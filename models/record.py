@@ -5,7 +5,7 @@ them deliberately and note it in README.md ("Schema"). Rules:
 
 - ``None`` (JSON ``null``) means "this source does not say". It is never ``""``
   or ``[]``: an empty string or list from a source becomes ``None``.
-- Enumerated fields hold canonical values from :mod:`models.vocab`. A value
+- Enumerated fields hold canonical values from :mod:`trialmirror.models.vocab`. A value
   the vocabulary does not know is kept verbatim and listed in ``unmapped``.
 - Free text is plain text: markup escapes undone, lines trimmed; the source's
   line breaks and bullet markers are kept.

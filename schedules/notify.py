@@ -37,10 +37,10 @@ import orjson
 import requests
 from lxml import etree
 
-from ingest.http import user_agent
-from ingest.settings import Settings
-from ingest.store import Store
-from schedules.state import ServiceState
+from trialmirror.ingest.http import user_agent
+from trialmirror.ingest.settings import Settings
+from trialmirror.schedules.state import ServiceState
+from trialmirror.store.core import Store
 
 log = logging.getLogger("trialmirror")
 ATOM_NS = "http://www.w3.org/2005/Atom"

@@ -12,7 +12,7 @@
 - Jobs live in a persistent SQLAlchemy job store in the same database (table
   ``scheduler_jobs_<name>``), so ``trialmirror status`` can say when each runs next.
 - Each record is claimed in the database before it is fetched (a lease, see
-  :mod:`schedules.state`), so services on one database share the work and never
+  :mod:`trialmirror.schedules.state`), so services on one database share the work and never
   fetch the same (source, record) at once, nor again within half its interval
   (one round). The lease holder is
   the service's name on this host: a restarted service takes up its own leases
@@ -42,13 +42,13 @@ from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from ingest.backfill import backfill_one
-from ingest.pipeline import Ingestor, RunSummary, log_result, log_summary
-from ingest.settings import Settings
-from ingest.sources import SOURCES
-from ingest.store import REGISTRY_SOURCES, Store, utcnow
-from schedules.notify import Notifier
-from schedules.state import ServiceState
+from trialmirror.ingest.runs.backfill import backfill_one
+from trialmirror.ingest.runs.pipeline import Ingestor, RunSummary, log_result, log_summary
+from trialmirror.ingest.settings import Settings
+from trialmirror.ingest.sources import SOURCES
+from trialmirror.schedules.notify import Notifier
+from trialmirror.schedules.state import ServiceState
+from trialmirror.store.core import REGISTRY_SOURCES, Store, utcnow
 
 log = logging.getLogger("trialmirror")
 NAME = re.compile(r"^[a-z][a-z0-9_]{0,30}$")
@@ -141,7 +141,7 @@ class Service:
         gate = _Gate(self, source)
         ids = [w.registry_id for w in self.state.watched(source)]
         if self.settings.broker_url:
-            from schedules.tasks import enqueue
+            from trialmirror.schedules.tasks import enqueue
 
             count = enqueue(self.settings, source, ids)
             log.info("run %s: %d record tasks enqueued", source, count, extra={"fields": {
@@ -265,14 +265,14 @@ class Service:
         for source in self.sources():
             interval = self.settings.interval(source)
             self.scheduler.add_job(
-                "schedules.service:_run_source", IntervalTrigger(
+                "trialmirror.schedules.service:_run_source", IntervalTrigger(
                     seconds=interval, jitter=min(self.settings.schedule_jitter, interval / 2)),
                 args=[source], id=f"sync:{source}", name=f"sync {source}", replace_existing=True,
                 next_run_time=now + timedelta(seconds=interval))
-        self.scheduler.add_job("schedules.service:_run_notify",
+        self.scheduler.add_job("trialmirror.schedules.service:_run_notify",
                                IntervalTrigger(seconds=self.settings.notify_interval), id="notify",
                                name="notify", replace_existing=True)
-        self.scheduler.add_job("schedules.service:_run_round", id="start", name="first round",
+        self.scheduler.add_job("trialmirror.schedules.service:_run_round", id="start", name="first round",
                                next_run_time=now, replace_existing=True)
         self.heartbeat()
         self.scheduler.resume()

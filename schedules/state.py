@@ -19,9 +19,9 @@ from sqlalchemy import and_, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import SQLModel
 
-from ingest import meta
-from ingest.store import Store, as_utc, utcnow
-from models.tables import Delivery, Fetch, Lease, NotifyCursor, Watch
+from trialmirror.models.tables import Delivery, Fetch, Lease, NotifyCursor, Watch
+from trialmirror.store import meta
+from trialmirror.store.core import Store, as_utc, utcnow
 
 _WATCH = SQLModel.metadata.tables[Watch.__tablename__]
 _LEASE = SQLModel.metadata.tables[Lease.__tablename__]

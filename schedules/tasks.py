@@ -20,7 +20,7 @@ from typing import Any
 
 from celery import Celery
 
-from ingest.settings import Settings
+from trialmirror.ingest.settings import Settings
 
 log = logging.getLogger("trialmirror")
 app = Celery("trialmirror")
@@ -41,9 +41,9 @@ def configure(settings: Settings) -> Celery:
 def _ingestor() -> Any:
     """One Store and Http per worker process, made on first use."""
     if "ingestor" not in _state:
-        from ingest.pipeline import Ingestor
-        from ingest.store import Store
-        from schedules.state import ServiceState
+        from trialmirror.ingest.runs.pipeline import Ingestor
+        from trialmirror.schedules.state import ServiceState
+        from trialmirror.store.core import Store
 
         settings = _state.get("settings") or Settings.load()
         store = Store(settings.database_url)
@@ -55,9 +55,9 @@ def _ingestor() -> Any:
 def sync_record(self: Any, source_name: str, registry_id: str) -> str:
     """Fetch and store one record (a backfill for ctgov_history); transient failures
     are retried with backoff, others stay in the fetch log."""
-    from ingest.backfill import backfill_one
-    from ingest.pipeline import log_result
-    from ingest.sources import get_source
+    from trialmirror.ingest.runs.backfill import backfill_one
+    from trialmirror.ingest.runs.pipeline import log_result
+    from trialmirror.ingest.sources import get_source
 
     ingestor = _ingestor()
     if source_name == "ctgov_history":
@@ -80,9 +80,9 @@ def bulk_slice(self: Any, since: str, until: str, run_started: str) -> str:
     import socket
     from datetime import datetime, timedelta
 
-    from ingest.bulk import BulkSync
-    from ingest.store import utcnow
-    from schedules.state import ServiceState
+    from trialmirror.ingest.runs.bulk import BulkSync
+    from trialmirror.schedules.state import ServiceState
+    from trialmirror.store.core import utcnow
 
     ingestor = _ingestor()
     state = ServiceState(ingestor.store)
@@ -99,7 +99,7 @@ def bulk_slice(self: Any, since: str, until: str, run_started: str) -> str:
     if result.more:
         bulk_slice.delay(since, until, run_started)
     else:
-        from ingest.bulk import finish_slices, year_windows
+        from trialmirror.ingest.runs.bulk import finish_slices, year_windows
 
         finished = finish_slices(ingestor, datetime.fromisoformat(run_started), len(year_windows()))
         if finished is not None:
@@ -112,8 +112,8 @@ def bulk_slice(self: Any, since: str, until: str, run_started: str) -> str:
 
 def enqueue_full_load(settings: Settings) -> int:
     """A distributed full load: one page chain per year of LastUpdatePostDate."""
-    from ingest.bulk import year_windows
-    from ingest.store import utcnow
+    from trialmirror.ingest.runs.bulk import year_windows
+    from trialmirror.store.core import utcnow
 
     configure(settings)
     started = utcnow().isoformat()

@@ -15,8 +15,8 @@ import pytest
 import vcr
 from sqlalchemy import create_engine, text
 
-from ingest.settings import Settings
-from ingest.store import Store
+from trialmirror.ingest.settings import Settings
+from trialmirror.store.core import Store
 
 ROOT = Path(__file__).resolve().parents[1]
 CASSETTES = ROOT / "cassettes"

@@ -6,7 +6,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from models.record import Record
+from trialmirror.models.record import Record
 
 words = st.sampled_from(["alpha", "beta", "gamma", "delta", "Ω", "x y", "a\"b", "[1]", "p.q"])
 texts = st.lists(words, min_size=1, max_size=3).map(" ".join)

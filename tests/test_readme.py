@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from ingest.errors import LayoutChangedError, NotFoundError
-from ingest.settings import Settings
+from trialmirror.ingest.errors import LayoutChangedError, NotFoundError
+from trialmirror.ingest.settings import Settings
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 

@@ -2,7 +2,7 @@
 
 Adding a source: write ``ingest/sources/<name>.py`` with a pure ``parse`` and a
 thin ``fetch`` (see ctgov.py), expose ``SOURCE``, and list it in ``_MODULES``. A
-mirror site is mostly a label table for :mod:`ingest.mirror` (see ctv.py).
+mirror site is mostly a label table for :mod:`trialmirror.ingest.parsing.mirror` (see ctv.py).
 A duplicate name fails at import; an unknown name lists the valid ones.
 """
 
@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from importlib import import_module
 
-from ingest.errors import UnknownSourceError
-from ingest.sources.base import Source
+from trialmirror.ingest.errors import UnknownSourceError
+from trialmirror.ingest.sources.base import Source
 
-_MODULES = ("ingest.sources.ctgov", "ingest.sources.ctgov_history", "ingest.sources.ctv",
-            "ingest.sources.ictrp")
+_MODULES = ("trialmirror.ingest.sources.ctgov", "trialmirror.ingest.sources.ctgov_history", "trialmirror.ingest.sources.ctv",
+            "trialmirror.ingest.sources.ictrp")
 
 
 def _load() -> dict[str, Source]:
@@ -32,7 +32,7 @@ _registry: dict[str, Source] | None = None
 
 def __getattr__(name: str) -> dict[str, Source]:
     # SOURCES loads on first use, not at import: the source modules import helpers
-    # (ingest.sources.base, ingest.mirror) that must not wait on this package.
+    # (trialmirror.ingest.sources.base, trialmirror.ingest.parsing.mirror) that must not wait on this package.
     if name == "SOURCES":
         return _sources()
     raise AttributeError(name)

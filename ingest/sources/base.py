@@ -11,11 +11,11 @@ from urllib.parse import urljoin
 
 from pydantic import ValidationError
 
-from ingest.errors import ParseError
-from ingest.http import Fetched, Http
-from ingest.settings import Settings
-from models.record import Record
-from models.vocab import AGE_UNIT, AGE_UNIT_PER_YEAR, Vocabulary
+from trialmirror.ingest.errors import ParseError
+from trialmirror.ingest.http import Fetched, Http
+from trialmirror.ingest.settings import Settings
+from trialmirror.models.record import Record
+from trialmirror.models.vocab import AGE_UNIT, AGE_UNIT_PER_YEAR, Vocabulary
 
 
 @dataclass

@@ -1,7 +1,7 @@
 """ClinicalTrials.gov API v2: ``GET {base}/api/v2/studies/{nctId}``.
 
 Quirks this module handles (see REGISTRY-NOTES.md):
-- text fields are Markdown with backslash escapes (``\\<``): undone by ingest.text;
+- text fields are Markdown with backslash escapes (``\\<``): undone by trialmirror.ingest.parsing.text;
 - dates carry their own precision ("2010-10" or "2010-10-05") and a type
   ACTUAL/ESTIMATED (older wording: Anticipated), kept as ``kind``;
 - unknown enrollment has been encoded as 99,999,999: read as "not said" (null);
@@ -19,14 +19,14 @@ from typing import Any
 
 import orjson
 
-from ingest.criteria import split_criteria
-from ingest.errors import InvalidIdError, ParseError
-from ingest.http import Fetched, Http
-from ingest.settings import Settings
-from ingest.sources.base import Known, Mapper, build_record, none_if_empty, parse_age, source_of
-from ingest.text import Markup, clean, clean_line, collapse, unescape_markdown
-from models import vocab
-from models.record import Record
+from trialmirror.ingest.errors import InvalidIdError, ParseError
+from trialmirror.ingest.http import Fetched, Http
+from trialmirror.ingest.parsing.criteria import split_criteria
+from trialmirror.ingest.parsing.text import Markup, clean, clean_line, collapse, unescape_markdown
+from trialmirror.ingest.settings import Settings
+from trialmirror.ingest.sources.base import Known, Mapper, build_record, none_if_empty, parse_age, source_of
+from trialmirror.models import vocab
+from trialmirror.models.record import Record
 
 NAME = "ctgov"
 LABEL = "ClinicalTrials.gov"

@@ -8,7 +8,7 @@
 - ``GET {base}/api/int/studies/{nctId}/history/{n}``: one version,
   ``{"studyVersion": n, "study": {...}}``, the study in the API v2 shape but its
   text fields in HTML with entities (``<p>``, ``<ul><li>``, ``&#x2F;``), which
-  ingest.text turns into the same canonical text as API v2's Markdown.
+  trialmirror.ingest.parsing.text turns into the same canonical text as API v2's Markdown.
 
 Quirks: search parameters make the site wrap matching words in
 ``<mark class="hl-term">``, so none are sent (the markup is dropped anyway).
@@ -24,12 +24,12 @@ from typing import Any
 
 import orjson
 
-from ingest.errors import LayoutChangedError, ParseError
-from ingest.http import Fetched, Http
-from ingest.settings import Settings
-from ingest.sources import ctgov
-from ingest.sources.base import Known, source_of
-from models.record import Record
+from trialmirror.ingest.errors import LayoutChangedError, ParseError
+from trialmirror.ingest.http import Fetched, Http
+from trialmirror.ingest.settings import Settings
+from trialmirror.ingest.sources import ctgov
+from trialmirror.ingest.sources.base import Known, source_of
+from trialmirror.models.record import Record
 
 NAME = "ctgov_history"
 LABEL = "ClinicalTrials.gov record history"

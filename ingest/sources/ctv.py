@@ -1,7 +1,7 @@
 """ClinicalTrials.Veeva (ctv.veeva.com): ``GET {base}/study/<slug-of-brief-title>``.
 
 A mirror of ClinicalTrials.gov records, read from its page's labelled text
-blocks by the mirror engine (:mod:`ingest.mirror`); the layout below is the
+blocks by the mirror engine (:mod:`trialmirror.ingest.parsing.mirror`); the layout below is the
 page of NCT01342250 (../shared/seeds/ctv_veeva__NCT01342250.txt).
 
 Quirks:
@@ -25,16 +25,16 @@ import re
 
 from slugify import slugify
 
-from ingest.errors import ConfigError, NotFoundError
-from ingest.http import Fetched, Http
-from ingest.mirror import values as v
-from ingest.mirror.engine import Draft, Label, Layout, parse_page
-from ingest.mirror.page import HTML_ACCEPT
-from ingest.settings import Settings
-from ingest.sources import ctgov
-from ingest.sources.base import Known, absolute_url, source_of
-from models import vocab
-from models.record import Record
+from trialmirror.ingest.errors import ConfigError, NotFoundError
+from trialmirror.ingest.http import Fetched, Http
+from trialmirror.ingest.parsing.mirror import values as v
+from trialmirror.ingest.parsing.mirror.engine import Draft, Label, Layout, parse_page
+from trialmirror.ingest.parsing.mirror.page import HTML_ACCEPT
+from trialmirror.ingest.settings import Settings
+from trialmirror.ingest.sources import ctgov
+from trialmirror.ingest.sources.base import Known, absolute_url, source_of
+from trialmirror.models import vocab
+from trialmirror.models.record import Record
 
 NAME = "ctv"
 LABEL = "ClinicalTrials.Veeva"

@@ -23,15 +23,15 @@ from __future__ import annotations
 
 import re
 
-from ingest.http import Fetched, Http
-from ingest.mirror import values as v
-from ingest.mirror.engine import Label, Layout, parse_page
-from ingest.mirror.page import HTML_ACCEPT
-from ingest.settings import Settings
-from ingest.sources import ctgov
-from ingest.sources.base import Known, absolute_url, source_of
-from models import vocab
-from models.record import Record
+from trialmirror.ingest.http import Fetched, Http
+from trialmirror.ingest.parsing.mirror import values as v
+from trialmirror.ingest.parsing.mirror.engine import Label, Layout, parse_page
+from trialmirror.ingest.parsing.mirror.page import HTML_ACCEPT
+from trialmirror.ingest.settings import Settings
+from trialmirror.ingest.sources import ctgov
+from trialmirror.ingest.sources.base import Known, absolute_url, source_of
+from trialmirror.models import vocab
+from trialmirror.models.record import Record
 
 NAME = "ictrp"
 LABEL = "WHO ICTRP"

@@ -2,10 +2,10 @@
 
 import pytest
 
-from ingest.settings import Settings
-from ingest.store import Store
 from tests.fixtures.api_server import serving
 from tests.fixtures.corpus_store import fill
+from trialmirror.ingest.settings import Settings
+from trialmirror.store.core import Store
 
 
 @pytest.fixture(scope="module")

@@ -6,11 +6,11 @@ import threading
 import pytest
 import requests
 
-from ingest.pipeline import Ingestor
-from ingest.settings import Settings
-from ingest.sources import get_source
-from ingest.store import FetchInfo, utcnow
 from tests.fixtures import nct01342250 as fx
+from trialmirror.ingest.runs.pipeline import Ingestor
+from trialmirror.ingest.settings import Settings
+from trialmirror.ingest.sources import get_source
+from trialmirror.store.core import FetchInfo, utcnow
 
 NCT = "NCT01342250"
 PROBLEM = "application/problem+json"
@@ -128,7 +128,7 @@ def test_the_api_answers_while_a_writer_holds_the_lock(api):
     finally:
         writer.execute("ROLLBACK")
         writer.close()
-    from ingest.store import Store
+    from trialmirror.store.core import Store
 
     reader = Store(store.url, read_only=True)
     with pytest.raises(Exception, match="readonly|read-only|query_only"), reader.transaction() as conn:

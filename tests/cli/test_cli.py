@@ -6,10 +6,10 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import text
 
-from cli.main import main
-from ingest.store import Store
 from tests.fixtures import nct01342250 as fx
 from tests.fixtures.server import Reply, ScriptedServer
+from trialmirror.cli.main import main
+from trialmirror.store.core import Store
 
 NCT = "NCT01342250"
 PATH = f"/api/v2/studies/{NCT}"
@@ -165,7 +165,7 @@ def test_backfill_timeline_and_as_of_from_a_local_history_server(env):
 @pytest.fixture
 def mirror_env(env):
     """ClinicalTrials.gov, ClinicalTrials.Veeva and WHO ICTRP, all on the local server."""
-    from ingest.sources.ctv import slug
+    from trialmirror.ingest.sources.ctv import slug
 
     server, environment = env
     title = fx.current()["protocolSection"]["identificationModule"]["briefTitle"]

@@ -4,9 +4,9 @@ import json
 
 from click.testing import CliRunner
 
-from cli.main import main
 from tests.fixtures import nct01342250 as fx
 from tests.fixtures.server import Reply, ScriptedServer
+from trialmirror.cli.main import main
 
 NCT = "NCT01342250"
 
@@ -73,8 +73,8 @@ def test_a_toml_settings_file_and_the_environment_over_it(settings, tmp_path):
 def test_status_calls_a_service_silent_when_its_heartbeat_is_old(settings):
     from datetime import UTC, datetime, timedelta
 
-    from ingest.store import Store
-    from schedules.state import ServiceState
+    from trialmirror.schedules.state import ServiceState
+    from trialmirror.store.core import Store
 
     store = Store(settings.database_url)
     old = (datetime.now(UTC) - timedelta(minutes=5)).isoformat()

@@ -5,9 +5,10 @@ import json
 
 import pytest
 
-from ingest import abbrev, search
-from ingest.sources import ctgov
 from tests.fixtures import nct01342250 as fx
+from trialmirror.ingest.parsing import abbrev
+from trialmirror.ingest.sources import ctgov
+from trialmirror.store import search
 
 UC = "human umbilical cord mesenchymal stem cells"
 

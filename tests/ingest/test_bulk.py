@@ -6,10 +6,10 @@ import datetime as dt
 import pytest
 from sqlalchemy import text
 
-from ingest.bulk import bulk_sync
-from ingest.errors import RetryLaterError
-from ingest.pipeline import Ingestor
 from tests.fixtures.paged_registry import PagedRegistry
+from trialmirror.ingest.errors import RetryLaterError
+from trialmirror.ingest.runs.bulk import bulk_sync
+from trialmirror.ingest.runs.pipeline import Ingestor
 
 
 @pytest.fixture
@@ -126,7 +126,7 @@ def test_sync_all_on_the_command_line_and_its_completeness_gate(corpus_dir, sett
 
     from click.testing import CliRunner
 
-    from cli.main import main
+    from trialmirror.cli.main import main
 
     with PagedRegistry(corpus_dir, 150) as registry:
         env = {"TRIALMIRROR_DATABASE_URL": settings.database_url, "TRIALMIRROR_MAX_RETRIES": "0",
@@ -150,7 +150,7 @@ def test_sync_all_on_the_command_line_and_its_completeness_gate(corpus_dir, sett
 @pytest.mark.corpus
 def test_twenty_thousand_records_then_five_hundred_changes(corpus_dir, settings, tmp_path):
     """The issue's scale, on SQLite (the test above runs the same on both stores)."""
-    from ingest.store import Store
+    from trialmirror.store.core import Store
 
     store = Store(f"sqlite:///{tmp_path / 'bulk.db'}")
     sync = Ingestor(settings.model_copy(update={"max_retries": 0}), store)

@@ -6,9 +6,9 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ingest.canonical import canonicalize, content_hash, content_of
-from ingest.diff import apply, diff, parse_path
 from tests.strategies import records
+from trialmirror.store.canonical import canonicalize, content_hash, content_of
+from trialmirror.store.diff import apply, diff, parse_path
 
 
 def _shuffled(value: Any, rnd: random.Random) -> Any:

@@ -4,15 +4,15 @@ import json
 
 import pytest
 
-from ingest.canonical import content_hash
-from ingest.errors import InvalidIdError
-from ingest.settings import Settings
-from ingest.sources import SOURCES, get_source
-from ingest.sources.base import Known
-from ingest.store import FetchInfo, utcnow
-from models.record import Record
 from tests.fixtures import mirror_pages as mp
 from tests.fixtures import nct01342250 as fx
+from trialmirror.ingest.errors import InvalidIdError
+from trialmirror.ingest.settings import Settings
+from trialmirror.ingest.sources import SOURCES, get_source
+from trialmirror.ingest.sources.base import Known
+from trialmirror.models.record import Record
+from trialmirror.store.canonical import content_hash
+from trialmirror.store.core import FetchInfo, utcnow
 
 SAMPLES = {  # source name -> (registry id, payload bytes, an invalid id)
     "ctgov": ("NCT01342250", json.dumps(fx.current()).encode(), "NCT123"),
@@ -68,7 +68,7 @@ def test_base_url_is_a_setting(source):
 
 
 def test_same_payload_twice_adds_no_version(source, store, settings):
-    from ingest.pipeline import Ingestor
+    from trialmirror.ingest.runs.pipeline import Ingestor
 
     registry_id, raw, _ = SAMPLES[source.name]
     ingestor = Ingestor(settings, store)

@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
-from ingest.canonical import content_of
-from ingest.diff import diff
-from ingest.sources import ctgov
+from trialmirror.ingest.sources import ctgov
+from trialmirror.store.canonical import content_of
+from trialmirror.store.diff import diff
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "ctgov"
 GOLDEN_IDS = [  # chosen for variety: every status, both study types, aliases, no headers,

@@ -4,8 +4,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ingest.criteria import _BULLET, header_kind, split_criteria
-from ingest.text import clean
+from trialmirror.ingest.parsing.criteria import _BULLET, header_kind, split_criteria
+from trialmirror.ingest.parsing.text import clean
 
 
 @pytest.mark.parametrize(("line", "kind"), [

@@ -4,9 +4,9 @@ import json
 
 import pytest
 
-from ingest.errors import InvalidIdError, ParseError
-from ingest.sources import ctgov
 from tests.fixtures import nct01342250 as fx
+from trialmirror.ingest.errors import InvalidIdError, ParseError
+from trialmirror.ingest.sources import ctgov
 
 
 def _parse(doc, registry_id="NCT01342250"):

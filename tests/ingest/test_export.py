@@ -8,14 +8,14 @@ import pyarrow.parquet as pq
 import pytest
 from sqlalchemy import text
 
-from ingest import export
-from ingest.flat import TABLES
-from ingest.pipeline import Ingestor
-from ingest.sources import get_source
-from ingest.store import FetchInfo, Store, utcnow
-from models.record import Record
 from tests.fixtures import nct01342250 as fx
 from tests.fixtures.corpus_store import fill
+from trialmirror.ingest.runs.pipeline import Ingestor
+from trialmirror.ingest.sources import get_source
+from trialmirror.models.record import Record
+from trialmirror.read import export
+from trialmirror.read.flat import TABLES
+from trialmirror.store.core import FetchInfo, Store, utcnow
 
 NCT = "NCT01342250"
 

@@ -4,13 +4,13 @@ import json
 
 import pytest
 
-from ingest.backfill import backfill
-from ingest.canonical import content_hash
-from ingest.http import Http
-from ingest.pipeline import Ingestor
-from ingest.sources import ctgov, ctgov_history
-from ingest.timeline import status_periods
 from tests.fixtures import nct01342250 as fx
+from trialmirror.ingest.http import Http
+from trialmirror.ingest.runs.backfill import backfill
+from trialmirror.ingest.runs.pipeline import Ingestor
+from trialmirror.ingest.sources import ctgov, ctgov_history
+from trialmirror.read.timeline import status_periods
+from trialmirror.store.canonical import content_hash
 
 NCT = "NCT01342250"
 SRC = "ctgov_history"

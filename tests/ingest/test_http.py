@@ -5,9 +5,9 @@ import time
 
 import pytest
 
-from ingest.errors import GiveUpError, NotFoundError, RetryLaterError
-from ingest.http import Http
 from tests.fixtures.server import Reply, ScriptedServer
+from trialmirror.ingest.errors import GiveUpError, NotFoundError, RetryLaterError
+from trialmirror.ingest.http import Http
 
 
 @pytest.fixture

@@ -8,13 +8,13 @@ import json
 
 import pytest
 
-from ingest.errors import LayoutChangedError, NotFoundError, ParseError
-from ingest.mirror.page import page_lines
-from ingest.pipeline import Ingestor
-from ingest.sources import ctgov, ctv, get_source, ictrp
-from ingest.store import FetchInfo, utcnow
 from tests.fixtures import mirror_pages as mp
 from tests.fixtures import nct01342250 as fx
+from trialmirror.ingest.errors import LayoutChangedError, NotFoundError, ParseError
+from trialmirror.ingest.parsing.mirror.page import page_lines
+from trialmirror.ingest.runs.pipeline import Ingestor
+from trialmirror.ingest.sources import ctgov, ctv, get_source, ictrp
+from trialmirror.store.core import FetchInfo, utcnow
 
 NCT = "NCT01342250"
 
@@ -131,7 +131,7 @@ def test_age_wordings(ctv_seed, text, low, high):
 
 
 def test_ctv_url_is_a_slug_of_the_title_or_the_pinned_url(settings):
-    from ingest.sources.base import Known
+    from trialmirror.ingest.sources.base import Known
 
     known = Known(NCT, title_lookup=lambda: "Crohn's Disease: Stem Cells (hUC-MSCs) Phase Ι/Π")
     # url() only computes the address from the default base URL; nothing is requested
@@ -144,7 +144,7 @@ def test_ctv_url_is_a_slug_of_the_title_or_the_pinned_url(settings):
 
 def test_synthetic_ctv_page_shows_what_the_seed_shows(ctv_seed):
     """The cassettes' page (rendered from the reconstructed record) reads as the real page."""
-    from ingest.canonical import content_hash
+    from trialmirror.store.canonical import content_hash
 
     assert content_hash(ctv.parse(mp.semantic(mp.ctv_lines(fx.current())), NCT)) == \
         content_hash(ctv.parse(mp.semantic(ctv_seed), NCT))
@@ -242,7 +242,7 @@ def test_ictrp_page_from_cassette_is_stored_with_its_refresh_date(store, setting
 
 def test_registry_records_keep_their_hash_with_the_new_sponsor_field():
     """``sponsors.funder_types`` joined the contract later: null, it leaves hashes alone."""
-    from ingest.canonical import content_hash
+    from trialmirror.store.canonical import content_hash
 
     record = ctgov.parse(json.dumps(fx.current()).encode(), NCT)
     data = record.model_dump(mode="json")
@@ -252,8 +252,8 @@ def test_registry_records_keep_their_hash_with_the_new_sponsor_field():
 
 
 def test_a_pinned_url_needs_no_title(store, settings, cassette, monkeypatch):
-    from ingest.settings import Settings
-    from ingest.sources.ctv import slug
+    from trialmirror.ingest.settings import Settings
+    from trialmirror.ingest.sources.ctv import slug
 
     path = "/study/" + slug(fx.current()["protocolSection"]["identificationModule"]["briefTitle"])
     monkeypatch.setenv("TRIALMIRROR_PINNED_URLS", json.dumps({"ctv": {NCT: path}}))

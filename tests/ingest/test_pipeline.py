@@ -4,9 +4,9 @@ import json
 
 import pytest
 
-from ingest.http import Http
-from ingest.pipeline import Ingestor
 from tests.fixtures import nct01342250 as fx
+from trialmirror.ingest.http import Http
+from trialmirror.ingest.runs.pipeline import Ingestor
 
 NCT = "NCT01342250"
 
@@ -111,8 +111,8 @@ def test_concurrent_writers_number_versions_without_gaps_or_duplicates(store):
     """Two writers (own connections) racing on one record: versions 1..N, one event each."""
     import threading
 
-    from ingest.sources import ctgov
-    from ingest.store import Store
+    from trialmirror.ingest.sources import ctgov
+    from trialmirror.store.core import Store
 
     statuses = ["RECRUITING", "ACTIVE_NOT_RECRUITING", "SUSPENDED", "COMPLETED"]
     records = []

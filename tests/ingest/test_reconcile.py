@@ -4,12 +4,12 @@ import json
 
 import pytest
 
-from ingest.pipeline import Ingestor
-from ingest.reconcile import NothingToCompare, compare, reconcile
-from ingest.sources import ctgov, ctv, get_source
-from ingest.store import FetchInfo, utcnow
 from tests.fixtures import mirror_pages as mp
 from tests.fixtures import nct01342250 as fx
+from trialmirror.ingest.runs.pipeline import Ingestor
+from trialmirror.ingest.sources import ctgov, ctv, get_source
+from trialmirror.read.reconcile import NothingToCompare, compare, reconcile
+from trialmirror.store.core import FetchInfo, utcnow
 
 NCT = "NCT01342250"
 

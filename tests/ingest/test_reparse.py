@@ -4,11 +4,11 @@ import json
 
 from sqlalchemy import text
 
-from ingest.pipeline import Ingestor
-from ingest.reparse import reparse
-from ingest.sources import ctgov, get_source
-from ingest.store import FetchInfo, utcnow
 from tests.fixtures import nct01342250 as fx
+from trialmirror.ingest.runs.pipeline import Ingestor
+from trialmirror.ingest.runs.reparse import reparse
+from trialmirror.ingest.sources import ctgov, get_source
+from trialmirror.store.core import FetchInfo, utcnow
 
 NCT = "NCT01342250"
 
@@ -21,7 +21,7 @@ def _as_if_an_older_parser_made_it(store, status):
         record["status"]["overall"] = status
         conn.execute(text("UPDATE version SET record = :rec, parser_version = 1, overall_status = :s "
                           "WHERE registry_id = :r"), {"rec": json.dumps(record), "s": status, "r": NCT})
-    from ingest.canonical import content_hash
+    from trialmirror.store.canonical import content_hash
     with store.transaction() as conn:
         conn.execute(text("UPDATE version SET content_hash = :h WHERE registry_id = :r"),
                      {"h": content_hash(record), "r": NCT})

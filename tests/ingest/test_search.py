@@ -5,13 +5,13 @@ import json
 import pytest
 from sqlalchemy import create_engine, text
 
-from ingest.pipeline import Ingestor
-from ingest.sources import get_source
-from ingest.store import FetchInfo, Store, utcnow
 from tests.conftest import POSTGRES_URL
 from tests.fixtures import mirror_pages as mp
 from tests.fixtures import nct01342250 as fx
 from tests.fixtures.corpus_store import fill
+from trialmirror.ingest.runs.pipeline import Ingestor
+from trialmirror.ingest.sources import get_source
+from trialmirror.store.core import FetchInfo, Store, utcnow
 
 NCT = "NCT01342250"
 QUERIES = [("umbilical cord", {}), ("breast cancer", {}), ("cords", {}), ("insulin", {"phase": "PHASE3"}),

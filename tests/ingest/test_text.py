@@ -6,7 +6,7 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ingest.text import clean, clean_line, collapse
+from trialmirror.ingest.parsing.text import clean, clean_line, collapse
 
 _WORDS = st.sampled_from(["aspirin", "≥18", "a<b", "x>y", "R&D", "and/or", "5*ULN", "snake_case",
                           "[note]", "~10", "`code`", "#3", "(i.e.", "e.g.)", "100%", "O'Neil", "\"q\"",

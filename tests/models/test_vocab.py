@@ -1,6 +1,6 @@
 import pytest
 
-from models import vocab
+from trialmirror.models import vocab
 
 
 @pytest.mark.parametrize(("vocabulary", "display", "canonical"), [

@@ -11,10 +11,10 @@ import pytest
 import redis
 from sqlalchemy import text
 
-from ingest.store import Store
 from tests.conftest import _unavailable
 from tests.fixtures import service as svc
 from tests.fixtures.server import Reply, ScriptedServer
+from trialmirror.store.core import Store
 
 BROKER = "amqp://guest:guest@127.0.0.1:5672//"
 REDIS = "redis://127.0.0.1:6379/15"

@@ -7,13 +7,13 @@ import json
 
 import pytest
 
-from ingest.pipeline import Ingestor
-from ingest.sources import get_source
-from ingest.store import FetchInfo, utcnow
-from schedules.notify import Notifier
-from schedules.state import ServiceState
 from tests.fixtures import nct01342250 as fx
 from tests.fixtures.server import Reply, ScriptedServer
+from trialmirror.ingest.runs.pipeline import Ingestor
+from trialmirror.ingest.sources import get_source
+from trialmirror.schedules.notify import Notifier
+from trialmirror.schedules.state import ServiceState
+from trialmirror.store.core import FetchInfo, utcnow
 
 NCT = "NCT01342250"
 

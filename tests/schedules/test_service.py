@@ -10,11 +10,11 @@ import time
 import pytest
 from sqlalchemy import text
 
-from ingest.store import Store
 from tests.fixtures import mirror_pages as mp
 from tests.fixtures import nct01342250 as fx
 from tests.fixtures import service as svc
 from tests.fixtures.server import Reply, ScriptedServer
+from trialmirror.store.core import Store
 
 NCT = "NCT01342250"
 API = "/api/v2/studies/"

@@ -5,9 +5,9 @@ from datetime import timedelta
 
 import pytest
 
-from ingest.store import FetchInfo, utcnow
-from schedules.service import NameTaken, Service
-from schedules.state import ServiceState
+from trialmirror.schedules.service import NameTaken, Service
+from trialmirror.schedules.state import ServiceState
+from trialmirror.store.core import FetchInfo, utcnow
 
 NCT = "NCT01342250"
 

@@ -1,7 +1,7 @@
 """The canonical form of a record and its content hash.
 
 Two captures are the same version exactly when their canonical forms are
-equal: provenance (:data:`models.record.PROVENANCE_FIELDS`) is left out, keys
+equal: provenance (:data:`trialmirror.models.record.PROVENANCE_FIELDS`) is left out, keys
 are sorted, and every list is sorted, because no list in the record carries
 meaning in its order (arms, sites, criteria items, phases ...). Reordering a
 list never makes a new version; the eligibility ``criteria_text`` still keeps
@@ -15,7 +15,7 @@ from typing import Any
 
 import orjson
 
-from models.record import ADDED_FIELDS, PROVENANCE_FIELDS, PROVENANCE_PATHS, Record
+from trialmirror.models.record import ADDED_FIELDS, PROVENANCE_FIELDS, PROVENANCE_PATHS, Record
 
 
 def _sort_key(value: Any) -> bytes:

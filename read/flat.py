@@ -1,7 +1,7 @@
 """Normalized records as flat tables (CSV, Parquet, the SQL views): one row per study,
 arm, intervention, criterion, outcome, site and condition.
 
-The columns are part of the schema: the SQL views (:mod:`ingest.views`) have the
+The columns are part of the schema: the SQL views (:mod:`trialmirror.store.views`) have the
 same names, and a test holds the two to the same rows. Lists inside a cell
 (phases, an arm's interventions) are joined with ``|``; ``null`` stays empty.
 """

@@ -35,11 +35,11 @@ import orjson
 from sqlalchemy import func, insert, select, update
 from sqlmodel import SQLModel
 
-from ingest.errors import GiveUpError, RetryLaterError, TrialmirrorError
-from ingest.pipeline import Ingestor, RecordResult, log_result
-from ingest.sources import ctgov
-from ingest.store import FetchInfo, as_utc, utcnow
-from models.tables import Fetch, SyncCheckpoint, Version
+from trialmirror.ingest.errors import GiveUpError, RetryLaterError, TrialmirrorError
+from trialmirror.ingest.runs.pipeline import Ingestor, RecordResult, log_result
+from trialmirror.ingest.sources import ctgov
+from trialmirror.models.tables import Fetch, SyncCheckpoint, Version
+from trialmirror.store.core import FetchInfo, as_utc, utcnow
 
 _CP = SQLModel.metadata.tables[SyncCheckpoint.__tablename__]
 _FETCH = SQLModel.metadata.tables[Fetch.__tablename__]

@@ -16,11 +16,11 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlmodel import SQLModel
 
-from ingest.errors import TrialmirrorError
-from ingest.pipeline import parse_safely
-from ingest.sources import SOURCES, get_source
-from ingest.store import Store
-from models.tables import Version
+from trialmirror.ingest.errors import TrialmirrorError
+from trialmirror.ingest.runs.pipeline import parse_safely
+from trialmirror.ingest.sources import SOURCES, get_source
+from trialmirror.models.tables import Version
+from trialmirror.store.core import Store
 
 _VERSION = SQLModel.metadata.tables[Version.__tablename__]
 

@@ -10,10 +10,10 @@ from typing import Any
 
 import orjson
 
-from ingest.canonical import content_of
-from ingest.diff import diff
-from ingest.store import REGISTRY_SOURCES, Store
-from ingest.timeline import status_periods
+from trialmirror.read.timeline import status_periods
+from trialmirror.store.canonical import content_of
+from trialmirror.store.core import REGISTRY_SOURCES, Store
+from trialmirror.store.diff import diff
 
 
 class NotStored(LookupError):

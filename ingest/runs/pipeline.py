@@ -15,12 +15,12 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from ingest.errors import ParseError, TrialmirrorError
-from ingest.http import Http
-from ingest.settings import Settings
-from ingest.sources import get_source
-from ingest.sources.base import Known, Source
-from ingest.store import FetchInfo, Store, utcnow
+from trialmirror.ingest.errors import ParseError, TrialmirrorError
+from trialmirror.ingest.http import Http
+from trialmirror.ingest.settings import Settings
+from trialmirror.ingest.sources import get_source
+from trialmirror.ingest.sources.base import Known, Source
+from trialmirror.store.core import FetchInfo, Store, utcnow
 
 log = logging.getLogger("trialmirror")
 log.addHandler(logging.NullHandler())  # a library: lines show where a command sets up logging

@@ -3,7 +3,7 @@ NDJSON for Elasticsearch/OpenSearch.
 
 Every export takes, per record, the newest ClinicalTrials.gov version (or the one
 current on ``as_of``). NDJSON lines are the records exactly as stored. Flat
-tables are :data:`ingest.flat.TABLES` plus ``versions`` (every stored version)
+tables are :data:`trialmirror.read.flat.TABLES` plus ``versions`` (every stored version)
 and ``changes`` (the event log). ``es-bulk`` writes an ``index`` action and the
 record for every record with an event after a cursor, and returns the new cursor,
 so an index is kept current incrementally.
@@ -18,9 +18,9 @@ from typing import IO, Any
 
 import orjson
 
-from ingest.flat import TABLES, rows
-from ingest.read import event_items, version_meta
-from ingest.store import REGISTRY_SOURCES, Store
+from trialmirror.read.flat import TABLES, rows
+from trialmirror.read.records import event_items, version_meta
+from trialmirror.store.core import REGISTRY_SOURCES, Store
 
 Progress = Callable[[int, int], None]
 VERSION_COLUMNS = ("registry_id", "source", "version", "valid_from", "observed_at", "status",

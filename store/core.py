@@ -26,12 +26,12 @@ import zstandard
 from sqlalchemy import Connection, Engine, bindparam, create_engine, event, func, select, text, tuple_
 from sqlmodel import SQLModel
 
-from ingest import search, views
-from ingest.canonical import content_hash, content_of
-from ingest.diff import Change, diff
-from ingest.store_sql import HotSql
-from models.record import Record
-from models.tables import Event, Fetch, RawPayload, Version
+from trialmirror.models.record import Record
+from trialmirror.models.tables import Event, Fetch, RawPayload, Version
+from trialmirror.store import search, views
+from trialmirror.store.canonical import content_hash, content_of
+from trialmirror.store.diff import Change, diff
+from trialmirror.store.sql import HotSql
 
 # PostgreSQL advisory locks (transaction-scoped). Order: record lock, then event lock.
 _EVENT_LOCK = 0x7472_6D69  # "trmi": orders event appends, so seq follows commit order
@@ -505,7 +505,7 @@ class Store:
         return zstandard.ZstdDecompressor().decompress(data) if data is not None else None
 
     def search(self, q: str = "", **filters: Any) -> list[search.Hit]:
-        """Records whose newest registry version matches ``q`` (see ingest.search)."""
+        """Records whose newest registry version matches ``q`` (see trialmirror.store.search)."""
         with self._tx() as conn:
             return search.search(conn, self.is_postgres, q, **filters)
 

@@ -107,7 +107,7 @@ def _items(lines: list[str]) -> list[str]:
 
 
 def split_criteria(text: str) -> Split:
-    """Split eligibility text (canonical, see ingest.text) into its items; headers
+    """Split eligibility text (canonical, see trialmirror.ingest.parsing.text) into its items; headers
     decide which list they join."""
     result = Split()
     target = result.unclassified

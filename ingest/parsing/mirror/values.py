@@ -1,6 +1,6 @@
 """Value parsers for mirror pages: how mirrors word values for people, read back.
 
-Each factory returns a :data:`~ingest.mirror.engine.ValueParser` that reads a
+Each factory returns a :data:`~trialmirror.ingest.parsing.mirror.engine.ValueParser` that reads a
 section's lines into the draft record. They know wording, not sites:
 "Phase 1/Phase 2", "18 to 70 years old", "20 patients", "None (Open label)"
 (through the vocabularies' synonyms), "Experimental group", "Biological: name",
@@ -15,11 +15,11 @@ import re
 from datetime import datetime
 from typing import Any
 
-from ingest.criteria import split_criteria
-from ingest.mirror.engine import Draft, Section, ValueParser
-from ingest.sources.base import parse_age
-from models import vocab
-from models.vocab import Vocabulary
+from trialmirror.ingest.parsing.criteria import split_criteria
+from trialmirror.ingest.parsing.mirror.engine import Draft, Section, ValueParser
+from trialmirror.ingest.sources.base import parse_age
+from trialmirror.models import vocab
+from trialmirror.models.vocab import Vocabulary
 
 _BULLET = re.compile(r"^(?:[•·▪●○◦‣⁃*\-–]|\d{1,3}[.)])\s+")
 _COUNT = re.compile(r"^([\d,]+)(?:\s+(?:patients?|participants?|subjects?|people|persons?))?$", re.I)

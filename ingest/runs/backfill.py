@@ -17,11 +17,11 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable
 
-from ingest.errors import TrialmirrorError
-from ingest.pipeline import Ingestor, RecordResult, RunSummary
-from ingest.sources import ctgov_history as history
-from ingest.sources.ctgov_history import HistoryEntry
-from ingest.store import FetchInfo, utcnow
+from trialmirror.ingest.errors import TrialmirrorError
+from trialmirror.ingest.runs.pipeline import Ingestor, RecordResult, RunSummary
+from trialmirror.ingest.sources import ctgov_history as history
+from trialmirror.ingest.sources.ctgov_history import HistoryEntry
+from trialmirror.store.core import FetchInfo, utcnow
 
 Progress = Callable[[str, int, int], None]  # (registry id, versions done, versions to do)
 

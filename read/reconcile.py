@@ -23,7 +23,7 @@ from typing import Any
 
 import orjson
 
-from ingest.store import REGISTRY_SOURCES, Store, registry_order
+from trialmirror.store.core import REGISTRY_SOURCES, Store, registry_order
 
 Getter = Callable[[dict[str, Any]], Any]
 

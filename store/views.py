@@ -1,7 +1,7 @@
 """Relational views over the newest ClinicalTrials.gov version of every record.
 
 ``latest_version`` (the version the search index holds), then one view per table
-of :data:`ingest.flat.TABLES` with the same columns: ``study``,
+of :data:`trialmirror.read.flat.TABLES` with the same columns: ``study``,
 ``study_condition``, ``study_arm``, ``study_intervention``, ``study_criterion``,
 ``study_outcome``, ``study_site``. SQL tools and Datasette read them from the
 SQLite file as it is; the same views exist on PostgreSQL. Booleans are 0/1 on

@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import Connection, insert, select, update
 from sqlmodel import SQLModel
 
-from models.tables import StoreMeta
+from trialmirror.models.tables import StoreMeta
 
 TABLE = SQLModel.metadata.tables[StoreMeta.__tablename__]
 

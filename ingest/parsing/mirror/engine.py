@@ -1,6 +1,6 @@
 """The mirror-page engine: visible lines -> labelled sections -> a Record, by a site's table.
 
-A mirror page is read as the lines a browser shows (:mod:`ingest.mirror.page`).
+A mirror page is read as the lines a browser shows (:mod:`trialmirror.ingest.parsing.mirror.page`).
 A line that is one of the site's labels ("Status and phase", "Ages") starts a
 section; the lines up to the next label are its values. With
 ``inline_labels`` a line "Label: value" is a label with its first value (WHO
@@ -9,7 +9,7 @@ site may read with its own function (ClinicalTrials.Veeva's title and sponsor
 carry no label).
 
 A site is a :class:`Layout`: labels (with their variants) mapped to value
-parsers from :mod:`ingest.mirror.values`, the labels every page must have,
+parsers from :mod:`trialmirror.ingest.parsing.mirror.values`, the labels every page must have,
 and the phrases of its not-found page. The engine, not the site, decides:
 
 - a page without the required labels is *not found* when it says so (a soft
@@ -27,11 +27,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ingest.errors import LayoutChangedError, NotFoundError, ParseError
-from ingest.mirror.page import NotHtmlError, page_lines
-from ingest.sources.base import Mapper, build_record, none_if_empty
-from models.record import Record
-from models.vocab import Vocabulary
+from trialmirror.ingest.errors import LayoutChangedError, NotFoundError, ParseError
+from trialmirror.ingest.parsing.mirror.page import NotHtmlError, page_lines
+from trialmirror.ingest.sources.base import Mapper, build_record, none_if_empty
+from trialmirror.models.record import Record
+from trialmirror.models.vocab import Vocabulary
 
 
 @dataclass

@@ -23,7 +23,7 @@ from typing import Any
 
 import orjson
 
-from ingest.canonical import canonicalize
+from trialmirror.store.canonical import canonicalize
 
 # The identity of items in lists of things, by schema path (path without selectors).
 LIST_KEYS: dict[str, tuple[str, ...]] = {

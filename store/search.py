@@ -40,7 +40,8 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
-from ingest import abbrev, meta
+from trialmirror.ingest.parsing import abbrev
+from trialmirror.store import meta
 
 FIELDS = ("title", "conditions", "interventions", "arms", "criteria", "summary")
 # What the search rows are built by; a store whose rows an older build wrote says so
