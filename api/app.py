@@ -22,7 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from trialmirror.ingest.errors import TrialmirrorError
 from trialmirror.ingest.settings import Settings
-from trialmirror.ingest.sources import SOURCES, ctgov
+from trialmirror.ingest.sources import LIVE, MIRRORS, SOURCES, ctgov
 from trialmirror.models import vocab
 from trialmirror.read.records import (
     NotStored,
@@ -34,10 +34,9 @@ from trialmirror.read.records import (
     version_meta,
     version_row,
 )
-from trialmirror.store.core import EVENT_KINDS, REGISTRY_SOURCES, Store
+from trialmirror.store.core import EVENT_KINDS, Store
 
 PROBLEM = "application/problem+json"
-MIRRORS = tuple(name for name in SOURCES if name not in REGISTRY_SOURCES)
 _KIND_PATTERN = "^(" + "|".join(EVENT_KINDS) + ")$"
 StudyId = Annotated[str, Path(description="A ClinicalTrials.gov id, NCT and 8 digits",
                               examples=["NCT01342250"], max_length=32)]
@@ -65,7 +64,7 @@ def _id(registry_id: str) -> str:
                                  "such as NCT01342250") from exc
 
 
-def _source(name: str | None, default: str = "ctgov") -> str:
+def _source(name: str | None, default: str = LIVE) -> str:
     name = name or default
     if name not in SOURCES:
         raise HTTPException(400, f"unknown source {name!r}; valid sources: {', '.join(sorted(SOURCES))}")

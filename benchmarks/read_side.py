@@ -36,6 +36,7 @@ import requests
 from sqlalchemy import create_engine, text
 
 from tests.fixtures.corpus_store import add_copies, fill
+from trialmirror.ingest.sources import REGISTRY
 from trialmirror.read import export
 from trialmirror.store.core import Store
 
@@ -123,7 +124,7 @@ def _run(args: argparse.Namespace, folder: Path, url: str) -> None:
         t0 = time.perf_counter()
         added = add_copies(store, args.corpus, args.copies)
         print(f"added {added:,} synthetic records in {time.perf_counter() - t0:.0f} s")
-    ids = [r.registry_id for r in store.newest_registry_versions()]
+    ids = [r.registry_id for r in store.newest_registry_versions(REGISTRY)]
     port = _free_port()
     env = {**os.environ, "TRIALMIRROR_DATABASE_URL": url}
     server = subprocess.Popen([sys.executable, "-m", "cli", "serve", "--port", str(port)], env=env,

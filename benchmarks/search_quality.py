@@ -24,6 +24,7 @@ import orjson
 from benchmarks.read_side import _drop_schema, _fresh_schema
 from tests.fixtures.corpus_store import fill
 from trialmirror.ingest.parsing import abbrev
+from trialmirror.ingest.sources import REGISTRY
 from trialmirror.store import search
 from trialmirror.store.core import Store
 
@@ -68,7 +69,7 @@ def _compare(sqlite: Store, postgres: Store) -> None:
 def _abbreviations(store: Store, sample: int) -> None:
     pairs: list[tuple[str, str, str]] = []
     with_any = total = 0
-    for row, record in store.records(store.newest_registry_versions()):
+    for row, record in store.records(store.newest_registry_versions(REGISTRY)):
         text_ = search.document(orjson.loads(record), expand=False)
         found = abbrev.definitions(text_[f] for f in search.FIELDS)
         total += 1

@@ -25,13 +25,12 @@ from trialmirror import __version__
 from trialmirror.ingest.errors import ConfigError, TrialmirrorError
 from trialmirror.ingest.runs.pipeline import Ingestor, RecordResult, RunSummary, sync
 from trialmirror.ingest.settings import Settings
-from trialmirror.ingest.sources import SOURCES, get_source
-from trialmirror.store.core import EVENT_KINDS, REGISTRY_SOURCES, Store
+from trialmirror.ingest.sources import HISTORY, LIVE, MIRRORS, SOURCES, get_source, registry_first
+from trialmirror.store.core import EVENT_KINDS, Store
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
 PROGRESS_THRESHOLD = 5  # show a progress bar from this many records up
-MIRRORS = tuple(name for name in SOURCES if name not in REGISTRY_SOURCES)
 
 
 def _emit_json(value: Any) -> None:
@@ -145,7 +144,7 @@ def sync_cmd(obj: Context, ids: tuple[str, ...], source_names: tuple[str, ...], 
     """Fetch IDS (default: the watchlist, TRIALMIRROR_WATCHLIST) and store new versions;
     or, with --all or --query, every matching ClinicalTrials.gov record."""
     if all_records or query:
-        if ids or source_names != ("ctgov",):
+        if ids or source_names != (LIVE,):  # the registry's live source has the search
             _fail("--all and --query take no ids and read ClinicalTrials.gov (ctgov) only", 2)
         if obj.settings.broker_url and full and not query:
             from trialmirror.schedules.tasks import enqueue_full_load
@@ -156,7 +155,7 @@ def sync_cmd(obj: Context, ids: tuple[str, ...], source_names: tuple[str, ...], 
             return
         _bulk(obj, query, not full, as_json)
         return
-    names = sorted(dict.fromkeys(source_names), key=lambda n: n not in REGISTRY_SOURCES)
+    names = registry_first(list(source_names))
     for name in names:
         _source(name)
     if obj.settings.broker_url:  # distributed mode: workers do the fetching
@@ -174,9 +173,9 @@ def sync_cmd(obj: Context, ids: tuple[str, ...], source_names: tuple[str, ...], 
             err.print(f"nothing to sync from {name}: give ids, or `trialmirror watch add ID --source "
                       f"{name}`", highlight=False)
             continue
-        # A sync of the history is a backfill.
-        part = _backfill(obj, registry_ids) if name == "ctgov_history" else _sync(obj, name, registry_ids)
+        part = _sync(obj, name, registry_ids)  # a sync of the history is a backfill
         summary.results.extend(part.results)
+        summary.listed = summary.listed or part.listed
     _report(summary, as_json)
 
 
@@ -229,18 +228,29 @@ def _bulk(obj: Context, query: str | None, incremental: bool, as_json: bool) -> 
               + "; run the same command again to retry them")
 
 
-def _sync(obj: Context, source_name: str, registry_ids: list[str]) -> RunSummary:
+def _sync(obj: Context, source_name: str, registry_ids: list[str], *, what: str = "sync",
+          stored: str = "records", finish: str = "finish") -> RunSummary:
+    """A bar over the records (from a few up), and one over each record's versions
+    when its source lists them (a history)."""
     progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                        TimeRemainingColumn(), console=err, transient=True,
-                        disable=len(registry_ids) < PROGRESS_THRESHOLD)
+                        TimeRemainingColumn(), console=err, transient=True)
+    bar = progress.add_task(f"{what} {source_name}", total=len(registry_ids),
+                            visible=len(registry_ids) >= PROGRESS_THRESHOLD)
+    listed: dict[str, Any] = {}
+
+    def advance(registry_id: str, done: int, total: int) -> None:
+        if registry_id not in listed:
+            listed[registry_id] = progress.add_task(f"{what} {registry_id}", total=total)
+        progress.update(listed[registry_id], completed=done)
+
     try:
         with progress:
-            task = progress.add_task(f"sync {source_name}", total=len(registry_ids))
             return sync(obj.settings, source_name, registry_ids, store=obj.store,
-                        on_result=lambda _r: progress.advance(task), pinned=obj.pinned_url)
+                        on_result=lambda _r: progress.advance(bar), pinned=obj.pinned_url,
+                        on_progress=advance)
     except KeyboardInterrupt:
         # Each record is its own transaction: what was stored stays, nothing is half-written.
-        _fail("interrupted; records stored so far are kept, run sync again to finish", 130)
+        _fail(f"interrupted; {stored} stored so far are kept, run {what} again to {finish}", 130)
 
 
 def _report(summary: RunSummary, as_json: bool) -> None:
@@ -258,7 +268,7 @@ def _report(summary: RunSummary, as_json: bool) -> None:
             table.add_row(*_result_row(result))
         out.print(table)
         counts = ", ".join(f"{n} {k}" for k, n in sorted(summary.counts.items()))
-        what = "records" if summary.source in SOURCES and summary.source != "ctgov_history" else "results"
+        what = "records" if summary.source in SOURCES and not summary.listed else "results"
         count = len(summary.results)
         out.print(f"{count} {what if count != 1 else what[:-1]}: {counts}", highlight=False)
     for failure in summary.failures:
@@ -274,30 +284,10 @@ def _report(summary: RunSummary, as_json: bool) -> None:
 def backfill_cmd(obj: Context, ids: tuple[str, ...], as_json: bool) -> None:
     """Fetch every published version of IDS (default: the watchlist) from the record
     history that is not stored yet; resumable, a second run fetches only the list."""
-    registry_ids = list(ids) or obj.watched_ids("ctgov_history")
+    registry_ids = list(ids) or obj.watched_ids(HISTORY)
     if not registry_ids:
-        _fail("nothing to backfill: give ids, or `trialmirror watch add ID --source ctgov_history`", 2)
-    _report(_backfill(obj, registry_ids), as_json)
-
-
-def _backfill(obj: Context, registry_ids: list[str]) -> RunSummary:
-    from trialmirror.ingest.runs.backfill import backfill
-
-    ingestor = Ingestor(obj.settings, obj.store, pinned=obj.pinned_url)
-    progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                        TimeRemainingColumn(), console=err, transient=True)
-    tasks: dict[str, Any] = {}
-
-    def advance(registry_id: str, done: int, total: int) -> None:
-        if registry_id not in tasks:
-            tasks[registry_id] = progress.add_task(f"backfill {registry_id}", total=total)
-        progress.update(tasks[registry_id], completed=done)
-
-    try:
-        with progress:
-            return backfill(ingestor, registry_ids, on_progress=advance)
-    except KeyboardInterrupt:
-        _fail("interrupted; versions stored so far are kept, run backfill again to resume", 130)
+        _fail(f"nothing to backfill: give ids, or `trialmirror watch add ID --source {HISTORY}`", 2)
+    _report(_sync(obj, HISTORY, registry_ids, what="backfill", stored="versions", finish="resume"), as_json)
 
 
 def _require_version(store: Store, registry_id: str, source: str, number: int | None) -> Any:
@@ -341,11 +331,11 @@ def _normalize_id(source_name: str, registry_id: str) -> str:
 def show_cmd(obj: Context, registry_id: str, source_name: str | None, number: int | None,
              as_of: datetime | None, as_json: bool) -> None:
     """Show the normalized record (--json: exactly the record)."""
-    registry_id = _normalize_id(source_name or "ctgov", registry_id)
+    registry_id = _normalize_id(source_name or LIVE, registry_id)
     if as_of is not None:
         row = _as_of(obj.store, registry_id, source_name, as_of.date().isoformat())
     else:
-        row = _require_version(obj.store, registry_id, source_name or "ctgov", number)
+        row = _require_version(obj.store, registry_id, source_name or LIVE, number)
     record = orjson.loads(row.record)
     if as_json:
         _emit_json(record)
@@ -365,7 +355,7 @@ def timeline_cmd(obj: Context, registry_id: str, source_name: str | None, as_jso
     """Status periods (from, to, days, versions) and the change kinds of every version."""
     from trialmirror.read.records import NotStored, timeline, timeline_source
 
-    registry_id = _normalize_id(source_name or "ctgov", registry_id)
+    registry_id = _normalize_id(source_name or LIVE, registry_id)
     source_name = timeline_source(obj.store, registry_id, source_name)
     try:
         periods, rows = timeline(obj.store, registry_id, source_name)
@@ -397,7 +387,7 @@ def reconcile_cmd(obj: Context, registry_id: str, source_names: tuple[str, ...],
     was captured: fields that agree, disagree, are not shown; and whether it is stale."""
     from trialmirror.read.reconcile import NothingToCompare, reconcile
 
-    registry_id = _normalize_id("ctgov", registry_id)
+    registry_id = _normalize_id(LIVE, registry_id)
     for name in source_names:
         if name not in MIRRORS:
             _fail(f"{name!r} is not a mirror; mirrors: {', '.join(MIRRORS)}", 2)

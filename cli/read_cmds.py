@@ -13,6 +13,7 @@ from rich.table import Table
 
 from trialmirror.cli import main as cli
 from trialmirror.cli.main import Context, json_option
+from trialmirror.ingest.sources import REGISTRY
 
 
 @cli.main.command("search")
@@ -31,7 +32,7 @@ def search_cmd(obj: Context, query: str, status: str | None, phase: str | None,
     from trialmirror.models import vocab
 
     if reindex:
-        cli.err.print(f"indexed {obj.store.reindex()} records", highlight=False)
+        cli.err.print(f"indexed {obj.store.reindex(REGISTRY)} records", highlight=False)
     elif obj.store.search_outdated():
         cli.err.print("the search index was built by an older trialmirror (ranking and "
                       "abbreviations differ): `trialmirror search --reindex` rebuilds it", highlight=False)

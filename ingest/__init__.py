@@ -3,5 +3,5 @@
 - the wire, at this level: :mod:`.http` (the one polite session), :mod:`.settings`, :mod:`.errors`;
 - :mod:`.parsing`: text, criteria, abbreviations and the mirror-page engine (pure functions);
 - :mod:`.sources`: one module per source, each meeting the one source contract;
-- :mod:`.runs`: the pipeline, bulk sync, backfill and reparse, above the store.
+- :mod:`.runs`: the pipeline (one loop for every source), bulk sync and reparse, above the store.
 """

@@ -18,9 +18,10 @@ from typing import IO, Any
 
 import orjson
 
+from trialmirror.ingest.sources import REGISTRY
 from trialmirror.read.flat import TABLES, rows
 from trialmirror.read.records import event_items, version_meta
-from trialmirror.store.core import REGISTRY_SOURCES, Store
+from trialmirror.store.core import Store
 
 Progress = Callable[[int, int], None]
 VERSION_COLUMNS = ("registry_id", "source", "version", "valid_from", "observed_at", "status",
@@ -32,7 +33,7 @@ CHANGE_COLUMNS = ("seq", "registry_id", "source", "version", "kind", "occurred_a
 
 def ndjson(store: Store, out: IO[bytes], *, as_of: str | None = None,
            progress: Progress | None = None) -> int:
-    newest = store.newest_registry_versions(as_of)
+    newest = store.newest_registry_versions(REGISTRY, as_of)
     for n, (_, record) in enumerate(store.records(newest), 1):
         out.write(record.encode() + b"\n")
         if progress:
@@ -44,13 +45,13 @@ def table_rows(store: Store, *, as_of: str | None = None,
                progress: Progress | None = None) -> Iterator[tuple[str, dict[str, Any]]]:
     """(table, row) of every flat table, streamed: the study tables of the newest (or
     ``as_of``) version of each record, then ``versions`` and ``changes``."""
-    newest = store.newest_registry_versions(as_of)
+    newest = store.newest_registry_versions(REGISTRY, as_of)
     for n, (row, record) in enumerate(store.records(newest), 1):
         yield from rows(orjson.loads(record), row.source, row.version, row.valid_from)
         if progress:
             progress(n, len(newest))
     exported = {r.registry_id for r in newest}
-    for v in store.version_rows(REGISTRY_SOURCES):
+    for v in store.version_rows(REGISTRY):
         if v.registry_id in exported:
             yield "versions", {k: version_meta(v)[k] for k in VERSION_COLUMNS}
     after = 0
@@ -160,12 +161,12 @@ def es_bulk(store: Store, out: IO[bytes], *, after: int = 0, index: str = "trial
     changed: set[str] = set()
     cursor = after
     while True:
-        events = store.events(after=cursor, limit=5000, sources=list(REGISTRY_SOURCES))
+        events = store.events(after=cursor, limit=5000, sources=list(REGISTRY))
         if not events:
             break
         changed.update(e.registry_id for e in events)
         cursor = events[-1].seq
-    newest = [r for r in store.newest_registry_versions() if r.registry_id in changed]
+    newest = [r for r in store.newest_registry_versions(REGISTRY) if r.registry_id in changed]
     for row, record in store.records(newest):
         action = {"index": {"_index": index, "_id": row.registry_id}}
         out.write(orjson.dumps(action) + b"\n" + record.encode() + b"\n")

@@ -23,7 +23,8 @@ from typing import Any
 
 import orjson
 
-from trialmirror.store.core import REGISTRY_SOURCES, Store, registry_order
+from trialmirror.ingest.sources import REGISTRY
+from trialmirror.store.core import Store, registry_order
 
 Getter = Callable[[dict[str, Any]], Any]
 
@@ -205,14 +206,14 @@ def reconcile(store: Store, registry_id: str, mirrors: list[str]) -> dict[str, A
 
 
 def _registry_versions(store: Store, registry_id: str) -> list[Any]:
-    rows = [r for source in REGISTRY_SOURCES for r in store.versions(registry_id, source)]
-    return sorted(rows, key=registry_order)
+    rows = [r for source in REGISTRY for r in store.versions(registry_id, source)]
+    return sorted(rows, key=registry_order(REGISTRY))
 
 
 def _entry(store: Store, registry_id: str, row: Any, captured: Any,
            history: list[Any]) -> dict[str, Any]:
     mirror = orjson.loads(row.record)
-    current = store.version_as_of(registry_id, list(REGISTRY_SOURCES), captured.date().isoformat())
+    current = store.version_as_of(registry_id, list(REGISTRY), captured.date().isoformat())
     current = current or history[0]
     fields = compare(mirror, orjson.loads(current.record))
     return {"source": row.source, "captured_at": captured.isoformat(), "mirror_version": row.version,

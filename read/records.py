@@ -10,9 +10,10 @@ from typing import Any
 
 import orjson
 
+from trialmirror.ingest.sources import HISTORY, LIVE, REGISTRY
 from trialmirror.read.timeline import status_periods
 from trialmirror.store.canonical import content_of
-from trialmirror.store.core import REGISTRY_SOURCES, Store
+from trialmirror.store.core import Store
 from trialmirror.store.diff import diff
 
 
@@ -37,9 +38,9 @@ def version_row(store: Store, registry_id: str, source: str, number: int | None 
 
 
 def as_of_row(store: Store, registry_id: str, day: str, source: str | None = None) -> Any:
-    """The version current on ``day``: across both ClinicalTrials.gov sources unless
-    ``source`` (the history and the live API describe one registry)."""
-    sources = [source] if source else list(REGISTRY_SOURCES)
+    """The version current on ``day``: across the registry's sources unless ``source``
+    (its history and its live record describe one registry)."""
+    sources = [source] if source else list(REGISTRY)
     row = store.version_as_of(registry_id, sources, day)
     if row is None:
         first = store.first_valid_from(registry_id, sources)
@@ -65,8 +66,9 @@ def changes_between(store: Store, registry_id: str, source: str, from_n: int | N
 
 
 def timeline_source(store: Store, registry_id: str, source: str | None) -> str:
+    """The source asked for, else the registry's history when it holds versions, else its live record."""
     if source is None:
-        source = "ctgov_history" if store.version(registry_id, "ctgov_history") else "ctgov"
+        source = HISTORY if store.version(registry_id, HISTORY) else LIVE
     return source
 
 

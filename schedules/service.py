@@ -4,8 +4,8 @@
   from ``TRIALMIRROR_WATCHLIST``), every ``TRIALMIRROR_<SOURCE>_INTERVAL``
   seconds plus up to ``TRIALMIRROR_SCHEDULE_JITTER``; ``coalesce`` (runs missed
   while down are one run), ``max_instances=1``, a misfire grace time. Each job
-  calls what ``trialmirror sync`` calls (``Ingestor.run``; a backfill for
-  ``ctgov_history``), then delivers notifications. With ``TRIALMIRROR_BROKER_URL``
+  calls what ``trialmirror sync`` calls (``Ingestor.run``, for every source: the
+  record history's is a backfill), then delivers notifications. With ``TRIALMIRROR_BROKER_URL``
   a job enqueues record tasks for ``trialmirror worker`` processes instead.
 - At start, one round over every source, the registry's first (mirrors find their
   pages by its title), then the intervals take over.
@@ -42,13 +42,12 @@ from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from trialmirror.ingest.runs.backfill import backfill_one
-from trialmirror.ingest.runs.pipeline import Ingestor, RunSummary, log_result, log_summary
+from trialmirror.ingest.runs.pipeline import Ingestor, RunSummary, log_summary
 from trialmirror.ingest.settings import Settings
-from trialmirror.ingest.sources import SOURCES
+from trialmirror.ingest.sources import SOURCES, registry_first
 from trialmirror.schedules.notify import Notifier
 from trialmirror.schedules.state import ServiceState
-from trialmirror.store.core import REGISTRY_SOURCES, Store, utcnow
+from trialmirror.store.core import Store, utcnow
 
 log = logging.getLogger("trialmirror")
 NAME = re.compile(r"^[a-z][a-z0-9_]{0,30}$")
@@ -61,8 +60,8 @@ def jobs_table(name: str) -> str:
 
 
 def ordered(sources: list[str]) -> list[str]:
-    """The registry's sources first: mirrors find their pages by its title."""
-    return sorted(dict.fromkeys(sources), key=lambda s: (s not in REGISTRY_SOURCES, s))
+    """The registry's sources first (mirrors find their pages by its title), by name."""
+    return registry_first(sorted(sources))
 
 
 class _Gate:
@@ -147,23 +146,7 @@ class Service:
             log.info("run %s: %d record tasks enqueued", source, count, extra={"fields": {
                 "event": "run", "source": source, "enqueued": count}})
             return RunSummary(source=source)
-        if source == "ctgov_history":
-            summary = RunSummary(source=source)
-            for registry_id in ids:
-                if self.stopping.is_set():
-                    break
-                if not gate.claim(source, registry_id):
-                    summary.skipped += 1
-                    continue
-                try:
-                    results = backfill_one(self.ingestor, registry_id)
-                finally:
-                    gate.release(source, registry_id)
-                for result in results:
-                    log_result(result)
-                summary.results.extend(results)
-        else:
-            summary = self.ingestor.run(source, ids, gate=gate, should_stop=self.stopping.is_set)
+        summary = self.ingestor.run(source, ids, gate=gate, should_stop=self.stopping.is_set)
         log_summary(summary, time.perf_counter() - t0)
         return summary
 

@@ -53,20 +53,10 @@ def _ingestor() -> Any:
 
 @app.task(name="trialmirror.sync_record", bind=True, max_retries=5)
 def sync_record(self: Any, source_name: str, registry_id: str) -> str:
-    """Fetch and store one record (a backfill for ctgov_history); transient failures
-    are retried with backoff, others stay in the fetch log."""
-    from trialmirror.ingest.runs.backfill import backfill_one
-    from trialmirror.ingest.runs.pipeline import log_result
-    from trialmirror.ingest.sources import get_source
-
-    ingestor = _ingestor()
-    if source_name == "ctgov_history":
-        results = backfill_one(ingestor, registry_id)
-    else:
-        results = [ingestor.sync_one(get_source(source_name), registry_id)]
-    for result in results:
-        log_result(result)
-    last = results[-1]
+    """Fetch and store one record (for a record history: its versions not stored yet);
+    transient failures are retried with backoff, others stay in the fetch log."""
+    summary = _ingestor().run(source_name, [registry_id])
+    last = summary.results[-1]
     if last.error is not None and last.error.family == "retry_later":
         raise self.retry(countdown=min(60 * 2 ** self.request.retries, 3600))
     return last.outcome
@@ -105,7 +95,7 @@ def bulk_slice(self: Any, since: str, until: str, run_started: str) -> str:
         if finished is not None:
             log.info("full load done: %s records stored, %d vanished", finished.stored,
                      len(finished.vanished), extra={"fields": {
-                         "event": "run", "source": "ctgov", "stored": finished.stored,
+                         "event": "run", "source": finished.source, "stored": finished.stored,
                          "vanished": finished.vanished}})
     return f"{sync.name}: {result.pages} pages"
 

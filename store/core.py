@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -53,16 +53,15 @@ VERSION_EVENTS = ("new_record", "status_change", "updated", "reparsed")
 # Whether the registry's listing has the record: bulk runs note a change of state.
 LISTING_EVENTS = ("vanished", "reappeared")
 EVENT_KINDS = (*VERSION_EVENTS, *LISTING_EVENTS, "merged")
-# The registry's own sources, oldest first: a tie on valid_from goes to the later one.
-REGISTRY_SOURCES = ("ctgov_history", "ctgov")
-_REGISTRY_RANK = {name: i for i, name in enumerate(REGISTRY_SOURCES)}
 _COMPRESS = zstandard.ZstdCompressor(level=1)  # ratio 0.26 of the raw JSON; level 3 buys 0.01
 
 
-def registry_order(row: Any) -> tuple[str, int, int]:
-    """Registry versions in the order they became current: by valid_from, then the
-    live source over the history on the same day, then the version number."""
-    return (row.valid_from or "", _REGISTRY_RANK[row.source], row.version)
+def registry_order(registry: Sequence[str]) -> Callable[[Any], tuple[str, int, int]]:
+    """The sort key of registry versions in the order they became current: by
+    valid_from, then the later of ``registry`` (the registry's own sources, ranked by
+    the caller: the live record over its history) on the same day, then the number."""
+    rank = {name: i for i, name in enumerate(registry)}
+    return lambda row: (row.valid_from or "", rank[row.source], row.version)
 
 
 def utcnow() -> datetime:
@@ -297,10 +296,10 @@ class Store:
     def put(self, record: Record | str, *, fetch: FetchInfo | None, raw_sha256: str | None,
             parser_version: int = 1, produced_by: str = "fetch",
             valid_from: str | None = None, observed_at: datetime | None = None,
-            upstream_version: int | None = None) -> PutResult:
+            upstream_version: int | None = None, searchable: bool = False) -> PutResult:
         """Store ``record`` (a Record, or its JSON from ``model_dump_json``) as a new
         version if its content changed, with its diff, event and fetch-log row: one
-        transaction."""
+        transaction. ``searchable``: a registry record, kept in the search index."""
         observed_at = observed_at or utcnow()
         # model_dump_json runs in Rust; five times faster than model_dump(mode="json").
         record_json = record.model_dump_json() if isinstance(record, Record) else record
@@ -310,7 +309,7 @@ class Store:
             try:
                 with self._tx() as conn:
                     result = self._put(conn, data, record_json, digest, raw_sha256, parser_version,
-                                       produced_by, valid_from, observed_at, upstream_version)
+                                       produced_by, valid_from, observed_at, upstream_version, searchable)
                     if fetch is not None:
                         self.log_fetch(fetch, outcome=result.outcome, raw_sha256=raw_sha256,
                                        version=result.version, conn=conn)
@@ -322,7 +321,8 @@ class Store:
 
     def _put(self, conn: Any, data: dict[str, Any], record_json: str, digest: str,
              raw_sha256: str | None, parser_version: int, produced_by: str,
-             valid_from: str | None, observed_at: datetime, upstream_version: int | None) -> PutResult:
+             valid_from: str | None, observed_at: datetime, upstream_version: int | None,
+             searchable: bool) -> PutResult:
         registry_id, source = data["registry_id"], data["source"]
         if self.is_postgres:  # one writer per record at a time: read latest, then write it
             self._sql.run(conn, "record_lock", {"k": _RECORD_LOCK, "rid": registry_id, "src": source})
@@ -340,7 +340,7 @@ class Store:
             "parser_version": parser_version, "produced_by": produced_by,
             "upstream_version": upstream_version, "record": record_json,
             "diff": dumps(changes) if latest is not None else None})
-        if source in REGISTRY_SOURCES:  # the index moves with the version, or not at all
+        if searchable:  # the index moves with the version, or not at all
             search.index(conn, self.is_postgres, data, source, number,
                          valid_from or data.get("source_version_date"))
         event = _event(registry_id, source, status, number, latest is None, changes, produced_by)
@@ -441,9 +441,10 @@ class Store:
             return None
         return max(rows, key=lambda r: (r.valid_from, rank[r.source], r.version))
 
-    def brief_title(self, registry_id: str) -> str | None:
-        """The brief title of the newest ClinicalTrials.gov version (mirrors address pages by it)."""
-        row = self.version_as_of(registry_id, list(REGISTRY_SOURCES), "9999-12-31")
+    def brief_title(self, registry_id: str, registry: Sequence[str]) -> str | None:
+        """The brief title of the newest version from ``registry``, the registry's sources
+        in rank order (mirrors address pages by it)."""
+        row = self.version_as_of(registry_id, list(registry), "9999-12-31")
         return ((orjson.loads(row.record).get("titles") or {}).get("brief")) if row else None
 
     def last_capture(self, registry_id: str, source: str) -> datetime | None:
@@ -509,18 +510,20 @@ class Store:
         with self._tx() as conn:
             return search.search(conn, self.is_postgres, q, **filters)
 
-    def newest_registry_versions(self, day: str | None = None) -> list[Any]:
-        """Per record, the newest ClinicalTrials.gov version (by valid_from; on a tie the
-        live source, then the higher number), or the one current on ``day``; rows of
-        (registry_id, source, version, valid_from), ordered by registry id."""
+    def newest_registry_versions(self, registry: Sequence[str], day: str | None = None) -> list[Any]:
+        """Per record, the newest version from ``registry`` (the registry's sources in rank
+        order: by valid_from; on a tie the later source, then the higher number), or the
+        one current on ``day``; rows of (registry_id, source, version, valid_from),
+        ordered by registry id."""
+        order = registry_order(registry)
         query = (select(_VERSION.c.registry_id, _VERSION.c.source, _VERSION.c.version,
-                        _VERSION.c.valid_from).where(_VERSION.c.source.in_(REGISTRY_SOURCES)))
+                        _VERSION.c.valid_from).where(_VERSION.c.source.in_(registry)))
         if day is not None:
             query = query.where(_VERSION.c.valid_from.is_not(None), _VERSION.c.valid_from <= day)
         newest: dict[str, tuple[Any, Any]] = {}
         with self._tx() as conn:
             for row in conn.execute(query):
-                key = registry_order(row)
+                key = order(row)
                 if row.registry_id not in newest or key > newest[row.registry_id][0]:
                     newest[row.registry_id] = (key, row)
         return [newest[rid][1] for rid in sorted(newest)]
@@ -551,10 +554,11 @@ class Store:
         return (select(_VERSION.c.registry_id, _VERSION.c.source, _VERSION.c.version,
                        _VERSION.c.record).where(key_columns.in_(keys)),)
 
-    def reindex(self) -> int:
-        """Rebuild the search rows from the stored versions (a store made before the
-        index existed, or by an older build of it); returns how many records are indexed."""
-        rows = self.newest_registry_versions()
+    def reindex(self, registry: Sequence[str]) -> int:
+        """Rebuild the search rows from the stored versions of ``registry`` (the registry's
+        sources in rank order; a store made before the index existed, or by an older
+        build of it); returns how many records are indexed."""
+        rows = self.newest_registry_versions(registry)
         for row, record in self.records(rows):
             with self._tx() as conn:
                 search.index(conn, self.is_postgres, orjson.loads(record), row.source, row.version,

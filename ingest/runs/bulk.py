@@ -1,10 +1,9 @@
 """Bulk sync: all of ClinicalTrials.gov (or a search), paged, resumable, incremental.
 
-``GET {base}/api/v2/studies?pageSize=1000&countTotal=true&sort=LastUpdatePostDate:asc``
-with ``query.term`` for a search and, incrementally,
-``filter.advanced=AREA[LastUpdatePostDate]RANGE[<since>,MAX]``; later pages repeat
-the first page's parameters plus ``pageToken``. One page is in memory at a time;
-each study in it is archived, parsed and stored like a single-record sync.
+The pages come from the source's search (:mod:`trialmirror.ingest.sources.ctgov.search`:
+sorted by LastUpdatePostDate, a ``query.term`` for a search, a date range for an
+incremental run or a slice, ``pageToken`` for the next page). One page is in memory
+at a time; each study in it is archived, parsed and stored like a single-record sync.
 
 - Checkpoint (``sync_checkpoint``): saved only after its page is stored. A run
   that stops resumes at the saved page token; when the registry refuses the token
@@ -24,34 +23,33 @@ each study in it is archived, parsed and stored like a single-record sync.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import urlencode
 
-import orjson
 from sqlalchemy import func, insert, select, update
 from sqlmodel import SQLModel
 
-from trialmirror.ingest.errors import GiveUpError, RetryLaterError, TrialmirrorError
-from trialmirror.ingest.runs.pipeline import Ingestor, RecordResult, log_result
+from trialmirror.ingest.errors import TrialmirrorError
+from trialmirror.ingest.runs.pipeline import Ingestor, RecordResult, log_result, timed
 from trialmirror.ingest.sources import ctgov
+from trialmirror.ingest.sources.ctgov import search
 from trialmirror.models.tables import Fetch, SyncCheckpoint, Version
 from trialmirror.store.core import FetchInfo, as_utc, utcnow
 
 _CP = SQLModel.metadata.tables[SyncCheckpoint.__tablename__]
 _FETCH = SQLModel.metadata.tables[Fetch.__tablename__]
 _VERSION = SQLModel.metadata.tables[Version.__tablename__]
-PAGE_SIZE = 1000
 OVERLAP = timedelta(days=2)
+SOURCE = ctgov.SOURCE  # the registry whose search this pages through
 
 
 @dataclass
 class BulkResult:
     name: str
     since: str | None
+    source: str = SOURCE.name
     pages: int = 0
     records: int = 0
     outcomes: dict[str, int] = field(default_factory=dict)
@@ -141,13 +139,12 @@ class BulkSync:
             if page is None:  # the registry refused the token: go on from the date checkpoint
                 result.since, token = self._date_checkpoint(), None
                 continue
-            studies = page.get("studies") or []
-            if result.total_count is None and isinstance(page.get("totalCount"), int):
-                result.total_count = page["totalCount"]
-            if not studies:
+            if result.total_count is None:
+                result.total_count = page.total_count
+            if not page.studies:
                 break  # also the empty page after an exactly full last page
-            newest = self._store_page(studies, result, page["_url"])
-            token = page.get("nextPageToken")
+            newest = self._store_page(page.studies, result, page.url)
+            token = page.next_token
             result.pages += 1
             self._save(page_token=token, resume_date=newest, pages=result.pages, records=result.records,
                        total_count=result.total_count)
@@ -164,47 +161,20 @@ class BulkSync:
         self._save(status="done", finished_at=utcnow(), last_started_at=started, page_token=None)
         return result
 
-    def _url(self, since: str | None, token: str | None) -> str:
-        params: dict[str, Any] = {"format": "json", "pageSize": self.page_size, "countTotal": "true",
-                                  "sort": "LastUpdatePostDate:asc"}
-        if self.query:
-            params["query.term"] = self.query
-        until = self.window[1] if self.window else "MAX"  # inclusive, as the API reads it
-        if since or self.window:
-            params["filter.advanced"] = f"AREA[LastUpdatePostDate]RANGE[{since or 'MIN'},{until}]"
-        if token:
-            params["pageToken"] = token
-        return f"{self.ingestor.settings.ctgov_base_url}/api/v2/studies?{urlencode(params)}"
-
-    def _page(self, since: str | None, token: str | None) -> dict[str, Any] | None:
+    def _page(self, since: str | None, token: str | None) -> search.Page | None:
         """The page, or None when the registry refused its token."""
-        url = self._url(since, token)
-        info = FetchInfo("ctgov", self.name[:64], url, utcnow(), 0.0)
-        t0 = time.perf_counter()
+        url = search.page_url(self.ingestor.settings, page_size=self.page_size, query=self.query, since=since,
+                              until=self.window[1] if self.window else None, token=token)
+        info = FetchInfo(SOURCE.name, self.name[:64], url, utcnow(), 0.0)
         try:
-            fetched = self.ingestor.http.get(url, source="ctgov", registry_id=None, label=ctgov.LABEL)
-        except GiveUpError as exc:
-            self._log_page(info, t0, exc)
-            if token and exc.http_status in (400, 404, 410):
+            page = timed(self.store, info, lambda: search.fetch_page(self.ingestor.http, url))
+        except TrialmirrorError as exc:
+            if token and search.token_refused(exc):
                 return None
             raise
-        except RetryLaterError as exc:
-            self._log_page(info, t0, exc)
-            raise
-        try:
-            page = orjson.loads(fetched.body)
-        except orjson.JSONDecodeError as exc:
-            raise GiveUpError(f"the search page is not JSON ({exc})", source="ctgov", url=url) from exc
-        if not isinstance(page, dict):
-            raise GiveUpError("the search page is not a JSON object", source="ctgov", url=url)
-        info.duration_ms, info.http_status = (time.perf_counter() - t0) * 1000, fetched.status
+        info.http_status = page.http_status
         self.store.log_fetch(info, outcome="listed")
-        page["_url"] = url
         return page
-
-    def _log_page(self, info: FetchInfo, t0: float, exc: TrialmirrorError) -> None:
-        info.duration_ms, info.http_status = (time.perf_counter() - t0) * 1000, exc.http_status
-        self.store.log_fetch(info, outcome="error", error_family=exc.family, error=str(exc))
 
     def _date_checkpoint(self) -> str | None:
         """The newest LastUpdatePostDate stored (that day is fetched again: unchanged
@@ -215,39 +185,37 @@ class BulkSync:
         return since  # type: ignore[no-any-return]
 
     def _store_page(self, studies: list[Any], result: BulkResult, url: str) -> str | None:
-        source, newest = ctgov.SOURCE, None
+        newest = None
         for study in studies:
-            ident = ((study or {}).get("protocolSection") or {}).get("identificationModule") or {}
-            rid = ident.get("nctId")
-            if not isinstance(rid, str):
+            rid = search.study_id(study)
+            if rid is None:
                 continue
-            info = FetchInfo("ctgov", rid, url, utcnow(), 0.0, http_status=200)
-            outcome = self.ingestor.ingest_payload(source, rid, orjson.dumps(study), info)
+            info = FetchInfo(SOURCE.name, rid, url, utcnow(), 0.0, http_status=200)
+            outcome = self.ingestor.ingest_payload(SOURCE, rid, search.study_bytes(study), info)
             log_result(outcome)
             result.records += 1
             result.outcomes[outcome.outcome] = result.outcomes.get(outcome.outcome, 0) + 1
             if not outcome.ok:
                 result.failed.append(outcome)
-            for alias in ident.get("nctIdAliases") or []:
-                if self.store.note_event(alias, "ctgov", "merged", {"into": rid}):
+            for alias in search.aliases(study):
+                if self.store.note_event(alias, SOURCE.name, "merged", {"into": rid}):
                     result.merged.append((alias, rid))
-            date = (((study.get("protocolSection") or {}).get("statusModule") or {})
-                    .get("lastUpdatePostDateStruct") or {}).get("date")
-            if isinstance(date, str) and (newest is None or date > newest):
+            date = search.last_update(study)
+            if date is not None and (newest is None or date > newest):
                 newest = date
         return newest
 
     def _reappeared(self, result: BulkResult, started: datetime) -> None:
         """Records marked vanished that this run listed (and stored) again."""
-        marked = self.store.vanished("ctgov")
+        marked = self.store.vanished(SOURCE.name)
         for start in range(0, len(marked), 500):
             with self.store.transaction() as conn:
                 listed = list(conn.execute(select(_FETCH.c.registry_id).where(
-                    _FETCH.c.source == "ctgov", _FETCH.c.started_at >= started,
+                    _FETCH.c.source == SOURCE.name, _FETCH.c.started_at >= started,
                     _FETCH.c.registry_id.in_(marked[start:start + 500]),
                     _FETCH.c.outcome.in_(("new_version", "unchanged"))).distinct()).scalars())
             for rid in sorted(listed):
-                if self.store.note_event(rid, "ctgov", "reappeared", {"since": started.date().isoformat()}):
+                if self.store.note_event(rid, SOURCE.name, "reappeared", {"since": started.date().isoformat()}):
                     result.reappeared.append(rid)
 
     def _completeness(self, result: BulkResult, started: datetime) -> None:
@@ -255,14 +223,14 @@ class BulkSync:
         stored records it no longer lists."""
         with self.store.transaction() as conn:
             seen = (select(_FETCH.c.registry_id).where(
-                _FETCH.c.source == "ctgov", _FETCH.c.started_at >= started,
+                _FETCH.c.source == SOURCE.name, _FETCH.c.started_at >= started,
                 _FETCH.c.outcome.in_(("new_version", "unchanged"))).distinct().subquery())
             result.stored = conn.execute(select(func.count()).select_from(seen)).scalar_one()
             gone = list(conn.execute(
-                select(_VERSION.c.registry_id).where(_VERSION.c.source == "ctgov").distinct()
+                select(_VERSION.c.registry_id).where(_VERSION.c.source == SOURCE.name).distinct()
                 .except_(select(seen.c.registry_id))).scalars())
         for rid in sorted(gone):
-            if self.store.note_event(rid, "ctgov", "vanished", {"since": started.date().isoformat()}):
+            if self.store.note_event(rid, SOURCE.name, "vanished", {"since": started.date().isoformat()}):
                 result.vanished.append(rid)
 
 

@@ -1,9 +1,12 @@
-"""The one entry point the CLI and the scheduler share: fetch, archive, parse, store.
+"""The one loop every source runs through, shared by the CLI, the scheduler and the workers.
 
-For each record: validate the id (no request for a bad one), conditional GET
-through the shared Http, archive the raw bytes, parse (pure), store in one
-transaction. Every attempt that reached the network leaves a fetch-log row.
-A failure is a value in the run summary, never an exception that stops the run.
+For each record: claim it (when the caller shares the work), validate the id (no
+request for a bad one), then for each capture the source yields (one page; or a
+history's version list, then its versions): archive the raw bytes, parse (pure),
+store in one transaction. Every attempt that reached the network leaves one
+fetch-log row with its outcome and timing (:func:`timed`, which bulk sync uses
+too). The first failure stops the record (a history never skips a version). A
+failure is a value in the run summary, never an exception that stops the run.
 """
 
 from __future__ import annotations
@@ -11,19 +14,21 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from trialmirror.ingest.errors import ParseError, TrialmirrorError
 from trialmirror.ingest.http import Http
 from trialmirror.ingest.settings import Settings
-from trialmirror.ingest.sources import get_source
-from trialmirror.ingest.sources.base import Known, Source
+from trialmirror.ingest.sources import REGISTRY, get_source
+from trialmirror.ingest.sources.base import Capture, Known, Source
 from trialmirror.store.core import FetchInfo, Store, utcnow
 
 log = logging.getLogger("trialmirror")
 log.addHandler(logging.NullHandler())  # a library: lines show where a command sets up logging
+T = TypeVar("T")
+Progress = Callable[[str, int, int], None]  # (registry id, captures done, captures to do)
 
 
 @dataclass
@@ -47,6 +52,7 @@ class RunSummary:
     source: str
     results: list[RecordResult] = field(default_factory=list)
     skipped: int = 0  # records another service held (scheduled runs)
+    listed: bool = False  # a source listed what to fetch (a history): results are versions
 
     @property
     def counts(self) -> Counter[str]:
@@ -81,7 +87,8 @@ class Ingestor:
 
     def run(self, source_name: str, registry_ids: Iterable[str],
             on_result: Callable[[RecordResult], None] | None = None, *,
-            gate: Gate | None = None, should_stop: Callable[[], bool] | None = None) -> RunSummary:
+            gate: Gate | None = None, should_stop: Callable[[], bool] | None = None,
+            on_progress: Progress | None = None) -> RunSummary:
         """Sync each id in turn; ``should_stop`` is asked between records (a stop
         request finishes the record in hand), ``gate`` before each."""
         source = get_source(source_name)
@@ -93,55 +100,99 @@ class Ingestor:
                 summary.skipped += 1
                 continue
             try:
-                result = self.sync_one(source, registry_id)
+                results = self.sync_record(source, registry_id, on_progress, summary)
             finally:
                 if gate:
                     gate.release(source.name, registry_id)
-            log_result(result)
-            summary.results.append(result)
-            if on_result:
-                on_result(result)
+            for result in results:
+                log_result(result)
+                summary.results.append(result)
+                if on_result:
+                    on_result(result)
         return summary
 
-    def sync_one(self, source: Source, registry_id: str) -> RecordResult:
+    def sync_record(self, source: Source, registry_id: str, on_progress: Progress | None = None,
+                    summary: RunSummary | None = None) -> list[RecordResult]:
+        """One record: a result per capture stored (a history's versions), or one error."""
         try:
             registry_id = source.validate_id(registry_id)
         except TrialmirrorError as exc:
-            return RecordResult(registry_id, source.name, "error", error=exc)
-        return self._sync_one(source, registry_id)
+            return [RecordResult(registry_id, source.name, "error", error=exc)]
+        captures = source.captures(self.http, self.settings, self._known(source, registry_id))
+        results: list[RecordResult] = []
+        todo: int | None = None
+        for capture, info in self._fetched(source, registry_id, captures):
+            if isinstance(capture, TrialmirrorError):
+                results.append(RecordResult(registry_id, source.name, "error", error=capture, fetch=info))
+            elif capture.listing:
+                if summary is not None:
+                    summary.listed = True
+                todo, error = capture.follow, self._listed(capture, info)
+                if error is None:
+                    continue
+                results.append(RecordResult(registry_id, source.name, "error", error=error, fetch=info))
+            else:
+                results.append(self._store_capture(source, registry_id, capture, info))
+            if on_progress and todo:
+                on_progress(registry_id, len(results), todo)
+            if not results[-1].ok:
+                break  # never skip a version: the next run resumes here
+        if not results:  # a listing with nothing new: say so, with the latest version
+            latest = self.store.version(registry_id, source.name)
+            results.append(RecordResult(registry_id, source.name, "unchanged",
+                                        version=latest.version if latest else None))
+        return results
 
-    def _sync_one(self, source: Source, registry_id: str) -> RecordResult:
-        started_at, t0 = utcnow(), time.perf_counter()
-        etag, last_modified = self.store.last_validators(registry_id, source.name)
-        info = FetchInfo(source.name, registry_id, None, started_at, 0.0)
-        try:
-            info.url = source.url(self.settings, registry_id, self._known(source, registry_id))
-            fetched = source.fetch(self.http, self.settings, registry_id, target=info.url,
-                                   etag=etag, last_modified=last_modified)
-        except TrialmirrorError as exc:
-            info.duration_ms = (time.perf_counter() - t0) * 1000
-            info.http_status = exc.http_status
-            self.store.log_fetch(info, outcome="error", error_family=exc.family, error=str(exc))
-            return RecordResult(registry_id, source.name, "error", error=exc, fetch=info)
-        info.duration_ms = (time.perf_counter() - t0) * 1000
-        info.url, info.http_status, info.attempts = fetched.url, fetched.status, fetched.attempts
-        info.etag, info.last_modified = fetched.etag, fetched.last_modified
-        if fetched.not_modified:
+    def _fetched(self, source: Source, registry_id: str,
+                 captures: Iterator[Capture]) -> Iterator[tuple[Capture | TrialmirrorError, FetchInfo]]:
+        """Each capture with its fetch-log facts (URL, status, timing); a failed fetch
+        is logged here and comes as its error, the last item."""
+        while True:
+            info = FetchInfo(source.name, registry_id, None, utcnow(), 0.0)
+            try:
+                capture = timed(self.store, info, lambda: next(captures, None))
+            except TrialmirrorError as exc:
+                yield exc, info
+                return
+            if capture is None:
+                return
+            info.url, info.http_status, info.attempts = capture.url, capture.http_status, capture.attempts
+            info.etag, info.last_modified = capture.etag, capture.last_modified
+            info.upstream_version = capture.upstream_version
+            yield capture, info
+
+    def _listed(self, capture: Capture, info: FetchInfo) -> TrialmirrorError | None:
+        """Archive a listing and log it: ``listed``, or the error that made it unreadable."""
+        sha = self.store.archive(source=info.source, registry_id=info.registry_id, url=capture.url,
+                                 raw=capture.raw, content_type=capture.content_type)
+        error = capture.error
+        if error is None:
+            self.store.log_fetch(info, outcome="listed", raw_sha256=sha)
+        else:
+            self.store.log_fetch(info, outcome="error", error_family=error.family, error=str(error),
+                                 raw_sha256=sha)
+        return error
+
+    def _store_capture(self, source: Source, registry_id: str, capture: Capture,
+                       info: FetchInfo) -> RecordResult:
+        if capture.not_modified:
             version = self.store.log_not_modified(info)
             return RecordResult(registry_id, source.name, "not_modified", version=version, fetch=info)
-        return self.ingest_payload(source, registry_id, fetched.body, info,
-                                   content_type=fetched.headers.get("content-type"))
+        return self.ingest_payload(source, registry_id, capture.raw, info, content_type=capture.content_type,
+                                   produced_by=capture.produced_by, valid_from=capture.valid_from)
 
     def _known(self, source: Source, registry_id: str) -> Known:
         pinned = self.pinned(source.name, registry_id) if self.pinned else None
+        etag, last_modified = self.store.last_validators(registry_id, source.name)
         return Known(registry_id, pinned or self.settings.pinned_url(source.name, registry_id),
-                     lambda: self.store.brief_title(registry_id))
+                     lambda: self.store.brief_title(registry_id, REGISTRY), etag, last_modified,
+                     lambda: self.store.fetched_upstream_versions(registry_id, source.name))
 
     def ingest_payload(self, source: Source, registry_id: str, raw: bytes, info: FetchInfo, *,
                        content_type: str | None = None, produced_by: str = "fetch",
                        valid_from: str | None = None) -> RecordResult:
         """Archive, parse, store one payload: the part of a sync after the network
-        (a backfill passes the version's date and ``produced_by="backfill"``)."""
+        (a history's version passes its date and ``produced_by="backfill"``)."""
         # Archived before parsing; same bytes and parser as the latest version: no parse.
         sha, version = self.store.receive(info, raw, parser_version=source.parser_version,
                                           content_type=content_type)
@@ -155,9 +206,24 @@ class Ingestor:
             return RecordResult(registry_id, source.name, "error", error=exc, fetch=info)
         put = self.store.put(record, fetch=info, raw_sha256=sha, parser_version=source.parser_version,
                              produced_by=produced_by, valid_from=valid_from,
-                             upstream_version=info.upstream_version)
+                             upstream_version=info.upstream_version, searchable=source.role == "registry")
         return RecordResult(registry_id, source.name, put.outcome, version=put.version,
                             changes=put.changes, events=put.events, fetch=info)
+
+
+def timed(store: Store, info: FetchInfo, fetch: Callable[[], T]) -> T:
+    """Run one fetch, its duration into ``info``; a failure is logged (its fetch-log
+    row, with the status and URL the error names) and raised."""
+    t0 = time.perf_counter()
+    try:
+        value = fetch()
+    except TrialmirrorError as exc:
+        info.duration_ms = (time.perf_counter() - t0) * 1000
+        info.http_status, info.url = exc.http_status, info.url or exc.url
+        store.log_fetch(info, outcome="error", error_family=exc.family, error=str(exc))
+        raise
+    info.duration_ms = (time.perf_counter() - t0) * 1000
+    return value
 
 
 def log_result(result: RecordResult) -> None:
@@ -204,12 +270,14 @@ def parse_safely(source: Source, raw: bytes, registry_id: str, url: str | None) 
 def sync(settings: Settings, source_name: str, registry_ids: Iterable[str], *,
          store: Store | None = None, http: Http | None = None,
          on_result: Callable[[RecordResult], None] | None = None,
-         pinned: Callable[[str, str], str | None] | None = None) -> RunSummary:
+         pinned: Callable[[str, str], str | None] | None = None,
+         on_progress: Progress | None = None) -> RunSummary:
     """Fetch and store ``registry_ids`` from one source (what ``trialmirror sync`` runs)."""
     own_store = store is None
     store = store or Store(settings.database_url)
     try:
-        return Ingestor(settings, store, http, pinned).run(source_name, registry_ids, on_result)
+        return Ingestor(settings, store, http, pinned).run(source_name, registry_ids, on_result,
+                                                           on_progress=on_progress)
     finally:
         if own_store:
             store.close()

@@ -19,6 +19,7 @@ from sqlmodel import SQLModel
 from trialmirror.ingest.errors import TrialmirrorError
 from trialmirror.ingest.runs.pipeline import parse_safely
 from trialmirror.ingest.sources import SOURCES, get_source
+from trialmirror.ingest.sources.base import Source
 from trialmirror.models.tables import Version
 from trialmirror.store.core import Store
 
@@ -64,7 +65,7 @@ def reparse(store: Store, sources: list[str] | None = None, *, everything: bool 
     return result
 
 
-def _one(store: Store, source: Any, row: Any, result: ReparseResult) -> None:
+def _one(store: Store, source: Source, row: Any, result: ReparseResult) -> None:
     raw = store.raw(row.raw_sha256)
     if raw is None:
         result.failed.append((row.source, row.registry_id, "raw payload missing from the archive"))
@@ -75,7 +76,8 @@ def _one(store: Store, source: Any, row: Any, result: ReparseResult) -> None:
         result.failed.append((row.source, row.registry_id, str(exc)))
         return
     put = store.put(record, fetch=None, raw_sha256=row.raw_sha256, parser_version=source.parser_version,
-                    produced_by="reparse", valid_from=row.valid_from, upstream_version=row.upstream_version)
+                    produced_by="reparse", valid_from=row.valid_from, upstream_version=row.upstream_version,
+                    searchable=source.role == "registry")
     if put.outcome == "new_version":
         result.new_versions += 1
     else:

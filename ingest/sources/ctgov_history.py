@@ -15,24 +15,34 @@ Quirks: search parameters make the site wrap matching words in
 The endpoints can change without notice: every key this code reads is checked,
 and a missing one is a LayoutChangedError naming the key and the URL; no
 version is written from a payload that fails the check (the canary).
+
+A sync of this source is a backfill: ``captures`` yields the version list, then
+each version not stored yet, oldest first, with its date as ``valid_from`` and
+``produced_by="backfill"``. The pipeline stops a record at its first failure, so
+the chain of diffs never skips a version; the next run starts there, and a run
+over a complete record fetches the list and nothing else.
 """
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
 
-from trialmirror.ingest.errors import LayoutChangedError, ParseError
+from trialmirror.ingest.errors import LayoutChangedError, ParseError, TrialmirrorError
 from trialmirror.ingest.http import Fetched, Http
 from trialmirror.ingest.settings import Settings
 from trialmirror.ingest.sources import ctgov
-from trialmirror.ingest.sources.base import Known, source_of
+from trialmirror.ingest.sources.base import Capture, Known, source_of
 from trialmirror.models.record import Record
 
 NAME = "ctgov_history"
 LABEL = "ClinicalTrials.gov record history"
+ROLE = "registry"
+RANK = 0  # the record's past: on the same day the live record (ctgov) is newer
 PARSER_VERSION = ctgov.PARSER_VERSION  # the study inside is read by the ctgov parser
 validate_id = ctgov.validate_id
 
@@ -53,21 +63,26 @@ def version_url(settings: Settings, registry_id: str, number: int) -> str:
     return f"{url(settings, registry_id)}/{number}"
 
 
-def _get(http: Http, target: str, registry_id: str, etag: str | None = None,
-         last_modified: str | None = None) -> Fetched:
-    return http.get(target, source=NAME, registry_id=registry_id, label=LABEL, etag=etag,
-                    last_modified=last_modified)
+def _get(http: Http, target: str, registry_id: str) -> Fetched:
+    return http.get(target, source=NAME, registry_id=registry_id, label=LABEL)
 
 
-def fetch(http: Http, settings: Settings, registry_id: str, *, target: str | None = None,
-          etag: str | None = None, last_modified: str | None = None) -> Fetched:
-    """The version list."""
-    return _get(http, target or url(settings, registry_id), registry_id, etag=etag,
-                last_modified=last_modified)
-
-
-def fetch_version(http: Http, settings: Settings, registry_id: str, number: int) -> Fetched:
-    return _get(http, version_url(settings, registry_id, number), registry_id)
+def captures(http: Http, settings: Settings, known: Known) -> Iterator[Capture]:
+    """The version list, then each version not stored yet, oldest first."""
+    registry_id = known.registry_id
+    listed = _get(http, url(settings, registry_id, known), registry_id)
+    listing = Capture.of(listed)
+    try:
+        entries = parse_list(listed.body, registry_id, url=listed.url)
+    except TrialmirrorError as exc:  # archived and logged with the error; nothing follows
+        yield dataclasses.replace(listing, listing=True, error=exc)
+        return
+    todo = [e for e in entries if e.version not in known.stored_versions]
+    yield dataclasses.replace(listing, listing=True, follow=len(todo))
+    for entry in todo:
+        fetched = _get(http, version_url(settings, registry_id, entry.version), registry_id)
+        yield Capture.of(fetched, valid_from=entry.date, upstream_version=entry.version,
+                         produced_by="backfill")
 
 
 def _shape(reason: str, registry_id: str, target: str | None) -> LayoutChangedError:

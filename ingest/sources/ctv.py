@@ -38,6 +38,7 @@ from trialmirror.models.record import Record
 
 NAME = "ctv"
 LABEL = "ClinicalTrials.Veeva"
+ROLE = "mirror"
 PARSER_VERSION = 1
 validate_id = ctgov.validate_id  # the site republishes ClinicalTrials.gov records
 _CHROME = {"clinicaltrials.veeva", "menu", "skip to main content", "back"}

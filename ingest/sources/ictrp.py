@@ -35,6 +35,7 @@ from trialmirror.models.record import Record
 
 NAME = "ictrp"
 LABEL = "WHO ICTRP"
+ROLE = "mirror"
 PARSER_VERSION = 1
 validate_id = ctgov.validate_id  # records here are keyed by ClinicalTrials.gov ids
 

@@ -11,7 +11,7 @@ from sqlalchemy import text
 from tests.fixtures import nct01342250 as fx
 from tests.fixtures.corpus_store import fill
 from trialmirror.ingest.runs.pipeline import Ingestor
-from trialmirror.ingest.sources import get_source
+from trialmirror.ingest.sources import REGISTRY, get_source
 from trialmirror.models.record import Record
 from trialmirror.read import export
 from trialmirror.read.flat import TABLES
@@ -74,7 +74,7 @@ def test_ndjson_reads_back_as_the_stored_records(corpus_store):
     count = export.ndjson(corpus_store, out)
     lines = out.getvalue().decode().splitlines()
     assert count == len(lines) == 972
-    newest = {r.registry_id: r for r in corpus_store.newest_registry_versions()}
+    newest = {r.registry_id: r for r in corpus_store.newest_registry_versions(REGISTRY)}
     for line in lines[:: 37]:
         record = Record.model_validate_json(line)
         stored = corpus_store.version(record.registry_id, "ctgov", newest[record.registry_id].version)

@@ -1,4 +1,4 @@
-"""Record history: the ctgov_history source, backfill, the canary, timelines (offline)."""
+"""Record history: the ctgov_history source, its sync (a backfill), the canary, timelines (offline)."""
 
 import json
 
@@ -6,7 +6,6 @@ import pytest
 
 from tests.fixtures import nct01342250 as fx
 from trialmirror.ingest.http import Http
-from trialmirror.ingest.runs.backfill import backfill
 from trialmirror.ingest.runs.pipeline import Ingestor
 from trialmirror.ingest.sources import ctgov, ctgov_history
 from trialmirror.read.timeline import status_periods
@@ -18,7 +17,7 @@ SRC = "ctgov_history"
 
 def _backfill(settings, store, cassette, name, ids=(NCT,)):
     with cassette.use_cassette(f"ctgov_history/NCT01342250_{name}.yaml") as tape:
-        summary = backfill(Ingestor(settings, store, Http(settings)), list(ids))
+        summary = Ingestor(settings, store, Http(settings)).run(SRC, list(ids))
     assert tape.all_played, f"{name}: not every recorded exchange was requested"
     return summary, tape
 

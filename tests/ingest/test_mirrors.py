@@ -196,12 +196,12 @@ def _ingest_ctgov(store, settings):
 
 def test_ctv_found_by_the_stored_title_and_stored(store, settings, cassette):
     ingestor = Ingestor(settings, store)
-    missing = ingestor.sync_one(get_source("ctv"), NCT)  # no ctgov version yet: no title
+    (missing,) = ingestor.sync_record(get_source("ctv"), NCT)  # no ctgov version yet: no title
     assert missing.outcome == "error" and missing.error.family == "config"
     assert "run `trialmirror sync NCT01342250`" in str(missing.error)
     _ingest_ctgov(store, settings)
     with cassette.use_cassette("ctv/NCT01342250_page.yaml") as replay:  # record_mode="none"
-        result = ingestor.sync_one(get_source("ctv"), NCT)
+        (result,) = ingestor.sync_record(get_source("ctv"), NCT)
     assert result.outcome == "new_version", result.error
     assert replay.play_count == 1  # the page came from the cassette, not the network
     row = store.version(NCT, "ctv")
@@ -214,14 +214,14 @@ def test_ctv_found_by_the_stored_title_and_stored(store, settings, cassette):
 def test_mirror_failures_store_no_version_but_keep_the_payload(store, settings, cassette):
     ingestor = Ingestor(settings, store)
     with cassette.use_cassette("ictrp/NCT01342250_soft_404.yaml"):
-        result = ingestor.sync_one(get_source("ictrp"), "NCT09999999")
+        (result,) = ingestor.sync_record(get_source("ictrp"), "NCT09999999")
     assert result.outcome == "error" and result.error.family == "not_found"
     assert store.version("NCT09999999", "ictrp") is None
     fetch = store.fetches("NCT09999999", "ictrp")[0]
     assert fetch.error_family == "not_found" and store.raw(fetch.raw_sha256)  # archived first
     _ingest_ctgov(store, settings)
     with cassette.use_cassette("ctv/NCT01342250_gone.yaml"):
-        gone = ingestor.sync_one(get_source("ctv"), NCT)
+        (gone,) = ingestor.sync_record(get_source("ctv"), NCT)
     assert gone.error.family == "not_found" and "TRIALMIRROR_PINNED_URLS" in str(gone.error)
 
 
@@ -235,7 +235,7 @@ def test_layout_change_is_logged_and_writes_nothing(store, settings, ctv_seed):
 
 def test_ictrp_page_from_cassette_is_stored_with_its_refresh_date(store, settings, cassette):
     with cassette.use_cassette("ictrp/NCT01342250_page.yaml"):
-        result = Ingestor(settings, store).sync_one(get_source("ictrp"), NCT)
+        (result,) = Ingestor(settings, store).sync_record(get_source("ictrp"), NCT)
     assert result.outcome == "new_version", result.error
     assert store.version(NCT, "ictrp").valid_from == "2026-11-19"
 
@@ -260,7 +260,7 @@ def test_a_pinned_url_needs_no_title(store, settings, cassette, monkeypatch):
     pinned = Settings(**settings.model_dump(exclude={"pinned_urls"}))  # the JSON comes from the env
     assert pinned.pinned_url("ctv", NCT) == path
     with cassette.use_cassette("ctv/NCT01342250_page.yaml"):
-        result = Ingestor(pinned, store).sync_one(get_source("ctv"), NCT)  # no ctgov version stored
+        (result,) = Ingestor(pinned, store).sync_record(get_source("ctv"), NCT)  # no ctgov version stored
     assert result.outcome == "new_version", result.error
     assert store.fetches(NCT, "ctv")[0].url == "https://ctv.veeva.com" + path
 

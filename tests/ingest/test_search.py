@@ -10,7 +10,7 @@ from tests.fixtures import mirror_pages as mp
 from tests.fixtures import nct01342250 as fx
 from tests.fixtures.corpus_store import fill
 from trialmirror.ingest.runs.pipeline import Ingestor
-from trialmirror.ingest.sources import get_source
+from trialmirror.ingest.sources import REGISTRY, get_source
 from trialmirror.store.core import FetchInfo, Store, utcnow
 
 NCT = "NCT01342250"
@@ -100,7 +100,7 @@ def test_the_index_follows_the_newest_registry_version(store, settings):
     page = mp.semantic(["Paused" if x == "Completed" else x for x in mp.ctv_lines(fx.current())])
     assert ingestor.ingest_payload(get_source("ctv"), NCT, page, FetchInfo("ctv", NCT, None, utcnow(), 0.0)).ok
     assert store.search("umbilical")[0].status == "COMPLETED"  # mirrors are not indexed
-    assert store.reindex() == 1 and [h.registry_id for h in store.search("umbilical")] == [NCT]
+    assert store.reindex(REGISTRY) == 1 and [h.registry_id for h in store.search("umbilical")] == [NCT]
 
 
 def test_an_index_built_by_an_older_build_says_so_until_reindexed(store, settings):
@@ -112,4 +112,4 @@ def test_an_index_built_by_an_older_build_says_so_until_reindexed(store, setting
     with store.transaction() as conn:  # as a store from before abbreviations were read
         conn.execute(text("UPDATE store_meta SET value = '1' WHERE key = 'search_index_version'"))
     assert store.search_outdated()
-    assert store.reindex() == 1 and not store.search_outdated()
+    assert store.reindex(REGISTRY) == 1 and not store.search_outdated()

@@ -28,8 +28,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from trialmirror.ingest.errors import LayoutChangedError, NotFoundError, ParseError
+from trialmirror.ingest.parsing.fields import Mapper, build_record, none_if_empty
 from trialmirror.ingest.parsing.mirror.page import NotHtmlError, page_lines
-from trialmirror.ingest.sources.base import Mapper, build_record, none_if_empty
 from trialmirror.models.record import Record
 from trialmirror.models.vocab import Vocabulary
 

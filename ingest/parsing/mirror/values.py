@@ -16,8 +16,8 @@ from datetime import datetime
 from typing import Any
 
 from trialmirror.ingest.parsing.criteria import split_criteria
+from trialmirror.ingest.parsing.fields import parse_age
 from trialmirror.ingest.parsing.mirror.engine import Draft, Section, ValueParser
-from trialmirror.ingest.sources.base import parse_age
 from trialmirror.models import vocab
 from trialmirror.models.vocab import Vocabulary
 

@@ -1,4 +1,4 @@
-"""ClinicalTrials.gov API v2: ``GET {base}/api/v2/studies/{nctId}``.
+"""ClinicalTrials.gov API v2: the pure parser of a study document (bytes -> Record).
 
 Quirks this module handles (see REGISTRY-NOTES.md):
 - text fields are Markdown with backslash escapes (``\\<``): undone by trialmirror.ingest.parsing.text;
@@ -19,19 +19,15 @@ from typing import Any
 
 import orjson
 
-from trialmirror.ingest.errors import InvalidIdError, ParseError
-from trialmirror.ingest.http import Fetched, Http
+from trialmirror.ingest.errors import ParseError
 from trialmirror.ingest.parsing.criteria import split_criteria
+from trialmirror.ingest.parsing.fields import Mapper, build_record, none_if_empty, parse_age
 from trialmirror.ingest.parsing.text import Markup, clean, clean_line, collapse, unescape_markdown
-from trialmirror.ingest.settings import Settings
-from trialmirror.ingest.sources.base import Known, Mapper, build_record, none_if_empty, parse_age, source_of
 from trialmirror.models import vocab
 from trialmirror.models.record import Record
 
 NAME = "ctgov"
-LABEL = "ClinicalTrials.gov"
 PARSER_VERSION = 2  # 2: canonical text (one line per paragraph or item; blank lines dropped)
-NCT_ID = re.compile(r"^NCT\d{8}$")
 UNKNOWN_ENROLLMENT = 99_999_999
 
 _DATES = {  # record field -> statusModule key
@@ -54,25 +50,6 @@ _OUTCOME_LISTS = [  # (record field, API key, API path)
                        ("other", "otherOutcomes"))
 ]
 _TYPED_NAME = re.compile(r"^\s*([A-Za-z /]+?)\s*:\s*(.+)$")
-
-
-def validate_id(registry_id: str) -> str:
-    candidate = registry_id.strip().upper()
-    if not NCT_ID.match(candidate):
-        raise InvalidIdError(f"{registry_id!r} is not a ClinicalTrials.gov id", source=NAME,
-                             registry_id=registry_id)
-    return candidate
-
-
-def url(settings: Settings, registry_id: str, known: Known | None = None) -> str:
-    return f"{settings.ctgov_base_url}/api/v2/studies/{registry_id}"
-
-
-def fetch(http: Http, settings: Settings, registry_id: str, *, target: str | None = None,
-          etag: str | None = None, last_modified: str | None = None) -> Fetched:
-    return http.get(target or url(settings, registry_id), source=NAME, registry_id=registry_id,
-                    label=LABEL, etag=etag, last_modified=last_modified)
-
 
 _P = "protocolSection"
 _IDENT = f"{_P}.identificationModule"
@@ -382,5 +359,3 @@ def _sites(d: _Doc, mod: dict[str, Any] | None, m: Mapper) -> list[dict[str, Any
             sites.append(site)
     return sites or None
 
-
-SOURCE = source_of(globals())

@@ -1,0 +1,90 @@
+"""ClinicalTrials.gov's paged search, what bulk sync reads (see trialmirror.ingest.runs.bulk).
+
+``GET {base}/api/v2/studies?pageSize=1000&countTotal=true&sort=LastUpdatePostDate:asc``
+with ``query.term`` for a search and ``filter.advanced=AREA[LastUpdatePostDate]RANGE[<since>,<until>]``
+for a date window (both ends inclusive); later pages repeat the first page's
+parameters plus ``pageToken``. Quirks: tokens do not last (a refused one is HTTP
+400, 404 or 410: go on by date instead); a page that is exactly full still has a
+``nextPageToken`` leading to an empty page.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+import orjson
+
+from trialmirror.ingest.errors import GiveUpError, TrialmirrorError
+from trialmirror.ingest.http import Http
+from trialmirror.ingest.settings import Settings
+from trialmirror.ingest.sources.ctgov import LABEL, NAME
+
+_REFUSED_TOKEN = (400, 404, 410)
+
+
+@dataclass
+class Page:
+    url: str
+    http_status: int
+    studies: list[Any]
+    total_count: int | None
+    next_token: str | None
+
+
+def page_url(settings: Settings, *, page_size: int, query: str | None = None, since: str | None = None,
+             until: str | None = None, token: str | None = None) -> str:
+    """A page of the search: ``since``/``until`` bound LastUpdatePostDate (None: open)."""
+    params: dict[str, Any] = {"format": "json", "pageSize": page_size, "countTotal": "true",
+                              "sort": "LastUpdatePostDate:asc"}
+    if query:
+        params["query.term"] = query
+    if since or until:
+        params["filter.advanced"] = f"AREA[LastUpdatePostDate]RANGE[{since or 'MIN'},{until or 'MAX'}]"
+    if token:
+        params["pageToken"] = token
+    return f"{settings.ctgov_base_url}/api/v2/studies?{urlencode(params)}"
+
+
+def fetch_page(http: Http, url: str) -> Page:
+    fetched = http.get(url, source=NAME, registry_id=None, label=LABEL)
+    try:
+        page = orjson.loads(fetched.body)
+    except orjson.JSONDecodeError as exc:
+        raise GiveUpError(f"the search page is not JSON ({exc})", source=NAME, url=url) from exc
+    if not isinstance(page, dict):
+        raise GiveUpError("the search page is not a JSON object", source=NAME, url=url)
+    total = page.get("totalCount")
+    return Page(url, fetched.status, page.get("studies") or [], total if isinstance(total, int) else None,
+                page.get("nextPageToken"))
+
+
+def token_refused(exc: TrialmirrorError) -> bool:
+    """Whether a failed page request means its page token expired (not the registry)."""
+    return isinstance(exc, GiveUpError) and exc.http_status in _REFUSED_TOKEN
+
+
+def _ident(study: Any) -> dict[str, Any]:
+    return ((study or {}).get("protocolSection") or {}).get("identificationModule") or {}
+
+
+def study_id(study: Any) -> str | None:
+    rid = _ident(study).get("nctId")
+    return rid if isinstance(rid, str) else None
+
+
+def aliases(study: Any) -> list[str]:
+    """Ids the study was registered under before (merged into it)."""
+    return list(_ident(study).get("nctIdAliases") or [])
+
+
+def last_update(study: Any) -> str | None:
+    date = ((((study or {}).get("protocolSection") or {}).get("statusModule") or {})
+            .get("lastUpdatePostDateStruct") or {}).get("date")
+    return date if isinstance(date, str) else None
+
+
+def study_bytes(study: Any) -> bytes:
+    """One study of a page as the bytes its single-record capture would be parsed from."""
+    return orjson.dumps(study)
