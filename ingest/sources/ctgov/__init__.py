@@ -1,6 +1,6 @@
 """ClinicalTrials.gov API v2: ``GET {base}/api/v2/studies/{nctId}``, the registry's live record.
 
-The parser is :mod:`.parse` (pure, compiled by mypyc when available); the paged
+The parser is :mod:`.parser` (pure, compiled by mypyc when available); the paged
 search that bulk sync reads is :mod:`.search`.
 """
 
@@ -12,7 +12,7 @@ from trialmirror.ingest.errors import InvalidIdError
 from trialmirror.ingest.http import Fetched, Http
 from trialmirror.ingest.settings import Settings
 from trialmirror.ingest.sources.base import Known, source_of
-from trialmirror.ingest.sources.ctgov.parse import NAME, PARSER_VERSION, parse, parse_document
+from trialmirror.ingest.sources.ctgov.parser import NAME, PARSER_VERSION, parse, parse_document
 
 __all__ = ["LABEL", "NAME", "PARSER_VERSION", "RANK", "ROLE", "SOURCE", "fetch", "parse", "parse_document",
            "url", "validate_id"]
