@@ -1,5 +1,6 @@
 """The README's examples are real: its worked mirror parses a page, and the commands it
-marks ``<!-- tested -->`` run, against local servers, with the output it shows.
+(and the pages of docs/) mark ``<!-- tested -->`` run, against local servers, with the
+output they show.
 
 A tested example is a ``console`` block: ``$ command`` lines, each followed by lines of
 what it prints. Every shown line must appear in the real output, in order (whitespace
@@ -10,7 +11,8 @@ database is ``trialmirror.db`` there, as for a user:
 - ``trialmirror ...`` runs the command in-process (click's runner);
 - ``export NAME=value`` sets a variable for the commands after it;
 - ``curl 'http://127.0.0.1:8000/...'`` asks the API that ``trialmirror serve`` would serve
-  over the same database (``serve`` itself runs until stopped, so it is not run);
+  over the same database (``serve`` itself runs until stopped, so it is not run), and
+  prints the body; with ``-f``, an HTTP error prints curl's error line and exits 22;
 - ``sqlite3 trialmirror.db "SQL"`` runs the SQL (rows printed with ``|``, as sqlite3 does).
 
 ClinicalTrials.gov, its record history and both mirrors are one local server playing
@@ -27,6 +29,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import shlex
 import sqlite3
@@ -160,10 +163,14 @@ def assert_shown(shown: list[str], output: str, command: str) -> None:
         at = found + 1
 
 
+SCENARIOS = ("registry", "changing", "lagging-mirror")
+
+
 class Registry:
     """ClinicalTrials.gov, its record history and both mirrors on one local server."""
 
     def __init__(self, server: ScriptedServer, scenario: str):
+        assert scenario in SCENARIOS, f"unknown scenario {scenario!r}; known: {SCENARIOS}"
         self.server = server
         current = fx.current()
         path = f"/api/v2/studies/{NCT}"
@@ -182,12 +189,12 @@ class Registry:
 
     def env(self) -> dict[str, str | None]:
         base = self.server.base_url
-        return {"TRIALMIRROR_CTGOV_BASE_URL": base, "TRIALMIRROR_CTGOV_HISTORY_BASE_URL": base,
+        mine: dict[str, str | None] = {k: None for k in os.environ if k.startswith("TRIALMIRROR_")}
+        return mine | {"TRIALMIRROR_CTGOV_BASE_URL": base, "TRIALMIRROR_CTGOV_HISTORY_BASE_URL": base,
                 "TRIALMIRROR_CTV_BASE_URL": base, "TRIALMIRROR_ICTRP_BASE_URL": base,
                 "TRIALMIRROR_MAX_REQUESTS_PER_SECOND": "1000", "TRIALMIRROR_BACKOFF_FACTOR": "0.001",
-                "TRIALMIRROR_MAX_RETRIES": "1", "TRIALMIRROR_DATABASE_URL": None,
-                "TRIALMIRROR_CONFIG": None, "TRIALMIRROR_WATCHLIST": None, "TRIALMIRROR_SOURCES": None,
-                "TRIALMIRROR_BROKER_URL": None, "COLUMNS": "120"}
+                "TRIALMIRROR_MAX_RETRIES": "1",
+                "COLUMNS": "120"}  # the README's tables are as a 120-column terminal shows them
 
 
 @pytest.fixture
@@ -242,7 +249,9 @@ class Session:
                 answer = requests.get(base + url[len(API):], timeout=10)
         finally:
             reader.close()
-        return (0 if answer.ok else 22), answer.text  # 22: curl -f's code; the body shown either way
+        if not answer.ok and any(w in ("-f", "--fail") for w in words):  # as curl -f: no body, exit 22
+            return 22, f"curl: (22) The requested URL returned error: {answer.status_code}"
+        return 0, answer.text
 
     def _sql(self, database: str, sql: str) -> str:
         with sqlite3.connect(self.folder / database) as conn:
