@@ -324,3 +324,21 @@ def test_a_readme_sql_example_runs_on_a_store(example, tmp_path, monkeypatch, lo
     with sqlite3.connect(tmp_path / "trialmirror.db") as conn:
         answers = [conn.execute(s).fetchall() for s in statements]
     assert any(answers), "every query of the README came back empty on a store holding NCT01342250"
+
+
+def _anchor(heading: str) -> str:
+    """GitHub's anchor for a heading: lower case, punctuation dropped, spaces as hyphens."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
+def test_the_links_between_the_pages_lead_somewhere(page):
+    for target in re.findall(r"\]\(([^)\s]+)\)", page.read_text(encoding="utf-8")):
+        if target.startswith(("http://", "https://")):
+            continue
+        path, _, anchor = target.partition("#")
+        linked = (page.parent / path).resolve() if path else page
+        assert linked.exists(), f"{page.name} links to {target}: no such file"
+        if anchor:
+            headings = re.findall(r"^#+ (.+)$", linked.read_text(encoding="utf-8"), re.M)
+            assert anchor in {_anchor(h) for h in headings}, f"{page.name} links to {target}: no such heading"
