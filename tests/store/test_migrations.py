@@ -392,8 +392,17 @@ def test_head_is_the_newest_migration() -> None:
     from alembic.script import ScriptDirectory
 
     scripts = ScriptDirectory.from_config(schema.config())
-    assert scripts.get_heads() == [schema.HEAD]
-    assert [s.revision for s in scripts.walk_revisions("base", "heads")][::-1] == ["0001", "0002"]
+    assert scripts.get_heads() == [schema.HEAD]  # one line of history, and HEAD names its end
+    revisions = [s.revision for s in scripts.walk_revisions("base", "heads")][::-1]
+    assert revisions[:2] == [schema.BASELINE, "0002"] and revisions == sorted(revisions)
+
+
+def test_the_developers_command_line_runs_alembic_on_these_migrations(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from trialmirror.store.migrations.__main__ import main as alembic_main
+
+    alembic_main(["heads"])
+    assert capsys.readouterr().out.split() == [schema.HEAD, "(head)"]
 
 
 def test_an_older_database_comes_level(legacy: str, other_url: str) -> None:
