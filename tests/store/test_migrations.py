@@ -418,3 +418,26 @@ def test_an_older_database_comes_level(legacy: str, other_url: str) -> None:
     Store(other_url).close()
     ignore = ("scheduler_jobs_main", "ix_scheduler_jobs_main_next_run_time", "scheduler_jobs_main_pkey")
     assert [r for r in _schema_of(legacy) if not set(r) & set(ignore)] == _schema_of(other_url)
+
+
+def test_the_history_goes_down_to_nothing_and_up_again(legacy: str) -> None:
+    """Downgrades undo what each revision did: the b867388 job references come back
+    (0002), then every table and view goes (0001); an upgrade makes them anew."""
+    from alembic import command
+
+    Store(legacy).close()
+    engine = make_engine(legacy)
+    try:
+        with engine.begin() as conn:
+            command.downgrade(schema.config(conn), schema.BASELINE)
+            blob = conn.execute(text("SELECT job_state FROM scheduler_jobs_main WHERE id = 'sync:ctv'")).scalar()
+            assert b"schedules.service:_run_source" in bytes(blob)
+            assert b"trialmirror.schedules" not in bytes(blob)
+            conn.execute(text("DROP TABLE scheduler_jobs_main"))  # APScheduler's, not ours to drop
+            command.downgrade(schema.config(conn), "base")
+        assert _schema_of(legacy) == []
+    finally:
+        engine.dispose()
+    Store(legacy).close()
+    assert _raw(legacy, "SELECT version_num FROM alembic_version") == [(schema.HEAD,)]
+    assert _raw(legacy, "SELECT count(*) FROM version") == [(0,)]
