@@ -344,10 +344,12 @@ def _second_schema(request: pytest.FixtureRequest) -> str:
     return f"{POSTGRES_URL}?options=-csearch_path%3D{name}"
 
 
-def test_the_migrations_make_exactly_what_b867388_made(url: str, other_url: str) -> None:
+def test_the_migrations_make_exactly_what_the_models_search_and_views_describe(
+        url: str, other_url: str) -> None:
     """Tables, indexes, the search index and the views, text for text: a database made by
     the migrations, and one made the way the store made its schema before them (the
-    models' create_all, then search.py's and views.py's statements)."""
+    models' create_all, then search.py's and views.py's statements). A change to any of
+    those without a migration that makes it fails here."""
     from sqlmodel import SQLModel
 
     Store(url).close()
