@@ -217,7 +217,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     @app.get("/feeds/status.atom", summary="Atom feed of the notified events (status changes)",
              response_class=Response)
     def atom(request: Request) -> Response:
-        from trialmirror.schedules.notify import atom_feed
+        from trialmirror.read.feeds import atom_feed
 
         feed = atom_feed(the_store(request), settings.notify_kind_set(), settings.notify_produced_by_set())
         return Response(feed, media_type="application/atom+xml")

@@ -492,4 +492,4 @@ def changes_cmd(obj: Context, after: int, kind: str | None, limit: int | None,
         out.print(f"next cursor: --after {items[-1]['seq']}", highlight=False)
 
 
-from trialmirror.cli import read_cmds, service_cmds  # noqa: E402,F401  (register their commands)
+from trialmirror.cli import db_cmds, read_cmds, service_cmds  # noqa: E402,F401  (register their commands)

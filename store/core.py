@@ -28,7 +28,7 @@ from sqlmodel import SQLModel
 
 from trialmirror.models.record import Record
 from trialmirror.models.tables import Event, Fetch, RawPayload, Version
-from trialmirror.store import search, views
+from trialmirror.store import schema, search
 from trialmirror.store.canonical import content_hash, content_of
 from trialmirror.store.diff import Change, diff
 from trialmirror.store.sql import HotSql
@@ -36,7 +36,6 @@ from trialmirror.store.sql import HotSql
 # PostgreSQL advisory locks (transaction-scoped). Order: record lock, then event lock.
 _EVENT_LOCK = 0x7472_6D69  # "trmi": orders event appends, so seq follows commit order
 _RECORD_LOCK = 0x7472  # with hashtext(registry_id/source): one writer per record
-_SCHEMA_LOCK = 0x7472_6D73  # "trms": one process creates the schema at a time
 _RAW = SQLModel.metadata.tables[RawPayload.__tablename__]
 _FETCH = SQLModel.metadata.tables[Fetch.__tablename__]
 _VERSION = SQLModel.metadata.tables[Version.__tablename__]
@@ -168,7 +167,9 @@ def dumps(value: Any) -> str:
 class Store:
     def __init__(self, url: str, *, create: bool = True, read_only: bool = False):
         """``read_only``: for readers only (the HTTP API): on SQLite, transactions that
-        neither take the write lock nor can write; the schema must exist."""
+        neither take the write lock nor can write; the schema must be at the head
+        (:class:`~trialmirror.store.schema.SchemaError` otherwise). Writable: the schema
+        is brought to the head on open (trialmirror.store.schema)."""
         self.url = url
         self.engine = make_engine(url, read_only=read_only)
         self.is_postgres = self.engine.dialect.name == "postgresql"
@@ -179,21 +180,16 @@ class Store:
         dbapi = self.engine.dialect.loaded_dbapi
         self._integrity_errors = (dbapi.IntegrityError,)
         self._lost_connection = (dbapi.OperationalError, dbapi.InterfaceError)
-        if create and not read_only:
-            self._create_schema()
+        if create:
+            self._create_schema(read_only)
 
-    def _create_schema(self) -> None:
-        """Tables, the search index, the views; one process at a time (several workers
-        starting on a new PostgreSQL database would race on CREATE TABLE)."""
-        ddl = [*search.PG_DDL, *views.postgres_ddl()] if self.is_postgres else [
-            search.SQLITE_DDL, *views.sqlite_ddl()]
-        with self.engine.begin() as conn:  # SQLite: BEGIN IMMEDIATE serializes it
-            if self.is_postgres:
-                conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_SCHEMA_LOCK})")
-            SQLModel.metadata.create_all(conn)
-            for statement in ddl:
-                conn.exec_driver_sql(statement)
-            search.mark_new(conn)
+    def _create_schema(self, read_only: bool) -> None:
+        """Bring the schema to the head revision (a read-only store only checks it)."""
+        try:
+            schema.ensure(self.engine, read_only=read_only)
+        except BaseException:
+            self.engine.dispose()
+            raise
 
     @contextmanager
     def _tx(self) -> Iterator[Connection]:

@@ -1,0 +1,44 @@
+"""Alembic's environment: migrations run on the connection the store hands over (in its
+transaction, under its lock), or on ``-x url=...`` / TRIALMIRROR_DATABASE_URL when a
+developer runs ``python -m trialmirror.store.migrations``."""
+
+from __future__ import annotations
+
+from alembic import context
+from sqlalchemy import Connection
+
+from trialmirror.store import schema
+
+
+def _run(connection: Connection) -> None:
+    from sqlmodel import SQLModel
+
+    import trialmirror.models.tables  # noqa: F401  (the models, for --autogenerate)
+
+    context.configure(connection=connection, target_metadata=SQLModel.metadata,
+                      include_object=schema.include_object, compare_type=True,
+                      render_as_batch=connection.dialect.name == "sqlite")
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def _main() -> None:
+    connection = context.config.attributes.get("connection")
+    if connection is not None:
+        _run(connection)
+        return
+    from trialmirror.ingest.settings import Settings
+    from trialmirror.store.core import make_engine
+
+    url = context.get_x_argument(as_dictionary=True).get("url") or Settings().database_url
+    engine = make_engine(url)
+    try:
+        with engine.begin() as conn:
+            _run(conn)
+    finally:
+        engine.dispose()
+
+
+if context.is_offline_mode():
+    raise SystemExit("offline (--sql) mode is not supported: the migrations read the database")
+_main()

@@ -1,0 +1,1 @@
+"""The revisions, oldest first: ``0001`` the schema of trialmirror main b867388."""
