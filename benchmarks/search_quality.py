@@ -23,9 +23,8 @@ import orjson
 
 from benchmarks.read_side import _drop_schema, _fresh_schema
 from tests.fixtures.corpus_store import fill
-from trialmirror.ingest.parsing import abbrev
 from trialmirror.ingest.sources import REGISTRY
-from trialmirror.store import search
+from trialmirror.store import abbrev, search
 from trialmirror.store.core import Store
 
 QUERIES = ["umbilical cord", "breast cancer", "cords", "insulin", "stem cells", '"mesenchymal stem cells"',

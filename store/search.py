@@ -6,7 +6,7 @@ same transaction as the version it reflects. Searched fields, by weight:
 title (brief, official, acronym) 10, conditions and keywords 5, interventions and
 arms 3, eligibility criteria, summary and description 1. Abbreviations the record
 defines ("... stem cells (hUC-MSCs)") also count as their long form wherever the
-record uses them (ingest/abbrev.py).
+record uses them (store/abbrev.py).
 
 Both stores rank by the same BM25 (k1 1.2, b 0.75, the field weights above scaling
 term frequencies, one document length over all fields):
@@ -40,8 +40,7 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
-from trialmirror.ingest.parsing import abbrev
-from trialmirror.store import meta
+from trialmirror.store import abbrev, meta
 
 FIELDS = ("title", "conditions", "interventions", "arms", "criteria", "summary")
 # What the search rows are built by; a store whose rows an older build wrote says so

@@ -4,6 +4,8 @@ developer runs ``python -m trialmirror.store.migrations``."""
 
 from __future__ import annotations
 
+import os
+
 from alembic import context
 from sqlalchemy import Connection
 
@@ -27,10 +29,12 @@ def _main() -> None:
     if connection is not None:
         _run(connection)
         return
-    from trialmirror.ingest.settings import Settings
     from trialmirror.store.core import make_engine
 
-    url = context.get_x_argument(as_dictionary=True).get("url") or Settings().database_url
+    # The developers' command: the store sits below the settings object, so it reads the
+    # one variable it needs itself (the same default as the settings).
+    url = (context.get_x_argument(as_dictionary=True).get("url")
+           or os.environ.get("TRIALMIRROR_DATABASE_URL") or "sqlite:///trialmirror.db")
     engine = make_engine(url)
     try:
         with engine.begin() as conn:

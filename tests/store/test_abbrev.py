@@ -6,9 +6,8 @@ import json
 import pytest
 
 from tests.fixtures import nct01342250 as fx
-from trialmirror.ingest.parsing import abbrev
 from trialmirror.ingest.sources import ctgov
-from trialmirror.store import search
+from trialmirror.store import abbrev, search
 
 UC = "human umbilical cord mesenchymal stem cells"
 
