@@ -22,7 +22,7 @@ from rich.table import Table
 from sqlalchemy.exc import SQLAlchemyError
 
 from trialmirror import __version__
-from trialmirror.ingest.errors import ConfigError, TrialmirrorError
+from trialmirror.ingest.errors import ConfigError, MissingExtraError, TrialmirrorError
 from trialmirror.ingest.runs.pipeline import Ingestor, RecordResult, RunSummary, sync
 from trialmirror.ingest.settings import Settings
 from trialmirror.ingest.sources import HISTORY, LIVE, MIRRORS, SOURCES, get_source, registry_first
@@ -82,7 +82,18 @@ source_option = click.option(
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for machines.")
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Commands(click.Group):
+    """Wherever a command meets an optional dependency that is not installed (serve,
+    worker, a broker, Parquet, PostgreSQL): one line naming the extra, exit 2."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except MissingExtraError as exc:
+            _fail(str(exc), 2)
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", "-V", prog_name="trialmirror")
 @click.option("--database-url", envvar="TRIALMIRROR_DATABASE_URL", default=None,
               help="SQLAlchemy URL [env TRIALMIRROR_DATABASE_URL; default sqlite:///trialmirror.db]")

@@ -13,6 +13,7 @@ from rich.table import Table
 
 from trialmirror.cli import main as cli
 from trialmirror.cli.main import Context, json_option
+from trialmirror.ingest.errors import require_extra
 from trialmirror.ingest.sources import REGISTRY
 
 
@@ -63,6 +64,7 @@ def search_cmd(obj: Context, query: str, status: str | None, phase: str | None,
 def serve_cmd(obj: Context, host: str, port: int) -> None:
     """The read-only HTTP API: studies, versions, diffs, timelines, reconciliation, the
     change feed, search, the Atom feed (OpenAPI at /docs)."""
+    require_extra("api", "fastapi", "uvicorn", needed_for="trialmirror serve (the HTTP API)")
     import uvicorn
 
     from trialmirror.api.app import create_app
@@ -101,6 +103,8 @@ def export_cmd(obj: Context, fmt: str, output: Path | None, as_of: datetime | No
     from trialmirror.read import export
 
     day = as_of.date().isoformat() if as_of else None
+    if fmt == "parquet":  # before the progress bar starts
+        export.require_parquet()
     if fmt == "es-bulk" and day:
         cli._fail("--as-of does not apply to es-bulk (an index holds the current records)", 2)
     progress = Progress(TextColumn("export"), BarColumn(), MofNCompleteColumn(), console=cli.err,
@@ -118,10 +122,7 @@ def export_cmd(obj: Context, fmt: str, output: Path | None, as_of: datetime | No
             cli.err.print(f"{count} records", highlight=False)
             return
         folder = output or Path("export")
-        try:
-            counts = export.write_tables(obj.store, folder, fmt, as_of=day, progress=advance)
-        except RuntimeError as exc:
-            cli._fail(str(exc), 2)
+        counts = export.write_tables(obj.store, folder, fmt, as_of=day, progress=advance)
     cli.out.print(", ".join(f"{name}: {n}" for name, n in counts.items()) + f" → {folder}/",
                   highlight=False)
 

@@ -3,7 +3,8 @@
     TrialmirrorError                  family
     ├── ConfigError                   config        fix the settings or the command
     │   ├── InvalidIdError            invalid_id    refused before any request
-    │   └── UnknownSourceError        config        lists the valid source names
+    │   ├── UnknownSourceError        config        lists the valid source names
+    │   └── MissingExtraError         config        an optional dependency: names the extra
     ├── RetryLaterError               retry_later   429, 5xx, timeout, reset, truncated body
     ├── GiveUpError                   give_up       other 4xx, oversized body
     │   ├── NotFoundError             not_found     the source has no such record
@@ -15,6 +16,8 @@ A run counts these per record; none of them stops the other records.
 """
 
 from __future__ import annotations
+
+import importlib
 
 
 class TrialmirrorError(Exception):
@@ -50,6 +53,30 @@ class InvalidIdError(ConfigError):
 
 class UnknownSourceError(ConfigError):
     pass
+
+
+class MissingExtraError(ConfigError):
+    """A way of running needs an optional dependency that is not installed; the core
+    install is the CLI on SQLite, the extras add the rest."""
+
+    hint = ""
+
+    def __init__(self, module: str, extra: str, needed_for: str):
+        self.module = module
+        self.extra = extra
+        super().__init__(f"{needed_for} needs {module}, which is not installed: "
+                         f"pip install 'trialmirror[{extra}]'")
+
+
+def require_extra(extra: str, *modules: str, needed_for: str) -> None:
+    """Import optional dependencies now, or raise MissingExtraError naming the extra."""
+    for module in modules:
+        try:
+            importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if (exc.name or "").partition(".")[0] != module.partition(".")[0]:
+                raise  # installed, but something it needs is not: not ours to name
+            raise MissingExtraError(module, extra, needed_for) from exc
 
 
 class RetryLaterError(TrialmirrorError):

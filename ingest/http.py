@@ -32,7 +32,7 @@ from limits.strategies import MovingWindowRateLimiter
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
-from trialmirror.ingest.errors import GiveUpError, NotFoundError, RetryLaterError
+from trialmirror.ingest.errors import GiveUpError, NotFoundError, RetryLaterError, require_extra
 from trialmirror.ingest.settings import PROJECT_URL, Settings
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -89,6 +89,8 @@ class Http:
         self._sleep = sleep
         # memory:// per process; redis://... shares the per-host limit across processes
         # and machines (distributed workers).
+        if limiter_storage is None and settings.rate_limit_storage.startswith("redis"):
+            require_extra("distributed", "redis", needed_for="a redis:// rate limit storage")
         self._limiter = MovingWindowRateLimiter(
             limiter_storage or storage_from_string(settings.rate_limit_storage))
         self._rate = rate_item(settings.max_requests_per_second)

@@ -18,6 +18,7 @@ from typing import IO, Any
 
 import orjson
 
+from trialmirror.ingest.errors import require_extra
 from trialmirror.ingest.sources import REGISTRY
 from trialmirror.read.flat import TABLES, rows
 from trialmirror.read.records import event_items, version_meta
@@ -108,11 +109,9 @@ class _CsvSink:
 
 class _ParquetSink:
     def __init__(self, directory: Path):
-        try:
-            import pyarrow as pa
-            import pyarrow.parquet as pq
-        except ImportError as exc:
-            raise RuntimeError("Parquet needs pyarrow: pip install 'trialmirror[parquet]'") from exc
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
         self.pa = pa
         self.buffers: dict[str, list[dict[str, Any]]] = {}
         self.writers: dict[str, Any] = {}
@@ -139,10 +138,17 @@ class _ParquetSink:
             writer.close()
 
 
+def require_parquet() -> None:
+    """pyarrow, or MissingExtraError naming the extra that installs it."""
+    require_extra("parquet", "pyarrow", needed_for="export --format parquet")
+
+
 def write_tables(store: Store, directory: Path, fmt: str, *, as_of: str | None = None,
                  progress: Progress | None = None) -> dict[str, int]:
     """The flat tables as CSV or Parquet files, streamed: a batch of records in memory
     at a time, whatever the number of records."""
+    if fmt == "parquet":  # before anything is written
+        require_parquet()
     directory.mkdir(parents=True, exist_ok=True)
     sink: _CsvSink | _ParquetSink = _CsvSink(directory) if fmt == "csv" else _ParquetSink(directory)
     counts = dict.fromkeys(ALL_TABLES, 0)

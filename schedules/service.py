@@ -113,6 +113,8 @@ class Service:
         if not NAME.match(name):
             raise ValueError(f"service name {name!r}: lower-case letters, digits and _, 31 at most")
         self.settings, self.name = settings, name
+        if settings.broker_url:  # distributed mode: refuse at start, not at the first round
+            import trialmirror.schedules.tasks  # noqa: F401
         self.holder = f"{name}@{socket.gethostname()}"
         self.instance = f"{self.holder}#{os.getpid()}"  # who holds the name
         self.store = Store(settings.database_url)

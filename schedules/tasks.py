@@ -18,9 +18,11 @@ import logging
 import os
 from typing import Any
 
-from celery import Celery
-
+from trialmirror.ingest.errors import require_extra
 from trialmirror.ingest.settings import Settings
+
+require_extra("distributed", "celery", needed_for="distributed mode (TRIALMIRROR_BROKER_URL)")
+from celery import Celery  # noqa: E402  (after the check: one line naming the extra, not a traceback)
 
 log = logging.getLogger("trialmirror")
 app = Celery("trialmirror")

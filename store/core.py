@@ -26,6 +26,7 @@ import zstandard
 from sqlalchemy import Connection, Engine, bindparam, create_engine, event, func, select, text, tuple_
 from sqlmodel import SQLModel
 
+from trialmirror.ingest.errors import require_extra
 from trialmirror.models.record import Record
 from trialmirror.models.tables import Event, Fetch, RawPayload, Version
 from trialmirror.store import schema, search
@@ -153,6 +154,8 @@ def _sqlite_begin_read(conn: Connection) -> None:
 def make_engine(url: str, *, read_only: bool = False) -> Engine:
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    if url.startswith("postgresql+psycopg://"):
+        require_extra("postgres", "psycopg", needed_for="a postgresql:// database")
     engine = create_engine(url)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_connect_read_only if read_only else _sqlite_connect)
