@@ -136,6 +136,9 @@ def test_the_wheel_holds_one_package_and_a_lean_core(built: Built) -> None:
     compiled = [n for n in names if n.endswith(".so")]
     assert bool(compiled) == _compiles(), compiled  # mypyc's shared library inside the package too
     assert all(n.startswith("trialmirror/") for n in compiled)
+    # The migrations, and Alembic's template for new ones, ship with the package.
+    assert "trialmirror/store/migrations/versions/0001_baseline.py" in names
+    assert "trialmirror/store/migrations/script.py.mako" in names
     metadata = email.message_from_bytes(zipfile.ZipFile(built.wheel).read(f"{info}/METADATA"))
     assert metadata["License-Expression"] == "MIT"
     core = [r for r in metadata.get_all("Requires-Dist") if "extra ==" not in r]

@@ -1,6 +1,7 @@
 """Full-text search over the real corpus, on SQLite and PostgreSQL alike."""
 
 import json
+import uuid
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -21,10 +22,10 @@ QUERIES = [("umbilical cord", {}), ("breast cancer", {}), ("cords", {}), ("insul
 
 @pytest.fixture(scope="module")
 def stores(corpus_dir, tmp_path_factory, _postgres_available):
-    schema = "t_search_corpus"
+    schema = f"t_search_corpus_{uuid.uuid4().hex[:8]}"  # parallel runs on one database
     admin = create_engine(_postgres_available.replace("postgresql://", "postgresql+psycopg://"))
     with admin.begin() as conn:
-        conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}"))
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
     sqlite = fill(Store(f"sqlite:///{tmp_path_factory.mktemp('search') / 'corpus.db'}"), corpus_dir)
     postgres = fill(Store(f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"), corpus_dir)
     yield {"sqlite": sqlite, "postgresql": postgres}
