@@ -13,20 +13,19 @@ from typing import NoReturn
 import click
 from sqlalchemy.exc import SQLAlchemyError
 
-from trialmirror.cli import main as cli
-from trialmirror.cli.main import Context, json_option
+from trialmirror.cli.app import Context, app, emit_json, fail, json_option
 from trialmirror.store import schema
 from trialmirror.store.core import make_engine
 
 
-@cli.main.group("db")
+@app.group("db")
 def db_group() -> None:
     """The database's schema: its revision, and upgrading it."""
 
 
 def _cannot(obj: Context, exc: Exception) -> NoReturn:
     reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
-    cli._fail(f"cannot open the database {obj.settings.database_url!r}: {reason}", 2)
+    fail(f"cannot open the database {obj.settings.database_url!r}: {reason}", 2)
 
 
 @db_group.command("upgrade")
@@ -42,13 +41,13 @@ def upgrade_cmd(obj: Context, as_json: bool) -> None:
     finally:
         engine.dispose()
     if as_json:
-        cli._emit_json({"before": done.before.as_dict(), "revision": done.after,
+        emit_json({"before": done.before.as_dict(), "revision": done.after,
                         "seconds": round(done.seconds, 3)})
     elif done.before.revision == done.after:
-        cli.out.print(f"already at the newest revision, {done.after}", highlight=False)
+        obj.out.print(f"already at the newest revision, {done.after}", highlight=False)
     else:
         was = done.before.revision or ("from before migrations" if done.before.legacy else "empty")
-        cli.out.print(f"upgraded {was} → {done.after} in {done.seconds:.2f}s", highlight=False)
+        obj.out.print(f"upgraded {was} → {done.after} in {done.seconds:.2f}s", highlight=False)
 
 
 @db_group.command("current")
@@ -66,12 +65,12 @@ def current_cmd(obj: Context, as_json: bool) -> None:
     finally:
         engine.dispose()
     if as_json:
-        cli._emit_json(found.as_dict())
+        emit_json(found.as_dict())
     else:
-        cli.out.print(f"revision {found.revision or '(none)'}: {found.state} (newest: {found.head})",
+        obj.out.print(f"revision {found.revision or '(none)'}: {found.state} (newest: {found.head})",
                       highlight=False)
         if found.state in ("behind", "made before migrations", "empty"):
-            cli.out.print("run `trialmirror db upgrade` (or any command that writes) to upgrade",
+            obj.out.print("run `trialmirror db upgrade` (or any command that writes) to upgrade",
                           highlight=False)
     if found.revision != found.head:
         sys.exit(1)

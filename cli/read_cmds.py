@@ -11,13 +11,12 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
-from trialmirror.cli import main as cli
-from trialmirror.cli.main import Context, json_option
+from trialmirror.cli.app import Context, app, emit_json, fail, json_option
 from trialmirror.ingest.errors import require_extra
 from trialmirror.ingest.sources import REGISTRY
 
 
-@cli.main.command("search")
+@app.command("search")
 @click.argument("query", required=False, default="")
 @click.option("--status", default=None, help="Only this overall status (COMPLETED, RECRUITING, ...).")
 @click.option("--phase", default=None, help="Only records with this phase (PHASE1, PHASE2, NA, ...).")
@@ -33,15 +32,15 @@ def search_cmd(obj: Context, query: str, status: str | None, phase: str | None,
     from trialmirror.models import vocab
 
     if reindex:
-        cli.err.print(f"indexed {obj.store.reindex(REGISTRY)} records", highlight=False)
+        obj.err.print(f"indexed {obj.store.reindex(REGISTRY)} records", highlight=False)
     elif obj.store.search_outdated():
-        cli.err.print("the search index was built by an older trialmirror (ranking and "
+        obj.err.print("the search index was built by an older trialmirror (ranking and "
                       "abbreviations differ): `trialmirror search --reindex` rebuilds it", highlight=False)
     status = vocab.OVERALL_STATUS.map(status).value if status else None
     phase = vocab.PHASE.map(phase).value if phase else None
     hits = obj.store.search(query, status=status, phase=phase, condition=condition, limit=limit)
     if as_json:
-        cli._emit_json([{"registry_id": h.registry_id, "title": h.title, "status": h.status,
+        emit_json([{"registry_id": h.registry_id, "title": h.title, "status": h.status,
                          "phases": h.phases, "score": round(h.score, 4), "source": h.source,
                          "version": h.version} for h in hits])
         return
@@ -50,13 +49,13 @@ def search_cmd(obj: Context, query: str, status: str | None, phase: str | None,
     for n, h in enumerate(hits, 1):
         table.add_row(str(n), h.registry_id, h.status or "", ", ".join(h.phases), escape(h.title or ""),
                       f"{h.score:.2f}")
-    cli.out.print(table)
+    obj.out.print(table)
     if not hits:
-        cli.err.print("no match; `trialmirror search --reindex` if records were stored before the "
+        obj.err.print("no match; `trialmirror search --reindex` if records were stored before the "
                       "index existed", highlight=False)
 
 
-@cli.main.command("serve")
+@app.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to bind; 0.0.0.0 exposes the API to the network.")
 @click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
@@ -78,7 +77,7 @@ def serve_cmd(obj: Context, host: str, port: int) -> None:
         reader.close()
 
 
-@cli.main.command("export")
+@app.command("export")
 @click.option("--format", "fmt", type=click.Choice(["ndjson", "csv", "parquet", "es-bulk"]),
               required=True)
 @click.option("--output", "-o", type=click.Path(path_type=Path), default=None,
@@ -106,8 +105,8 @@ def export_cmd(obj: Context, fmt: str, output: Path | None, as_of: datetime | No
     if fmt == "parquet":  # before the progress bar starts
         export.require_parquet()
     if fmt == "es-bulk" and day:
-        cli._fail("--as-of does not apply to es-bulk (an index holds the current records)", 2)
-    progress = Progress(TextColumn("export"), BarColumn(), MofNCompleteColumn(), console=cli.err,
+        fail("--as-of does not apply to es-bulk (an index holds the current records)", 2)
+    progress = Progress(TextColumn("export"), BarColumn(), MofNCompleteColumn(), console=obj.err,
                         transient=True)
     task = progress.add_task("export", total=None)
     advance = lambda done, total: progress.update(task, completed=done, total=total)  # noqa: E731
@@ -118,12 +117,12 @@ def export_cmd(obj: Context, fmt: str, output: Path | None, as_of: datetime | No
                     count = export.ndjson(obj.store, out, as_of=day, progress=advance)
                 else:
                     count, cursor = export.es_bulk(obj.store, out, after=after, index=index_name)
-                    cli.err.print(f"next cursor: {cursor}", highlight=False)
-            cli.err.print(f"{count} records", highlight=False)
+                    obj.err.print(f"next cursor: {cursor}", highlight=False)
+            obj.err.print(f"{count} records", highlight=False)
             return
         folder = output or Path("export")
         counts = export.write_tables(obj.store, folder, fmt, as_of=day, progress=advance)
-    cli.out.print(", ".join(f"{name}: {n}" for name, n in counts.items()) + f" → {folder}/",
+    obj.out.print(", ".join(f"{name}: {n}" for name, n in counts.items()) + f" → {folder}/",
                   highlight=False)
 
 

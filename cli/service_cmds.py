@@ -11,8 +11,7 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
-from trialmirror.cli import main as cli
-from trialmirror.cli.main import Context, json_option
+from trialmirror.cli.app import Context, app, emit_json, fail, json_option, normalize_id, source_named
 from trialmirror.store.core import as_utc
 
 
@@ -26,7 +25,7 @@ def _ago(when: datetime | None, now: datetime) -> str:
     return f"{seconds:.0f}s ago"
 
 
-@cli.main.command("run")
+@app.command("run")
 @click.option("--name", default="main", show_default=True,
               help="This service's name; two services on one database need two names.")
 @click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True)
@@ -46,24 +45,24 @@ def run_cmd(obj: Context, name: str, log_format: str, once: bool) -> None:
     try:
         service = Service(obj.settings, name=name)
     except ValueError as exc:  # a bad name
-        cli._fail(str(exc), 2)
+        fail(str(exc), 2)
     if once:
         try:
             with service.holding_name():
                 service.state.seed_watchlist(obj.settings.watchlist_ids(), obj.settings.source_names())
                 summaries = service.round(service.sources())
         except NameTaken as exc:  # a running service holds the name
-            cli._fail(str(exc), 2)
+            fail(str(exc), 2)
         finally:
             service.store.close()
         sys.exit(1 if any(s.failures for s in summaries) else 0)
     try:
         service.run_forever()
     except NameTaken as exc:
-        cli._fail(str(exc), 2)
+        fail(str(exc), 2)
 
 
-@cli.main.group("watch")
+@app.group("watch")
 def watch_group() -> None:
     """The watchlist: which records the service and `sync` fetch, from which sources."""
 
@@ -74,7 +73,7 @@ def _sources_option(help_text: str) -> Any:
 
 def _checked_sources(names: tuple[str, ...], default: list[str]) -> list[str]:
     for name in names:
-        cli._source(name)
+        source_named(name)
     return list(names) or default
 
 
@@ -87,10 +86,10 @@ def watch_add(obj: Context, ids: tuple[str, ...], source_names: tuple[str, ...],
     """Watch IDS (from the given sources)."""
     sources = _checked_sources(source_names, obj.settings.source_names())
     if url and (len(ids) != 1 or not source_names):
-        cli._fail("--url pins one page: give one id and its --source", 2)
-    registry_ids = [cli._normalize_id(sources[0], i) for i in ids]
+        fail("--url pins one page: give one id and its --source", 2)
+    registry_ids = [normalize_id(sources[0], i) for i in ids]
     added = obj.state.watch_add(registry_ids, sources, pinned_url=url)
-    cli.out.print(f"watching {len(added)} new (record, source) pair(s)"
+    obj.out.print(f"watching {len(added)} new (record, source) pair(s)"
                   + (f"; pinned {url}" if url else ""), highlight=False)
 
 
@@ -102,9 +101,9 @@ def watch_remove(obj: Context, ids: tuple[str, ...], source_names: tuple[str, ..
     """Stop watching IDS (on the given sources); stored versions stay."""
     _checked_sources(source_names, [])
     state = obj.state
-    removed = sum(state.watch_remove(cli._normalize_id("ctgov", i), list(source_names) or None)
+    removed = sum(state.watch_remove(normalize_id("ctgov", i), list(source_names) or None)
                   for i in ids)
-    cli.out.print(f"removed {removed} (record, source) pair(s)", highlight=False)
+    obj.out.print(f"removed {removed} (record, source) pair(s)", highlight=False)
 
 
 @watch_group.command("list")
@@ -116,12 +115,12 @@ def watch_list(obj: Context, as_json: bool) -> None:
     items = [{"registry_id": r.registry_id, "source": r.source, "pinned_url": r.pinned_url,
               "added_at": as_utc(r.added_at).isoformat()} for r in rows]
     if as_json:
-        cli._emit_json(items)
+        emit_json(items)
         return
     table = Table("record", "source", "pinned URL", "added (UTC)")
     for i in items:
         table.add_row(i["registry_id"], i["source"], i["pinned_url"] or "", i["added_at"][:19])
-    cli.out.print(table)
+    obj.out.print(table)
 
 
 def _service_summary(word: dict[str, Any] | None, beat: float, now: datetime) -> dict[str, Any]:
@@ -138,7 +137,7 @@ def _service_summary(word: dict[str, Any] | None, beat: float, now: datetime) ->
     return {"state": state, "summary": summary, "pid": word.get("pid"), "last_heartbeat": word["at"]}
 
 
-@cli.main.command("status")
+@app.command("status")
 @click.option("--max-age", type=float, default=None,
               help="Seconds without a success before a record counts as failing "
                    "[default: TRIALMIRROR_STALE_AFTER, else 3 intervals of its source].")
@@ -170,9 +169,9 @@ def status_cmd(obj: Context, max_age: float | None, name: str, as_json: bool) ->
             "next_run": runs[h.source].isoformat() if h.source in runs else None,
             "max_age_s": limit, "overdue": overdue})
     if as_json:
-        cli._emit_json({"service": {"name": name, **service}, "records": items})
+        emit_json({"service": {"name": name, **service}, "records": items})
     else:
-        cli.out.print(f"service {name}: {service['summary']}", highlight=False)
+        obj.out.print(f"service {name}: {service['summary']}", highlight=False)
         table = Table("source", "record", "last success", "last failure", "fails", "next run (UTC)",
                       "state")
         for column in table.columns[:2]:
@@ -183,18 +182,18 @@ def status_cmd(obj: Context, max_age: float | None, name: str, as_json: bool) ->
                           _ago(h.last_failure, now) + why, str(i["consecutive_failures"]),
                           (i["next_run"] or "not scheduled")[:19].replace("T", " "),
                           "[red]OVERDUE[/red]" if i["overdue"] else "[green]ok[/green]")
-        cli.out.print(table)
+        obj.out.print(table)
         for i in items:
             if i["overdue"] and i["last_error"]:
-                cli.err.print(f"[red]overdue:[/red] {escape(i['last_error'])}", highlight=False)
+                obj.err.print(f"[red]overdue:[/red] {escape(i['last_error'])}", highlight=False)
     if not items:
-        cli.err.print("nothing is watched: `trialmirror watch add ID`", highlight=False)
+        obj.err.print("nothing is watched: `trialmirror watch add ID`", highlight=False)
     if any(i["overdue"] for i in items):
         sys.exit(1)
 
 
 
-@cli.main.command("reparse")
+@app.command("reparse")
 @click.option("--source", "source_names", multiple=True, help="Only this source, repeatable.")
 @click.option("--all", "everything", is_flag=True,
               help="Also records the current parser version made already.")
@@ -208,7 +207,7 @@ def reparse_cmd(obj: Context, source_names: tuple[str, ...], everything: bool, a
     from trialmirror.ingest.runs.reparse import reparse
 
     sources = _checked_sources(source_names, [])
-    progress = Progress(TextColumn("reparse"), BarColumn(), MofNCompleteColumn(), console=cli.err,
+    progress = Progress(TextColumn("reparse"), BarColumn(), MofNCompleteColumn(), console=obj.err,
                         transient=True)
     task = progress.add_task("reparse", total=None)
     with progress:
@@ -218,18 +217,18 @@ def reparse_cmd(obj: Context, source_names: tuple[str, ...], everything: bool, a
                "new_versions": result.new_versions,
                "failed": [{"source": s, "registry_id": i, "error": e} for s, i, e in result.failed]}
     if as_json:
-        cli._emit_json(summary)
+        emit_json(summary)
     else:
-        cli.out.print(f"{result.looked_at} records: {result.new_versions} new versions (reparsed), "
+        obj.out.print(f"{result.looked_at} records: {result.new_versions} new versions (reparsed), "
                       f"{result.unchanged} unchanged, {result.skipped} already parsed by this parser, "
                       f"{len(result.failed)} failed", highlight=False)
     for source, registry_id, error in result.failed:
-        cli.err.print(f"[red]failed:[/red] [{source}] {registry_id}: {escape(error)}", highlight=False)
+        obj.err.print(f"[red]failed:[/red] [{source}] {registry_id}: {escape(error)}", highlight=False)
     if result.failed:
         sys.exit(1)
 
 
-@cli.main.command("worker")
+@app.command("worker")
 @click.option("--concurrency", type=click.IntRange(1, 64), default=2, show_default=True,
               help="Worker processes on this machine.")
 @click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True)
@@ -241,7 +240,7 @@ def worker_cmd(obj: Context, concurrency: int, log_format: str) -> None:
     from trialmirror.schedules.tasks import configure
 
     if not obj.settings.broker_url:
-        cli._fail("set TRIALMIRROR_BROKER_URL (amqp://... or redis://...) to run a worker", 2)
+        fail("set TRIALMIRROR_BROKER_URL (amqp://... or redis://...) to run a worker", 2)
     setup(log_format)
     obj.store  # noqa: B018  (fails here, clearly, when the database cannot be opened)
     import os

@@ -45,6 +45,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from trialmirror.ingest.runs.pipeline import Ingestor, RunSummary, log_summary
 from trialmirror.ingest.settings import Settings
 from trialmirror.ingest.sources import SOURCES, registry_first
+from trialmirror.schedules.dispatch import Enqueued, dispatch
 from trialmirror.schedules.notify import Notifier
 from trialmirror.schedules.state import ServiceState
 from trialmirror.store.core import Store, utcnow
@@ -141,16 +142,14 @@ class Service:
         t0 = time.perf_counter()
         gate = _Gate(self, source)
         ids = [w.registry_id for w in self.state.watched(source)]
-        if self.settings.broker_url:
-            from trialmirror.schedules.tasks import enqueue
-
-            count = enqueue(self.settings, source, ids)
-            log.info("run %s: %d record tasks enqueued", source, count, extra={"fields": {
-                "event": "run", "source": source, "enqueued": count}})
+        result = dispatch(self.settings, source, ids,
+                          lambda: self.ingestor.run(source, ids, gate=gate, should_stop=self.stopping.is_set))
+        if isinstance(result, Enqueued):
+            log.info("run %s: %d record tasks enqueued", source, result.count, extra={"fields": {
+                "event": "run", "source": source, "enqueued": result.count}})
             return RunSummary(source=source)
-        summary = self.ingestor.run(source, ids, gate=gate, should_stop=self.stopping.is_set)
-        log_summary(summary, time.perf_counter() - t0)
-        return summary
+        log_summary(result, time.perf_counter() - t0)
+        return result
 
     def round(self, sources: list[str]) -> list[RunSummary]:
         """Every source in turn, the registry's first, then notifications."""

@@ -28,7 +28,7 @@ from sqlalchemy import create_engine, inspect, text
 
 from tests.fixtures import nct01342250 as fx
 from tests.fixtures.server import Reply, ScriptedServer
-from trialmirror.cli import main as cli_main
+from trialmirror.cli import app as cli_app
 from trialmirror.cli.main import main
 from trialmirror.schedules.state import ServiceState
 from trialmirror.store import schema, search, views
@@ -100,7 +100,7 @@ def _cli_stores_closed(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
             super().__init__(*args, **kwargs)
             opened.append(self)
 
-    monkeypatch.setattr(cli_main, "Store", Closed)
+    monkeypatch.setattr(cli_app, "Store", Closed)
     yield
     for store in opened:
         store.close()

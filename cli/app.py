@@ -1,0 +1,128 @@
+"""The ``trialmirror`` command's shared parts: the group, its context, options and output.
+
+Every command family is a module of its own (``sync_cmds``, ``record_cmds``, ``read_cmds``,
+``service_cmds``, ``db_cmds``) that registers its commands on :data:`app`;
+:mod:`trialmirror.cli.main` loads them all. Readable tables by default, ``--json`` for
+machines. Exit status 1 when any record failed (one line per failure on stderr: which
+record, which source, why, what to do), 2 for a usage or configuration error.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+import orjson
+from pydantic import ValidationError
+from rich.console import Console
+from rich.markup import escape
+from sqlalchemy.exc import SQLAlchemyError
+
+from trialmirror import __version__
+from trialmirror.ingest.errors import ConfigError, MissingExtraError, TrialmirrorError
+from trialmirror.ingest.settings import Settings
+from trialmirror.ingest.sources import LIVE, SOURCES, get_source
+from trialmirror.ingest.sources.base import Source
+from trialmirror.store.core import Store
+
+
+def emit_json(value: Any) -> None:
+    click.echo(orjson.dumps(value, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS).decode())
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    """One line on stderr, then the exit status (a console of its own: it may come before
+    the context exists, and it reads the terminal's width now)."""
+    Console(stderr=True, soft_wrap=True).print(f"[red]error:[/red] {escape(message)}", highlight=False)
+    sys.exit(code)
+
+
+class Context:
+    """One invocation: its settings, its consoles (made now, so they read the terminal's
+    width of this run), and the store and service state, opened on first use."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.out = Console(soft_wrap=True)
+        self.err = Console(stderr=True, soft_wrap=True)
+        self._store: Store | None = None
+        self._state: Any = None
+
+    @property
+    def state(self) -> Any:
+        """The service's state in the store, the watchlist seeded from the settings once."""
+        if self._state is None:
+            from trialmirror.schedules.state import ServiceState
+
+            self._state = ServiceState(self.store)
+            self._state.seed_watchlist(self.settings.watchlist_ids(), self.settings.source_names())
+        return self._state
+
+    def watched_ids(self, source: str) -> list[str]:
+        return [w.registry_id for w in self.state.watched(source)]
+
+    def pinned_url(self, source: str, registry_id: str) -> str | None:
+        return self.state.pinned_url(source, registry_id)  # type: ignore[no-any-return]
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            try:
+                self._store = Store(self.settings.database_url)
+            except (SQLAlchemyError, ValueError) as exc:
+                reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+                fail(f"cannot open the database {self.settings.database_url!r}: {reason}. "
+                      "Check TRIALMIRROR_DATABASE_URL (or --database-url).", 2)
+        return self._store
+
+
+source_option = click.option(
+    "--source", "source_name", default=LIVE, show_default=True,
+    help=f"Source name: {', '.join(sorted(SOURCES))}.")
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for machines.")
+
+
+class _Commands(click.Group):
+    """Wherever a command meets an optional dependency that is not installed (serve,
+    worker, a broker, Parquet, PostgreSQL): one line naming the extra, exit 2."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except MissingExtraError as exc:
+            fail(str(exc), 2)
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", "-V", prog_name="trialmirror")
+@click.option("--database-url", envvar="TRIALMIRROR_DATABASE_URL", default=None,
+              help="SQLAlchemy URL [env TRIALMIRROR_DATABASE_URL; default sqlite:///trialmirror.db]")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="A TOML settings file [env TRIALMIRROR_CONFIG]; the environment wins over it.")
+@click.pass_context
+def app(ctx: click.Context, database_url: str | None, config_file: Path | None) -> None:
+    """Clinical-trial registry records: fetched politely, normalized, versioned, diffed."""
+    try:
+        settings = (Settings.load(config_file, database_url=database_url) if database_url
+                    else Settings.load(config_file))
+    except ValidationError as exc:
+        fail(f"invalid setting: {exc.errors()[0]['loc']}: {exc.errors()[0]['msg']}", 2)
+    except ValueError as exc:  # the settings file
+        fail(str(exc), 2)
+    ctx.obj = Context(settings)
+
+
+def source_named(name: str) -> Source:
+    try:
+        return get_source(name)
+    except ConfigError as exc:
+        fail(str(exc), 2)
+
+
+def normalize_id(source_name: str, registry_id: str) -> str:
+    try:
+        return source_named(source_name).validate_id(registry_id)
+    except TrialmirrorError as exc:
+        fail(str(exc), 2)
