@@ -34,7 +34,8 @@ from trialmirror.read.records import (
     version_meta,
     version_row,
 )
-from trialmirror.store.core import EVENT_KINDS, Store
+from trialmirror.store import Store
+from trialmirror.store.events import EVENT_KINDS
 
 PROBLEM = "application/problem+json"
 _KIND_PATTERN = "^(" + "|".join(EVENT_KINDS) + ")$"

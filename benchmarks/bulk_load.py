@@ -28,7 +28,7 @@ def child(base_url: str, database: str) -> None:
     from trialmirror.ingest.runs.pipeline import Ingestor
     from trialmirror.ingest.runs.reparse import reparse
     from trialmirror.ingest.settings import Settings
-    from trialmirror.store.core import Store
+    from trialmirror.store import Store
 
     settings = Settings(database_url=database, ctgov_base_url=base_url, max_requests_per_second=1000,
                         _env_file=None)
@@ -75,7 +75,7 @@ def distributed(corpus: Path, size: int, workers: int) -> None:
     from sqlalchemy import text
 
     from tests.fixtures.paged_registry import PagedRegistry
-    from trialmirror.store.core import Store
+    from trialmirror.store import Store
 
     with PagedRegistry(corpus, size) as registry:
         url = _pg_schema()

@@ -29,7 +29,9 @@ import orjson
 from trialmirror.ingest.runs.pipeline import Ingestor
 from trialmirror.ingest.settings import Settings
 from trialmirror.ingest.sources import get_source
-from trialmirror.store.core import FetchInfo, Store, utcnow
+from trialmirror.store import Store
+from trialmirror.store.engine import utcnow
+from trialmirror.store.rows import FetchInfo
 
 TARGETS = {"parse_per_s": 3000, "first_ingest_per_s": 500, "unchanged_ingest_per_s": 3000,
            "peak_rss_mb": 250}

@@ -38,7 +38,7 @@ from sqlalchemy import create_engine, text
 from tests.fixtures.corpus_store import add_copies, fill
 from trialmirror.ingest.sources import REGISTRY
 from trialmirror.read import export
-from trialmirror.store.core import Store
+from trialmirror.store import Store
 
 TARGETS_P99_MS = {"/studies/{id}": 20.0, "/search": 50.0}
 QUERIES = ["cancer", "breast cancer", "diabetes", "stem cells", "umbilical cord", "covid-19",

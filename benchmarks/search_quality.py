@@ -24,8 +24,7 @@ import orjson
 from benchmarks.read_side import _drop_schema, _fresh_schema
 from tests.fixtures.corpus_store import fill
 from trialmirror.ingest.sources import REGISTRY
-from trialmirror.store import abbrev, search
-from trialmirror.store.core import Store
+from trialmirror.store import Store, abbrev, search
 
 QUERIES = ["umbilical cord", "breast cancer", "cords", "insulin", "stem cells", '"mesenchymal stem cells"',
            "erectile dysfunction", "tadalafil", "pain", "placebo", "hepatitis b", "quality of life",

@@ -25,7 +25,8 @@ from trialmirror.ingest.errors import ConfigError, MissingExtraError, Trialmirro
 from trialmirror.ingest.settings import Settings
 from trialmirror.ingest.sources import LIVE, SOURCES, get_source
 from trialmirror.ingest.sources.base import Source
-from trialmirror.store.core import Store
+from trialmirror.store import Store
+from trialmirror.store.service_state import ServiceState
 
 
 def emit_json(value: Any) -> None:
@@ -48,14 +49,12 @@ class Context:
         self.out = Console(soft_wrap=True)
         self.err = Console(stderr=True, soft_wrap=True)
         self._store: Store | None = None
-        self._state: Any = None
+        self._state: ServiceState | None = None
 
     @property
-    def state(self) -> Any:
+    def state(self) -> ServiceState:
         """The service's state in the store, the watchlist seeded from the settings once."""
         if self._state is None:
-            from trialmirror.schedules.state import ServiceState
-
             self._state = ServiceState(self.store)
             self._state.seed_watchlist(self.settings.watchlist_ids(), self.settings.source_names())
         return self._state
@@ -64,7 +63,7 @@ class Context:
         return [w.registry_id for w in self.state.watched(source)]
 
     def pinned_url(self, source: str, registry_id: str) -> str | None:
-        return self.state.pinned_url(source, registry_id)  # type: ignore[no-any-return]
+        return self.state.pinned_url(source, registry_id)
 
     @property
     def store(self) -> Store:

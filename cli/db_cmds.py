@@ -15,7 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from trialmirror.cli.app import Context, app, emit_json, fail, json_option
 from trialmirror.store import schema
-from trialmirror.store.core import make_engine
+from trialmirror.store.engine import make_engine
 
 
 @app.group("db")

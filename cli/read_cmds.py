@@ -67,7 +67,7 @@ def serve_cmd(obj: Context, host: str, port: int) -> None:
     import uvicorn
 
     from trialmirror.api.app import create_app
-    from trialmirror.store.core import Store
+    from trialmirror.store import Store
 
     obj.store  # noqa: B018  (makes the schema; fails here, clearly, when the database cannot be opened)
     reader = Store(obj.settings.database_url, read_only=True)

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 import click
 import orjson
@@ -22,10 +21,11 @@ from trialmirror.cli.app import (
     source_option,
 )
 from trialmirror.ingest.sources import LIVE, MIRRORS, SOURCES
-from trialmirror.store.core import EVENT_KINDS
+from trialmirror.store.events import EVENT_KINDS
+from trialmirror.store.rows import VersionRow
 
 
-def _require_version(obj: Context, registry_id: str, source_name: str, number: int | None) -> Any:
+def _require_version(obj: Context, registry_id: str, source_name: str, number: int | None) -> VersionRow:
     from trialmirror.read.records import NotStored, version_row
 
     try:
@@ -34,7 +34,7 @@ def _require_version(obj: Context, registry_id: str, source_name: str, number: i
         fail(str(exc))
 
 
-def _as_of(obj: Context, registry_id: str, source_name: str | None, day: str) -> Any:
+def _as_of(obj: Context, registry_id: str, source_name: str | None, day: str) -> VersionRow:
     from trialmirror.read.records import NotStored, as_of_row
 
     try:

@@ -12,7 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from trialmirror.cli.app import Context, app, emit_json, fail, json_option, normalize_id, source_named
-from trialmirror.store.core import as_utc
+from trialmirror.store.engine import as_utc
 
 
 def _ago(when: datetime | None, now: datetime) -> str:
@@ -112,7 +112,7 @@ def watch_remove(obj: Context, ids: tuple[str, ...], source_names: tuple[str, ..
 def watch_list(obj: Context, as_json: bool) -> None:
     """The watchlist, one row per (record, source)."""
     rows = obj.state.watched()
-    items = [{"registry_id": r.registry_id, "source": r.source, "pinned_url": r.pinned_url,
+    items: list[dict[str, Any]] = [{"registry_id": r.registry_id, "source": r.source, "pinned_url": r.pinned_url,
               "added_at": as_utc(r.added_at).isoformat()} for r in rows]
     if as_json:
         emit_json(items)
@@ -154,7 +154,7 @@ def status_cmd(obj: Context, max_age: float | None, name: str, as_json: bool) ->
     runs = next_runs(obj.store, name)
     service = _service_summary(service_state(obj.store, name), obj.settings.notify_interval, now)
     added = {(w.source, w.registry_id): as_utc(w.added_at) for w in state.watched()}
-    items = []
+    items: list[dict[str, Any]] = []
     health = state.health()
     for h in health:
         limit = max_age or obj.settings.stale_after or 3 * obj.settings.interval(h.source)

@@ -22,7 +22,7 @@ from trialmirror.ingest.errors import require_extra
 from trialmirror.ingest.sources import REGISTRY
 from trialmirror.read.flat import TABLES, rows
 from trialmirror.read.records import event_items, version_meta
-from trialmirror.store.core import Store
+from trialmirror.store import Store
 
 Progress = Callable[[int, int], None]
 VERSION_COLUMNS = ("registry_id", "source", "version", "valid_from", "observed_at", "status",

@@ -12,7 +12,8 @@ from typing import Any
 import orjson
 from lxml import etree
 
-from trialmirror.store.core import Store
+from trialmirror.store import Store
+from trialmirror.store.rows import EventRow
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 ATOM_ENTRIES = 50
@@ -44,7 +45,7 @@ class Notice:
 
 
 
-def notices(rows: list[Any], kinds: frozenset[str], produced_by: frozenset[str]) -> list[Notice]:
+def notices(rows: list[EventRow], kinds: frozenset[str], produced_by: frozenset[str]) -> list[Notice]:
     """The events among ``rows`` that notify."""
     out = []
     for row in rows:

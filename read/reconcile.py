@@ -19,12 +19,15 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import orjson
 
 from trialmirror.ingest.sources import REGISTRY
-from trialmirror.store.core import Store, registry_order
+from trialmirror.store import Store
+from trialmirror.store.queries import registry_order
+from trialmirror.store.rows import VersionRow
 
 Getter = Callable[[dict[str, Any]], Any]
 
@@ -176,7 +179,7 @@ def _disagreements(mirror: dict[str, Any], registry: dict[str, Any]) -> int:
     return sum(r["verdict"] == "disagree" for r in compare(mirror, registry))
 
 
-def _ref(row: Any) -> dict[str, Any]:
+def _ref(row: VersionRow) -> dict[str, Any]:
     return {"source": row.source, "version": row.version, "valid_from": row.valid_from,
             "upstream_version": row.upstream_version}
 
@@ -205,13 +208,13 @@ def reconcile(store: Store, registry_id: str, mirrors: list[str]) -> dict[str, A
     return {"registry_id": registry_id, "mirrors": entries}
 
 
-def _registry_versions(store: Store, registry_id: str) -> list[Any]:
+def _registry_versions(store: Store, registry_id: str) -> list[VersionRow]:
     rows = [r for source in REGISTRY for r in store.versions(registry_id, source)]
     return sorted(rows, key=registry_order(REGISTRY))
 
 
-def _entry(store: Store, registry_id: str, row: Any, captured: Any,
-           history: list[Any]) -> dict[str, Any]:
+def _entry(store: Store, registry_id: str, row: VersionRow, captured: datetime,
+           history: list[VersionRow]) -> dict[str, Any]:
     mirror = orjson.loads(row.record)
     current = store.version_as_of(registry_id, list(REGISTRY), captured.date().isoformat())
     current = current or history[0]
@@ -222,7 +225,7 @@ def _entry(store: Store, registry_id: str, row: Any, captured: Any,
             "stale": _staleness(mirror, current, history, fields)}
 
 
-def _staleness(mirror: dict[str, Any], current: Any, history: list[Any],
+def _staleness(mirror: dict[str, Any], current: VersionRow, history: list[VersionRow],
                fields: list[dict[str, Any]]) -> dict[str, Any] | None:
     baseline = sum(f["verdict"] == "disagree" for f in fields)
     if baseline == 0:

@@ -12,23 +12,24 @@ import orjson
 
 from trialmirror.ingest.sources import HISTORY, LIVE, REGISTRY
 from trialmirror.read.timeline import status_periods
+from trialmirror.store import Store
 from trialmirror.store.canonical import content_of
-from trialmirror.store.core import Store
 from trialmirror.store.diff import diff
+from trialmirror.store.rows import EventRow, VersionMeta, VersionRow
 
 
 class NotStored(LookupError):
     """Nothing stored answers the question (the message says what to run)."""
 
 
-def version_meta(row: Any) -> dict[str, Any]:
+def version_meta(row: VersionRow | VersionMeta) -> dict[str, Any]:
     return {"registry_id": row.registry_id, "source": row.source, "version": row.version,
             "valid_from": row.valid_from, "observed_at": row.observed_at.isoformat(),
             "status": row.overall_status, "content_hash": row.content_hash,
             "produced_by": row.produced_by, "upstream_version": row.upstream_version}
 
 
-def version_row(store: Store, registry_id: str, source: str, number: int | None = None) -> Any:
+def version_row(store: Store, registry_id: str, source: str, number: int | None = None) -> VersionRow:
     row = store.version(registry_id, source, number)
     if row is None:
         which = f"version {number}" if number is not None else "version"
@@ -37,7 +38,7 @@ def version_row(store: Store, registry_id: str, source: str, number: int | None 
     return row
 
 
-def as_of_row(store: Store, registry_id: str, day: str, source: str | None = None) -> Any:
+def as_of_row(store: Store, registry_id: str, day: str, source: str | None = None) -> VersionRow:
     """The version current on ``day``: across the registry's sources unless ``source``
     (its history and its live record describe one registry)."""
     sources = [source] if source else list(REGISTRY)
@@ -53,7 +54,7 @@ def as_of_row(store: Store, registry_id: str, day: str, source: str | None = Non
 
 
 def changes_between(store: Store, registry_id: str, source: str, from_n: int | None,
-                    to_n: int | None) -> tuple[Any, Any, list[dict[str, Any]]]:
+                    to_n: int | None) -> tuple[VersionRow, VersionRow, list[dict[str, Any]]]:
     """(older row, newer row, changes): default the latest against the one before."""
     new = version_row(store, registry_id, source, to_n)
     old_n = from_n if from_n is not None else new.version - 1
@@ -72,7 +73,7 @@ def timeline_source(store: Store, registry_id: str, source: str | None) -> str:
     return source
 
 
-def timeline(store: Store, registry_id: str, source: str) -> tuple[list[Any], list[Any]]:
+def timeline(store: Store, registry_id: str, source: str) -> tuple[list[Any], list[VersionRow]]:
     """(status periods, version rows) of one source."""
     rows = store.versions(registry_id, source)
     if not rows:
@@ -83,7 +84,7 @@ def timeline(store: Store, registry_id: str, source: str) -> tuple[list[Any], li
     return periods, rows
 
 
-def event_items(rows: list[Any]) -> list[dict[str, Any]]:
+def event_items(rows: list[EventRow]) -> list[dict[str, Any]]:
     return [{"seq": r.seq, "registry_id": r.registry_id, "source": r.source, "version": r.version,
              "kind": r.kind, "occurred_at": r.occurred_at.isoformat(), **orjson.loads(r.data or "{}")}
             for r in rows]

@@ -37,8 +37,8 @@ import requests
 from trialmirror.ingest.http import user_agent
 from trialmirror.ingest.settings import Settings
 from trialmirror.read.feeds import Notice, atom_feed, notices
-from trialmirror.schedules.state import ServiceState
-from trialmirror.store.core import Store
+from trialmirror.store import Store
+from trialmirror.store.service_state import ServiceState
 
 log = logging.getLogger("trialmirror")
 _BATCH = 500  # events read per round

@@ -12,7 +12,7 @@
 - Jobs live in a persistent SQLAlchemy job store in the same database (table
   ``scheduler_jobs_<name>``), so ``trialmirror status`` can say when each runs next.
 - Each record is claimed in the database before it is fetched (a lease, see
-  :mod:`trialmirror.schedules.state`), so services on one database share the work and never
+  :mod:`trialmirror.store.service_state`), so services on one database share the work and never
   fetch the same (source, record) at once, nor again within half its interval
   (one round). The lease holder is
   the service's name on this host: a restarted service takes up its own leases
@@ -47,8 +47,9 @@ from trialmirror.ingest.settings import Settings
 from trialmirror.ingest.sources import SOURCES, registry_first
 from trialmirror.schedules.dispatch import Enqueued, dispatch
 from trialmirror.schedules.notify import Notifier
-from trialmirror.schedules.state import ServiceState
-from trialmirror.store.core import Store, utcnow
+from trialmirror.store import Store
+from trialmirror.store.engine import utcnow
+from trialmirror.store.service_state import ServiceState
 
 log = logging.getLogger("trialmirror")
 NAME = re.compile(r"^[a-z][a-z0-9_]{0,30}$")
@@ -325,12 +326,5 @@ def service_state(store: Store, name: str = "main") -> dict[str, Any] | None:
 
 def next_runs(store: Store, name: str = "main") -> dict[str, datetime]:
     """When each source's job runs next, from the service's job store (for ``status``)."""
-    from sqlalchemy import inspect, text
-
-    table = jobs_table(name)
-    if not inspect(store.engine).has_table(table):
-        return {}
-    with store.transaction() as conn:
-        rows: Any = conn.execute(text(f"SELECT id, next_run_time FROM {table}"))  # noqa: S608
-        return {row[0].split(":", 1)[1]: datetime.fromtimestamp(row[1], UTC)
-                for row in rows if row[0].startswith("sync:") and row[1] is not None}
+    runs = ServiceState(store).next_runs(jobs_table(name))
+    return {job.split(":", 1)[1]: at for job, at in runs.items() if job.startswith("sync:")}

@@ -44,8 +44,8 @@ def _ingestor() -> Any:
     """One Store and Http per worker process, made on first use."""
     if "ingestor" not in _state:
         from trialmirror.ingest.runs.pipeline import Ingestor
-        from trialmirror.schedules.state import ServiceState
-        from trialmirror.store.core import Store
+        from trialmirror.store import Store
+        from trialmirror.store.service_state import ServiceState
 
         settings = _state.get("settings") or Settings.load()
         store = Store(settings.database_url)
@@ -73,8 +73,8 @@ def bulk_slice(self: Any, since: str, until: str, run_started: str) -> str:
     from datetime import datetime, timedelta
 
     from trialmirror.ingest.runs.bulk import BulkSync
-    from trialmirror.schedules.state import ServiceState
-    from trialmirror.store.core import utcnow
+    from trialmirror.store.engine import utcnow
+    from trialmirror.store.service_state import ServiceState
 
     ingestor = _ingestor()
     state = ServiceState(ingestor.store)
@@ -105,7 +105,7 @@ def bulk_slice(self: Any, since: str, until: str, run_started: str) -> str:
 def enqueue_full_load(settings: Settings) -> int:
     """A distributed full load: one page chain per year of LastUpdatePostDate."""
     from trialmirror.ingest.runs.bulk import year_windows
-    from trialmirror.store.core import utcnow
+    from trialmirror.store.engine import utcnow
 
     configure(settings)
     started = utcnow().isoformat()

@@ -1,0 +1,97 @@
+"""The store: raw archive, fetch log, versions with diffs, the event log, the search index.
+
+All SQL of trialmirror lives in this package. :class:`Store` is its façade; the
+work is done by its parts:
+
+- ``engine``: the engine, SQLite's pragmas and transaction hooks, one connection
+  per thread (:class:`~trialmirror.store.engine.Database`).
+- ``schema``, ``migrations``: the schema, owned by Alembic.
+- ``write``: archive, fetch log, versions (one transaction per record).
+- ``events``: the event kinds, which one a new version makes, the log's reads.
+- ``queries``: reads of versions, fetches and raw payloads.
+- ``rows``: the typed rows all of them take and give back.
+- ``sql``: table handles and the hot statements (on the driver's cursor).
+- ``search``, ``views``: the full-text index and the SQL views of records.
+- ``service_state``, ``checkpoints``: the scheduled service's tables, bulk sync's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection
+
+from trialmirror.store import search
+from trialmirror.store.engine import Database
+from trialmirror.store.events import Events
+from trialmirror.store.queries import Reads
+from trialmirror.store.sql import HotSql
+from trialmirror.store.write import Writer
+
+
+class Store:
+    """One database's store: each method is its part's (see the module's list)."""
+
+    def __init__(self, url: str, *, create: bool = True, read_only: bool = False):
+        """``read_only``: for readers only (the HTTP API): on SQLite, transactions that
+        neither take the write lock nor can write; the schema must be at the head
+        (:class:`~trialmirror.store.schema.SchemaError` otherwise). Writable: the schema
+        is brought to the head on open (trialmirror.store.schema)."""
+        self.db = Database(url, read_only=read_only)
+        self.url, self.engine, self.is_postgres = url, self.db.engine, self.db.is_postgres
+        if create:
+            self.db._create_schema(read_only)
+        sql = HotSql(self.is_postgres)
+        events = Events(self.db, sql)
+        writer, reads = Writer(self.db, sql, events), Reads(self.db)
+        # The write path.
+        self.archive, self.receive, self.put = writer.archive, writer.receive, writer.put
+        self.log_fetch, self.log_not_modified = writer.log_fetch, writer.log_not_modified
+        self.mark_parsed = writer.mark_parsed
+        # The event log.
+        self.note_event, self.vanished, self.events = events.note, events.vanished, events.events
+        # Reads.
+        self.version, self.versions, self.version_rows = reads.version, reads.versions, reads.version_rows
+        self.version_as_of, self.latest_versions = reads.version_as_of, reads.latest_versions
+        self.newest_registry_versions, self.records = reads.newest_registry_versions, reads.records
+        self.brief_title, self.first_valid_from = reads.brief_title, reads.first_valid_from
+        self.last_validators, self.last_capture = reads.last_validators, reads.last_capture
+        self.fetched_upstream_versions, self.fetches = reads.fetched_upstream_versions, reads.fetches
+        self.raw, self.raw_url, self.counts = reads.raw, reads.raw_url, reads.counts
+        self.stored_since, self.coverage_since = reads.stored_since, reads.coverage_since
+
+    def transaction(self) -> AbstractContextManager[Connection]:
+        """A transaction on this thread's connection (the store's own modules, and tests)."""
+        return self.db.tx()
+
+    def close(self) -> None:
+        self.db.close()
+
+    # --- the search index -------------------------------------------------------
+
+    def search(self, q: str = "", **filters: Any) -> list[search.Hit]:
+        """Records whose newest registry version matches ``q`` (see trialmirror.store.search)."""
+        with self.db.tx() as conn:
+            return search.search(conn, self.is_postgres, q, **filters)
+
+    def reindex(self, registry: Sequence[str]) -> int:
+        """Rebuild the search rows from the stored versions of ``registry`` (the registry's
+        sources in rank order; a store made before the index existed, or by an older
+        build of it); returns how many records are indexed."""
+        rows = self.newest_registry_versions(registry)
+        for row, record in self.records(rows):
+            with self.db.tx() as conn:
+                search.index(conn, self.is_postgres, orjson.loads(record), row.source, row.version,
+                             row.valid_from)
+        with self.db.tx() as conn:
+            search.mark_current(conn)
+        search.forget_stats()
+        return len(rows)
+
+    def search_outdated(self) -> bool:
+        """Whether an older build of the index wrote some search rows (``reindex``)."""
+        with self.db.tx() as conn:
+            return search.outdated(conn)

@@ -1,7 +1,7 @@
 """The store's schema: Alembic owns it (store/migrations/), one history for SQLite and
 PostgreSQL.
 
-A writable :class:`~trialmirror.store.core.Store` brings its database to the head
+A writable :class:`~trialmirror.store.Store` brings its database to the head
 revision when it opens it (first use): a new database is made from nothing, and a
 database made before the migrations (trialmirror main b867388 and older: our tables, no
 ``alembic_version``) is levelled with what that code ran on every open, stamped at the

@@ -1,11 +1,12 @@
-"""The store's hot statements, run on the DBAPI cursor of a SQLAlchemy transaction.
+"""The store's tables, and its hot statements run on the DBAPI cursor of a SQLAlchemy transaction.
 
 Measured on this project's 2-core machine: ``Connection.execute`` of a compiled
 insert cost ~100 µs, the same statement on the driver's cursor ~20 µs, and a
 record's ingest runs six of them. So the per-record writes and the two lookups
 they need are plain SQL here; the schema (SQLModel tables), transactions and
-every read for people stay with SQLAlchemy. Table names are quoted: ``fetch``
-is a reserved word in PostgreSQL.
+every read for people stay with SQLAlchemy. The INSERTs take their columns from
+the SQLModel tables (``models/tables.py``), once, at import. Table names are
+quoted: ``fetch`` is a reserved word in PostgreSQL.
 
 Parameters are written ``:name`` (sqlite3's named style) and rewritten to
 ``%(name)s`` for psycopg. Timestamps go to SQLite as the text SQLAlchemy itself
@@ -18,23 +19,49 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import Column, Connection, Table
+from sqlmodel import SQLModel
+
+from trialmirror.models.tables import (
+    Delivery,
+    Event,
+    Fetch,
+    Lease,
+    NotifyCursor,
+    RawPayload,
+    SyncCheckpoint,
+    Version,
+    Watch,
+)
+
+RAW = SQLModel.metadata.tables[RawPayload.__tablename__]
+FETCH = SQLModel.metadata.tables[Fetch.__tablename__]
+VERSION = SQLModel.metadata.tables[Version.__tablename__]
+EVENT = SQLModel.metadata.tables[Event.__tablename__]
+WATCH = SQLModel.metadata.tables[Watch.__tablename__]
+LEASE = SQLModel.metadata.tables[Lease.__tablename__]
+CURSOR = SQLModel.metadata.tables[NotifyCursor.__tablename__]
+DELIVERY = SQLModel.metadata.tables[Delivery.__tablename__]
+CHECKPOINT = SQLModel.metadata.tables[SyncCheckpoint.__tablename__]
+
+
+def columns(table: Table, row: Any) -> list[Column[Any]]:
+    """The columns of ``table`` named by the fields of the NamedTuple ``row``, in its order."""
+    return [table.c[name] for name in row._fields]
+
+
+def _insert(table: Table, *, tail: str = "") -> str:
+    """An INSERT of every column the database does not number itself."""
+    names = [c.name for c in table.c if c is not table.autoincrement_column]
+    return (f'INSERT INTO "{table.name}" ({", ".join(names)}) '
+            f'VALUES ({", ".join(":" + n for n in names)}){tail}')
+
+
 _STATEMENTS = {
-    "raw_insert": 'INSERT INTO "raw_payload" (sha256, source, registry_id, url, content_type, size, '
-                  "compression, data, first_seen_at) VALUES (:sha256, :source, :registry_id, :url, "
-                  ":content_type, :size, :compression, :data, :first_seen_at) "
-                  "ON CONFLICT (sha256) DO NOTHING",
-    "fetch_insert": 'INSERT INTO "fetch" (source, registry_id, url, started_at, duration_ms, outcome, '
-                    "http_status, attempts, error_family, error, raw_sha256, version, upstream_version, "
-                    "etag, last_modified) VALUES (:source, :registry_id, :url, :started_at, "
-                    ":duration_ms, :outcome, :http_status, :attempts, :error_family, :error, "
-                    ":raw_sha256, :version, :upstream_version, :etag, :last_modified)",
-    "version_insert": 'INSERT INTO "version" (registry_id, source, version, content_hash, '
-                      "overall_status, observed_at, valid_from, raw_sha256, parser_version, "
-                      "produced_by, upstream_version, record, diff) VALUES (:registry_id, :source, "
-                      ":version, :content_hash, :overall_status, :observed_at, :valid_from, "
-                      ":raw_sha256, :parser_version, :produced_by, :upstream_version, :record, :diff)",
-    "event_insert": 'INSERT INTO "event" (registry_id, source, version, kind, occurred_at, data) '
-                    "VALUES (:registry_id, :source, :version, :kind, :occurred_at, :data) RETURNING seq",
+    "raw_insert": _insert(RAW, tail=" ON CONFLICT (sha256) DO NOTHING"),
+    "fetch_insert": _insert(FETCH),
+    "version_insert": _insert(VERSION),
+    "event_insert": _insert(EVENT, tail=" RETURNING seq"),
     "latest": 'SELECT version, content_hash, record, raw_sha256, parser_version FROM "version" '
               "WHERE registry_id = :rid AND source = :src ORDER BY version DESC LIMIT 1",
     "latest_head": 'SELECT version, raw_sha256, parser_version FROM "version" '
@@ -60,17 +87,17 @@ class HotSql:
     def time(self, value: datetime) -> Any:
         return value if self.postgres else _sqlite_time(value)
 
-    def run(self, conn: Any, name: str, params: dict[str, Any]) -> None:
+    def run(self, conn: Connection, name: str, params: dict[str, Any]) -> None:
         """Execute on the DBAPI connection of ``conn`` (a SQLAlchemy Connection in a transaction)."""
-        cursor = conn.connection.driver_connection.cursor()
+        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
         try:
             cursor.execute(self.sql[name], params)
         finally:
             cursor.close()
 
-    def one(self, conn: Any, name: str, params: dict[str, Any]) -> tuple[Any, ...] | None:
+    def one(self, conn: Connection, name: str, params: dict[str, Any]) -> tuple[Any, ...] | None:
         """The first row of a query (or of an INSERT .. RETURNING), or None."""
-        cursor = conn.connection.driver_connection.cursor()
+        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
         try:
             cursor.execute(self.sql[name], params)
             return cursor.fetchone()

@@ -16,7 +16,7 @@ import vcr
 from sqlalchemy import create_engine, text
 
 from trialmirror.ingest.settings import Settings
-from trialmirror.store.core import Store
+from trialmirror.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]
 CASSETTES = ROOT / "cassettes"

@@ -51,7 +51,7 @@ from trialmirror.cli.main import main
 from trialmirror.ingest.errors import LayoutChangedError, NotFoundError
 from trialmirror.ingest.settings import Settings
 from trialmirror.ingest.sources.ctv import slug
-from trialmirror.store.core import Store
+from trialmirror.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"

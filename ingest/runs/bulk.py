@@ -28,19 +28,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
-from sqlmodel import SQLModel
-
 from trialmirror.ingest.errors import TrialmirrorError
 from trialmirror.ingest.runs.pipeline import Ingestor, RecordResult, log_result, timed
 from trialmirror.ingest.sources import ctgov
 from trialmirror.ingest.sources.ctgov import search
-from trialmirror.models.tables import Fetch, SyncCheckpoint, Version
-from trialmirror.store.core import FetchInfo, as_utc, utcnow
+from trialmirror.store.checkpoints import Checkpoints
+from trialmirror.store.engine import as_utc, utcnow
+from trialmirror.store.rows import CheckpointRow, FetchInfo
 
-_CP = SQLModel.metadata.tables[SyncCheckpoint.__tablename__]
-_FETCH = SQLModel.metadata.tables[Fetch.__tablename__]
-_VERSION = SQLModel.metadata.tables[Version.__tablename__]
 OVERLAP = timedelta(days=2)
 SOURCE = ctgov.SOURCE  # the registry whose search this pages through
 
@@ -100,14 +95,11 @@ class BulkSync:
 
     # --- the checkpoint -----------------------------------------------------
 
-    def _load(self) -> Any:
-        with self.store.transaction() as conn:
-            return conn.execute(select(_CP).where(_CP.c.name == self.name)).first()
+    def _load(self) -> CheckpointRow | None:
+        return Checkpoints(self.store).load(self.name)
 
     def _save(self, **values: Any) -> None:
-        with self.store.transaction() as conn:
-            if not conn.execute(update(_CP).where(_CP.c.name == self.name).values(**values)).rowcount:
-                conn.execute(insert(_CP).values(name=self.name, **values))
+        Checkpoints(self.store).save(self.name, **values)
 
     # --- the run --------------------------------------------------------------
 
@@ -180,9 +172,10 @@ class BulkSync:
         """The newest LastUpdatePostDate stored (that day is fetched again: unchanged
         records add no version), saved as where the run goes on from."""
         cp = self._load()
+        assert cp is not None  # the run saved it before its first page
         since = cp.resume_date or cp.since
         self._save(since=since, page_token=None)
-        return since  # type: ignore[no-any-return]
+        return since
 
     def _store_page(self, studies: list[Any], result: BulkResult, url: str) -> str | None:
         newest = None
@@ -209,11 +202,7 @@ class BulkSync:
         """Records marked vanished that this run listed (and stored) again."""
         marked = self.store.vanished(SOURCE.name)
         for start in range(0, len(marked), 500):
-            with self.store.transaction() as conn:
-                listed = list(conn.execute(select(_FETCH.c.registry_id).where(
-                    _FETCH.c.source == SOURCE.name, _FETCH.c.started_at >= started,
-                    _FETCH.c.registry_id.in_(marked[start:start + 500]),
-                    _FETCH.c.outcome.in_(("new_version", "unchanged"))).distinct()).scalars())
+            listed = self.store.stored_since(SOURCE.name, started, marked[start:start + 500])
             for rid in sorted(listed):
                 if self.store.note_event(rid, SOURCE.name, "reappeared", {"since": started.date().isoformat()}):
                     result.reappeared.append(rid)
@@ -221,14 +210,7 @@ class BulkSync:
     def _completeness(self, result: BulkResult, started: datetime) -> None:
         """After a full load: what was stored against the registry's count, and the
         stored records it no longer lists."""
-        with self.store.transaction() as conn:
-            seen = (select(_FETCH.c.registry_id).where(
-                _FETCH.c.source == SOURCE.name, _FETCH.c.started_at >= started,
-                _FETCH.c.outcome.in_(("new_version", "unchanged"))).distinct().subquery())
-            result.stored = conn.execute(select(func.count()).select_from(seen)).scalar_one()
-            gone = list(conn.execute(
-                select(_VERSION.c.registry_id).where(_VERSION.c.source == SOURCE.name).distinct()
-                .except_(select(seen.c.registry_id))).scalars())
+        result.stored, gone = self.store.coverage_since(SOURCE.name, started)
         for rid in sorted(gone):
             if self.store.note_event(rid, SOURCE.name, "vanished", {"since": started.date().isoformat()}):
                 result.vanished.append(rid)
@@ -239,12 +221,7 @@ def finish_slices(ingestor: Ingestor, started: datetime, windows: int) -> BulkRe
     the completeness check, and the ``all`` checkpoint that incremental runs start from.
     Returns its result then, None while slices remain (or when another did it)."""
     sync = BulkSync(ingestor)
-    with ingestor.store.transaction() as conn:
-        done = conn.execute(select(func.count()).select_from(_CP).where(
-            _CP.c.name.like("all[%"), _CP.c.status == "done",
-            _CP.c.last_started_at >= started)).scalar_one()
-        records = conn.execute(select(func.coalesce(func.sum(_CP.c.records), 0)).where(
-            _CP.c.name.like("all[%"), _CP.c.last_started_at >= started)).scalar_one()
+    done, records = Checkpoints(ingestor.store).slices_since("all[", started)
     cp = sync._load()
     if done < windows or (cp is not None and cp.last_started_at is not None
                           and as_utc(cp.last_started_at) >= started):

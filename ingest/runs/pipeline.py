@@ -23,7 +23,9 @@ from trialmirror.ingest.http import Http
 from trialmirror.ingest.settings import Settings
 from trialmirror.ingest.sources import REGISTRY, get_source
 from trialmirror.ingest.sources.base import Capture, Known, Source
-from trialmirror.store.core import FetchInfo, Store, utcnow
+from trialmirror.store import Store
+from trialmirror.store.engine import utcnow
+from trialmirror.store.rows import FetchInfo
 
 log = logging.getLogger("trialmirror")
 log.addHandler(logging.NullHandler())  # a library: lines show where a command sets up logging

@@ -11,19 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
-
-from sqlalchemy import func, select
-from sqlmodel import SQLModel
 
 from trialmirror.ingest.errors import TrialmirrorError
 from trialmirror.ingest.runs.pipeline import parse_safely
 from trialmirror.ingest.sources import SOURCES, get_source
 from trialmirror.ingest.sources.base import Source
-from trialmirror.models.tables import Version
-from trialmirror.store.core import Store
-
-_VERSION = SQLModel.metadata.tables[Version.__tablename__]
+from trialmirror.store import Store
+from trialmirror.store.rows import VersionHead
 
 
 @dataclass
@@ -35,47 +29,33 @@ class ReparseResult:
     failed: list[tuple[str, str, str]] = field(default_factory=list)  # (source, id, reason)
 
 
-def _latest_rows(store: Store, sources: list[str]) -> list[Any]:
-    newest = (select(_VERSION.c.registry_id, _VERSION.c.source, func.max(_VERSION.c.version).label("v"))
-              .where(_VERSION.c.source.in_(sources))
-              .group_by(_VERSION.c.registry_id, _VERSION.c.source).subquery())
-    query = (select(_VERSION.c.registry_id, _VERSION.c.source, _VERSION.c.version,
-                    _VERSION.c.raw_sha256, _VERSION.c.parser_version, _VERSION.c.valid_from,
-                    _VERSION.c.upstream_version)
-             .join(newest, (newest.c.registry_id == _VERSION.c.registry_id)
-                   & (newest.c.source == _VERSION.c.source) & (newest.c.v == _VERSION.c.version))
-             .order_by(_VERSION.c.source, _VERSION.c.registry_id))
-    with store.transaction() as conn:
-        return list(conn.execute(query))
-
-
 def reparse(store: Store, sources: list[str] | None = None, *, everything: bool = False,
             progress: Callable[[int, int], None] | None = None) -> ReparseResult:
     result = ReparseResult()
-    rows = _latest_rows(store, sources or list(SOURCES))
+    rows = store.latest_versions(sources or list(SOURCES))
     for n, row in enumerate(rows, 1):
         result.looked_at += 1
         source = get_source(row.source)
         if (row.parser_version == source.parser_version and not everything) or not row.raw_sha256:
             result.skipped += 1
         else:
-            _one(store, source, row, result)
+            _one(store, source, row, row.raw_sha256, result)
         if progress:
             progress(n, len(rows))
     return result
 
 
-def _one(store: Store, source: Source, row: Any, result: ReparseResult) -> None:
-    raw = store.raw(row.raw_sha256)
+def _one(store: Store, source: Source, row: VersionHead, sha: str, result: ReparseResult) -> None:
+    raw = store.raw(sha)
     if raw is None:
         result.failed.append((row.source, row.registry_id, "raw payload missing from the archive"))
         return
     try:
-        record = parse_safely(source, raw, row.registry_id, store.raw_url(row.raw_sha256))
+        record = parse_safely(source, raw, row.registry_id, store.raw_url(sha))
     except TrialmirrorError as exc:
         result.failed.append((row.source, row.registry_id, str(exc)))
         return
-    put = store.put(record, fetch=None, raw_sha256=row.raw_sha256, parser_version=source.parser_version,
+    put = store.put(record, fetch=None, raw_sha256=sha, parser_version=source.parser_version,
                     produced_by="reparse", valid_from=row.valid_from, upstream_version=row.upstream_version,
                     searchable=source.role == "registry")
     if put.outcome == "new_version":

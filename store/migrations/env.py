@@ -29,7 +29,7 @@ def _main() -> None:
     if connection is not None:
         _run(connection)
         return
-    from trialmirror.store.core import make_engine
+    from trialmirror.store.engine import make_engine
 
     # The developers' command: the store sits below the settings object, so it reads the
     # one variable it needs itself (the same default as the settings).

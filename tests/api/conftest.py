@@ -5,7 +5,7 @@ import pytest
 from tests.fixtures.api_server import serving
 from tests.fixtures.corpus_store import fill
 from trialmirror.ingest.settings import Settings
-from trialmirror.store.core import Store
+from trialmirror.store import Store
 
 
 @pytest.fixture(scope="module")

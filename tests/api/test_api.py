@@ -10,7 +10,8 @@ from tests.fixtures import nct01342250 as fx
 from trialmirror.ingest.runs.pipeline import Ingestor
 from trialmirror.ingest.settings import Settings
 from trialmirror.ingest.sources import get_source
-from trialmirror.store.core import FetchInfo, utcnow
+from trialmirror.store.engine import utcnow
+from trialmirror.store.rows import FetchInfo
 
 NCT = "NCT01342250"
 PROBLEM = "application/problem+json"
@@ -128,7 +129,7 @@ def test_the_api_answers_while_a_writer_holds_the_lock(api):
     finally:
         writer.execute("ROLLBACK")
         writer.close()
-    from trialmirror.store.core import Store
+    from trialmirror.store import Store
 
     reader = Store(store.url, read_only=True)
     with pytest.raises(Exception, match="readonly|read-only|query_only"), reader.transaction() as conn:

@@ -9,7 +9,7 @@ from sqlalchemy import text
 from tests.fixtures import nct01342250 as fx
 from tests.fixtures.server import Reply, ScriptedServer
 from trialmirror.cli.main import main
-from trialmirror.store.core import Store
+from trialmirror.store import Store
 
 NCT = "NCT01342250"
 PATH = f"/api/v2/studies/{NCT}"

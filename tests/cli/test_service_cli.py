@@ -73,8 +73,8 @@ def test_a_toml_settings_file_and_the_environment_over_it(settings, tmp_path):
 def test_status_calls_a_service_silent_when_its_heartbeat_is_old(settings):
     from datetime import UTC, datetime, timedelta
 
-    from trialmirror.schedules.state import ServiceState
-    from trialmirror.store.core import Store
+    from trialmirror.store import Store
+    from trialmirror.store.service_state import ServiceState
 
     store = Store(settings.database_url)
     old = (datetime.now(UTC) - timedelta(minutes=5)).isoformat()

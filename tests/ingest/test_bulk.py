@@ -150,7 +150,7 @@ def test_sync_all_on_the_command_line_and_its_completeness_gate(corpus_dir, sett
 @pytest.mark.corpus
 def test_twenty_thousand_records_then_five_hundred_changes(corpus_dir, settings, tmp_path):
     """The issue's scale, on SQLite (the test above runs the same on both stores)."""
-    from trialmirror.store.core import Store
+    from trialmirror.store import Store
 
     store = Store(f"sqlite:///{tmp_path / 'bulk.db'}")
     sync = Ingestor(settings.model_copy(update={"max_retries": 0}), store)

@@ -18,7 +18,8 @@ from trialmirror.ingest.sources import SOURCES, get_source
 from trialmirror.ingest.sources.base import ROLES, Known
 from trialmirror.models.record import Record
 from trialmirror.store.canonical import content_hash
-from trialmirror.store.core import FetchInfo, utcnow
+from trialmirror.store.engine import utcnow
+from trialmirror.store.rows import FetchInfo
 
 ROOT = Path(__file__).resolve().parents[2]
 NCT = "NCT01342250"

@@ -15,7 +15,9 @@ from trialmirror.ingest.sources import REGISTRY, get_source
 from trialmirror.models.record import Record
 from trialmirror.read import export
 from trialmirror.read.flat import TABLES
-from trialmirror.store.core import FetchInfo, Store, utcnow
+from trialmirror.store import Store
+from trialmirror.store.engine import utcnow
+from trialmirror.store.rows import FetchInfo
 
 NCT = "NCT01342250"
 

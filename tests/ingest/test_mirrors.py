@@ -14,7 +14,8 @@ from trialmirror.ingest.errors import LayoutChangedError, NotFoundError, ParseEr
 from trialmirror.ingest.parsing.mirror.page import page_lines
 from trialmirror.ingest.runs.pipeline import Ingestor
 from trialmirror.ingest.sources import ctgov, ctv, get_source, ictrp
-from trialmirror.store.core import FetchInfo, utcnow
+from trialmirror.store.engine import utcnow
+from trialmirror.store.rows import FetchInfo
 
 NCT = "NCT01342250"
 

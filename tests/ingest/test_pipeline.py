@@ -112,7 +112,7 @@ def test_concurrent_writers_number_versions_without_gaps_or_duplicates(store):
     import threading
 
     from trialmirror.ingest.sources import ctgov
-    from trialmirror.store.core import Store
+    from trialmirror.store import Store
 
     statuses = ["RECRUITING", "ACTIVE_NOT_RECRUITING", "SUSPENDED", "COMPLETED"]
     records = []

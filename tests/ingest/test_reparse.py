@@ -8,7 +8,8 @@ from tests.fixtures import nct01342250 as fx
 from trialmirror.ingest.runs.pipeline import Ingestor
 from trialmirror.ingest.runs.reparse import reparse
 from trialmirror.ingest.sources import ctgov, get_source
-from trialmirror.store.core import FetchInfo, utcnow
+from trialmirror.store.engine import utcnow
+from trialmirror.store.rows import FetchInfo
 
 NCT = "NCT01342250"
 

@@ -12,7 +12,9 @@ from tests.fixtures import nct01342250 as fx
 from tests.fixtures.corpus_store import fill
 from trialmirror.ingest.runs.pipeline import Ingestor
 from trialmirror.ingest.sources import REGISTRY, get_source
-from trialmirror.store.core import FetchInfo, Store, utcnow
+from trialmirror.store import Store
+from trialmirror.store.engine import utcnow
+from trialmirror.store.rows import FetchInfo
 
 NCT = "NCT01342250"
 QUERIES = [("umbilical cord", {}), ("breast cancer", {}), ("cords", {}), ("insulin", {"phase": "PHASE3"}),

@@ -14,7 +14,7 @@ from sqlalchemy import text
 from tests.conftest import _unavailable
 from tests.fixtures import service as svc
 from tests.fixtures.server import Reply, ScriptedServer
-from trialmirror.store.core import Store
+from trialmirror.store import Store
 
 BROKER = "amqp://guest:guest@127.0.0.1:5672//"
 REDIS = "redis://127.0.0.1:6379/15"

@@ -12,8 +12,9 @@ from tests.fixtures.server import Reply, ScriptedServer
 from trialmirror.ingest.runs.pipeline import Ingestor
 from trialmirror.ingest.sources import get_source
 from trialmirror.schedules.notify import Notifier
-from trialmirror.schedules.state import ServiceState
-from trialmirror.store.core import FetchInfo, utcnow
+from trialmirror.store.engine import utcnow
+from trialmirror.store.rows import FetchInfo
+from trialmirror.store.service_state import ServiceState
 
 NCT = "NCT01342250"
 

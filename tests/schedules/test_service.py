@@ -14,7 +14,7 @@ from tests.fixtures import mirror_pages as mp
 from tests.fixtures import nct01342250 as fx
 from tests.fixtures import service as svc
 from tests.fixtures.server import Reply, ScriptedServer
-from trialmirror.store.core import Store
+from trialmirror.store import Store
 
 NCT = "NCT01342250"
 API = "/api/v2/studies/"

@@ -30,9 +30,9 @@ from tests.fixtures import nct01342250 as fx
 from tests.fixtures.server import Reply, ScriptedServer
 from trialmirror.cli import app as cli_app
 from trialmirror.cli.main import main
-from trialmirror.schedules.state import ServiceState
-from trialmirror.store import schema, search, views
-from trialmirror.store.core import Store, make_engine
+from trialmirror.store import Store, schema, search, views
+from trialmirror.store.engine import make_engine
+from trialmirror.store.service_state import ServiceState
 
 LEGACY = Path(__file__).resolve().parents[1] / "fixtures" / "legacy"
 EXPECTED = json.loads((LEGACY / "b867388.expected.json").read_text(encoding="utf-8"))

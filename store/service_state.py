@@ -11,41 +11,31 @@ and the record is taken up again.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, func, insert, or_, select, update
+from sqlalchemy import and_, delete, func, insert, inspect, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import SQLModel
 
-from trialmirror.models.tables import Delivery, Fetch, Lease, NotifyCursor, Watch
-from trialmirror.store import meta
-from trialmirror.store.core import Store, as_utc, utcnow
+from trialmirror.store import Store, meta
+from trialmirror.store.engine import as_utc, utcnow
+from trialmirror.store.rows import DeliveryRow, Health, WatchRow
+from trialmirror.store.sql import CURSOR as _CURSOR
+from trialmirror.store.sql import DELIVERY as _DELIVERY
+from trialmirror.store.sql import FETCH as _FETCH
+from trialmirror.store.sql import LEASE as _LEASE
+from trialmirror.store.sql import WATCH as _WATCH
+from trialmirror.store.sql import columns
 
-_WATCH = SQLModel.metadata.tables[Watch.__tablename__]
-_LEASE = SQLModel.metadata.tables[Lease.__tablename__]
-_CURSOR = SQLModel.metadata.tables[NotifyCursor.__tablename__]
-_DELIVERY = SQLModel.metadata.tables[Delivery.__tablename__]
-_FETCH = SQLModel.metadata.tables[Fetch.__tablename__]
 OK_OUTCOMES = ("new_version", "unchanged", "not_modified", "listed")
 _SEEDED = "watchlist_seeded"
-
-
-@dataclass
-class Health:
-    """How fetching one watched record from one source goes."""
-
-    source: str
-    registry_id: str
-    last_success: datetime | None
-    last_failure: datetime | None
-    last_error: str | None
-    last_error_family: str | None
-    consecutive_failures: int
+_WATCH_COLUMNS = columns(_WATCH, WatchRow)
+_DELIVERY_COLUMNS = columns(_DELIVERY, DeliveryRow)
 
 
 class ServiceState:
+    """The scheduled service's tables in ``store``."""
+
     def __init__(self, store: Store):
         self.store = store
 
@@ -88,12 +78,12 @@ class ServiceState:
         with self.store.transaction() as conn:
             return int(conn.execute(query).rowcount or 0)
 
-    def watched(self, source: str | None = None) -> list[Any]:
-        query = select(_WATCH).order_by(_WATCH.c.registry_id, _WATCH.c.source)
+    def watched(self, source: str | None = None) -> list[WatchRow]:
+        query = select(*_WATCH_COLUMNS).order_by(_WATCH.c.registry_id, _WATCH.c.source)
         if source:
             query = query.where(_WATCH.c.source == source)
         with self.store.transaction() as conn:
-            return list(conn.execute(query))
+            return [WatchRow._make(row) for row in conn.execute(query)]
 
     def pinned_url(self, source: str, registry_id: str) -> str | None:
         with self.store.transaction() as conn:
@@ -180,12 +170,12 @@ class ServiceState:
                 target=target, seq=seq, attempt=attempt, at=utcnow(), outcome=outcome,
                 http_status=http_status, error=error, duration_ms=duration_ms))
 
-    def deliveries(self, target: str | None = None) -> list[Any]:
-        query = select(_DELIVERY).order_by(_DELIVERY.c.id)
+    def deliveries(self, target: str | None = None) -> list[DeliveryRow]:
+        query = select(*_DELIVERY_COLUMNS).order_by(_DELIVERY.c.id)
         if target:
             query = query.where(_DELIVERY.c.target == target)
         with self.store.transaction() as conn:
-            return list(conn.execute(query))
+            return [DeliveryRow._make(row) for row in conn.execute(query)]
 
     # --- health ---------------------------------------------------------------
 
@@ -212,3 +202,13 @@ class ServiceState:
                  .order_by(_WATCH.c.source, _WATCH.c.registry_id))
         with self.store.transaction() as conn:
             return [Health(r[0], r[1], r[2], r[3], r[4], r[5], int(r[6] or 0)) for r in conn.execute(query)]
+
+    # --- the job store ----------------------------------------------------------
+
+    def next_runs(self, table: str) -> dict[str, datetime]:
+        """When each job of APScheduler's job table ``table`` runs next (none: no table)."""
+        if not inspect(self.store.engine).has_table(table):
+            return {}
+        with self.store.transaction() as conn:
+            rows: Any = conn.execute(text(f"SELECT id, next_run_time FROM {table}"))  # noqa: S608
+            return {row[0]: datetime.fromtimestamp(row[1], UTC) for row in rows if row[1] is not None}

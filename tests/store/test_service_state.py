@@ -6,8 +6,9 @@ from datetime import timedelta
 import pytest
 
 from trialmirror.schedules.service import NameTaken, Service
-from trialmirror.schedules.state import ServiceState
-from trialmirror.store.core import FetchInfo, utcnow
+from trialmirror.store.engine import utcnow
+from trialmirror.store.rows import FetchInfo
+from trialmirror.store.service_state import ServiceState
 
 NCT = "NCT01342250"
 
