@@ -20,17 +20,12 @@ from sqlalchemy.exc import IntegrityError
 from trialmirror.store import Store, meta
 from trialmirror.store.engine import as_utc, utcnow
 from trialmirror.store.rows import DeliveryRow, Health, WatchRow
-from trialmirror.store.sql import CURSOR as _CURSOR
-from trialmirror.store.sql import DELIVERY as _DELIVERY
-from trialmirror.store.sql import FETCH as _FETCH
-from trialmirror.store.sql import LEASE as _LEASE
-from trialmirror.store.sql import WATCH as _WATCH
-from trialmirror.store.sql import columns
+from trialmirror.store.sql import CURSOR, DELIVERY, FETCH, LEASE, WATCH, columns
 
 OK_OUTCOMES = ("new_version", "unchanged", "not_modified", "listed")
 _SEEDED = "watchlist_seeded"
-_WATCH_COLUMNS = columns(_WATCH, WatchRow)
-_DELIVERY_COLUMNS = columns(_DELIVERY, DeliveryRow)
+_WATCH_COLUMNS = columns(WATCH, WatchRow)
+_DELIVERY_COLUMNS = columns(DELIVERY, DeliveryRow)
 
 
 class ServiceState:
@@ -61,34 +56,34 @@ class ServiceState:
         with self.store.transaction() as conn:
             for registry_id in registry_ids:
                 for source in sources:
-                    key = and_(_WATCH.c.registry_id == registry_id, _WATCH.c.source == source)
-                    if conn.execute(select(_WATCH.c.id).where(key)).first():
+                    key = and_(WATCH.c.registry_id == registry_id, WATCH.c.source == source)
+                    if conn.execute(select(WATCH.c.id).where(key)).first():
                         if pinned_url:
-                            conn.execute(update(_WATCH).where(key).values(pinned_url=pinned_url))
+                            conn.execute(update(WATCH).where(key).values(pinned_url=pinned_url))
                         continue
-                    conn.execute(insert(_WATCH).values(registry_id=registry_id, source=source,
+                    conn.execute(insert(WATCH).values(registry_id=registry_id, source=source,
                                                        pinned_url=pinned_url, added_at=utcnow()))
                     added.append((registry_id, source))
         return added
 
     def watch_remove(self, registry_id: str, sources: list[str] | None = None) -> int:
-        query = delete(_WATCH).where(_WATCH.c.registry_id == registry_id)
+        query = delete(WATCH).where(WATCH.c.registry_id == registry_id)
         if sources:
-            query = query.where(_WATCH.c.source.in_(sources))
+            query = query.where(WATCH.c.source.in_(sources))
         with self.store.transaction() as conn:
             return int(conn.execute(query).rowcount or 0)
 
     def watched(self, source: str | None = None) -> list[WatchRow]:
-        query = select(*_WATCH_COLUMNS).order_by(_WATCH.c.registry_id, _WATCH.c.source)
+        query = select(*_WATCH_COLUMNS).order_by(WATCH.c.registry_id, WATCH.c.source)
         if source:
-            query = query.where(_WATCH.c.source == source)
+            query = query.where(WATCH.c.source == source)
         with self.store.transaction() as conn:
             return [WatchRow._make(row) for row in conn.execute(query)]
 
     def pinned_url(self, source: str, registry_id: str) -> str | None:
         with self.store.transaction() as conn:
-            return conn.execute(select(_WATCH.c.pinned_url).where(
-                _WATCH.c.source == source, _WATCH.c.registry_id == registry_id)).scalar()
+            return conn.execute(select(WATCH.c.pinned_url).where(
+                WATCH.c.source == source, WATCH.c.registry_id == registry_id)).scalar()
 
     def put_meta(self, key: str, value: str) -> None:
         with self.store.transaction() as conn:
@@ -105,19 +100,19 @@ class ServiceState:
         """Take the (source, record) for ``ttl`` seconds, unless another holder has it
         or some holder has done it since ``done_since``."""
         now = utcnow()
-        key = and_(_LEASE.c.source == source, _LEASE.c.registry_id == registry_id)
-        free = or_(_LEASE.c.holder.is_(None), _LEASE.c.holder == holder, _LEASE.c.expires_at < now)
-        not_done = or_(_LEASE.c.done_at.is_(None), _LEASE.c.done_at < done_since)
+        key = and_(LEASE.c.source == source, LEASE.c.registry_id == registry_id)
+        free = or_(LEASE.c.holder.is_(None), LEASE.c.holder == holder, LEASE.c.expires_at < now)
+        not_done = or_(LEASE.c.done_at.is_(None), LEASE.c.done_at < done_since)
         expires = now + timedelta(seconds=ttl)
         with self.store.transaction() as conn:
-            if conn.execute(update(_LEASE).where(key, free, not_done)
+            if conn.execute(update(LEASE).where(key, free, not_done)
                             .values(holder=holder, expires_at=expires)).rowcount:
                 return True
-            if conn.execute(select(_LEASE.c.source).where(key)).first():
+            if conn.execute(select(LEASE.c.source).where(key)).first():
                 return False
         try:
             with self.store.transaction() as conn:
-                conn.execute(insert(_LEASE).values(source=source, registry_id=registry_id,
+                conn.execute(insert(LEASE).values(source=source, registry_id=registry_id,
                                                    holder=holder, expires_at=expires))
             return True
         except IntegrityError:
@@ -126,8 +121,8 @@ class ServiceState:
     def holder_of(self, source: str, registry_id: str) -> str | None:
         """Who holds the lease now (None when nobody, or when it lapsed)."""
         with self.store.transaction() as conn:
-            row = conn.execute(select(_LEASE.c.holder, _LEASE.c.expires_at).where(
-                _LEASE.c.source == source, _LEASE.c.registry_id == registry_id)).first()
+            row = conn.execute(select(LEASE.c.holder, LEASE.c.expires_at).where(
+                LEASE.c.source == source, LEASE.c.registry_id == registry_id)).first()
         if row is None or row.holder is None or as_utc(row.expires_at) < utcnow():
             return None
         return str(row.holder)
@@ -135,9 +130,9 @@ class ServiceState:
     def take_over(self, source: str, registry_id: str, holder: str, previous: str, ttl: float) -> bool:
         """Take the lease from ``previous`` (known dead), unless someone else took it first."""
         with self.store.transaction() as conn:
-            return bool(conn.execute(update(_LEASE).where(
-                _LEASE.c.source == source, _LEASE.c.registry_id == registry_id,
-                _LEASE.c.holder == previous).values(
+            return bool(conn.execute(update(LEASE).where(
+                LEASE.c.source == source, LEASE.c.registry_id == registry_id,
+                LEASE.c.holder == previous).values(
                     holder=holder, expires_at=utcnow() + timedelta(seconds=ttl))).rowcount)
 
     def release(self, source: str, registry_id: str, holder: str, *, done: bool) -> None:
@@ -146,34 +141,34 @@ class ServiceState:
         if done:
             values["done_at"] = now
         with self.store.transaction() as conn:
-            conn.execute(update(_LEASE).where(
-                _LEASE.c.source == source, _LEASE.c.registry_id == registry_id,
-                _LEASE.c.holder == holder).values(**values))
+            conn.execute(update(LEASE).where(
+                LEASE.c.source == source, LEASE.c.registry_id == registry_id,
+                LEASE.c.holder == holder).values(**values))
 
     # --- notification cursors and the delivery log ----------------------------
 
     def cursor(self, target: str) -> int | None:
         with self.store.transaction() as conn:
-            return conn.execute(select(_CURSOR.c.seq).where(_CURSOR.c.target == target)).scalar()
+            return conn.execute(select(CURSOR.c.seq).where(CURSOR.c.target == target)).scalar()
 
     def set_cursor(self, target: str, seq: int) -> None:
         with self.store.transaction() as conn:
-            if not conn.execute(update(_CURSOR).where(_CURSOR.c.target == target)
+            if not conn.execute(update(CURSOR).where(CURSOR.c.target == target)
                                 .values(seq=seq, updated_at=utcnow())).rowcount:
-                conn.execute(insert(_CURSOR).values(target=target, seq=seq, updated_at=utcnow()))
+                conn.execute(insert(CURSOR).values(target=target, seq=seq, updated_at=utcnow()))
 
     def log_delivery(self, target: str, seq: int, attempt: int, outcome: str, *,
                      http_status: int | None = None, error: str | None = None,
                      duration_ms: float | None = None) -> None:
         with self.store.transaction() as conn:
-            conn.execute(insert(_DELIVERY).values(
+            conn.execute(insert(DELIVERY).values(
                 target=target, seq=seq, attempt=attempt, at=utcnow(), outcome=outcome,
                 http_status=http_status, error=error, duration_ms=duration_ms))
 
     def deliveries(self, target: str | None = None) -> list[DeliveryRow]:
-        query = select(*_DELIVERY_COLUMNS).order_by(_DELIVERY.c.id)
+        query = select(*_DELIVERY_COLUMNS).order_by(DELIVERY.c.id)
         if target:
-            query = query.where(_DELIVERY.c.target == target)
+            query = query.where(DELIVERY.c.target == target)
         with self.store.transaction() as conn:
             return [DeliveryRow._make(row) for row in conn.execute(query)]
 
@@ -181,25 +176,25 @@ class ServiceState:
 
     def health(self) -> list[Health]:
         """Per watched (source, record): last success, last failure, failures since."""
-        keys = (_FETCH.c.source, _FETCH.c.registry_id)
-        ok = (select(*keys, func.max(_FETCH.c.id).label("ok_id"),
-                     func.max(_FETCH.c.started_at).label("ok_at"))
-              .where(_FETCH.c.outcome.in_(OK_OUTCOMES)).group_by(*keys).subquery())
-        err = (select(*keys, func.max(_FETCH.c.id).label("err_id")).where(_FETCH.c.outcome == "error")
+        keys = (FETCH.c.source, FETCH.c.registry_id)
+        ok = (select(*keys, func.max(FETCH.c.id).label("ok_id"),
+                     func.max(FETCH.c.started_at).label("ok_at"))
+              .where(FETCH.c.outcome.in_(OK_OUTCOMES)).group_by(*keys).subquery())
+        err = (select(*keys, func.max(FETCH.c.id).label("err_id")).where(FETCH.c.outcome == "error")
                .group_by(*keys).subquery())
         since = (select(*keys, func.count().label("n")).select_from(
-            _FETCH.outerjoin(ok, and_(ok.c.source == _FETCH.c.source,
-                                      ok.c.registry_id == _FETCH.c.registry_id)))
-            .where(_FETCH.c.outcome == "error", or_(ok.c.ok_id.is_(None), _FETCH.c.id > ok.c.ok_id))
+            FETCH.outerjoin(ok, and_(ok.c.source == FETCH.c.source,
+                                      ok.c.registry_id == FETCH.c.registry_id)))
+            .where(FETCH.c.outcome == "error", or_(ok.c.ok_id.is_(None), FETCH.c.id > ok.c.ok_id))
             .group_by(*keys).subquery())
-        last_err = _FETCH.alias("last_err")
-        on = lambda q: and_(q.c.source == _WATCH.c.source, q.c.registry_id == _WATCH.c.registry_id)  # noqa: E731
-        query = (select(_WATCH.c.source, _WATCH.c.registry_id, ok.c.ok_at, last_err.c.started_at,
+        last_err = FETCH.alias("last_err")
+        on = lambda q: and_(q.c.source == WATCH.c.source, q.c.registry_id == WATCH.c.registry_id)  # noqa: E731
+        query = (select(WATCH.c.source, WATCH.c.registry_id, ok.c.ok_at, last_err.c.started_at,
                         last_err.c.error, last_err.c.error_family, since.c.n)
-                 .select_from(_WATCH.outerjoin(ok, on(ok)).outerjoin(err, on(err))
+                 .select_from(WATCH.outerjoin(ok, on(ok)).outerjoin(err, on(err))
                               .outerjoin(last_err, last_err.c.id == err.c.err_id)
                               .outerjoin(since, on(since)))
-                 .order_by(_WATCH.c.source, _WATCH.c.registry_id))
+                 .order_by(WATCH.c.source, WATCH.c.registry_id))
         with self.store.transaction() as conn:
             return [Health(r[0], r[1], r[2], r[3], r[4], r[5], int(r[6] or 0)) for r in conn.execute(query)]
 
