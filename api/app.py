@@ -20,8 +20,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from trialmirror.ingest.errors import TrialmirrorError
-from trialmirror.ingest.settings import Settings
+from trialmirror.errors import TrialmirrorError
 from trialmirror.ingest.sources import LIVE, MIRRORS, SOURCES, ctgov
 from trialmirror.models import vocab
 from trialmirror.read.records import (
@@ -34,6 +33,7 @@ from trialmirror.read.records import (
     version_meta,
     version_row,
 )
+from trialmirror.settings import Settings
 from trialmirror.store import Store
 from trialmirror.store.events import EVENT_KINDS
 

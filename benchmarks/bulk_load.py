@@ -27,7 +27,7 @@ def child(base_url: str, database: str) -> None:
     from trialmirror.ingest.runs.bulk import bulk_sync
     from trialmirror.ingest.runs.pipeline import Ingestor
     from trialmirror.ingest.runs.reparse import reparse
-    from trialmirror.ingest.settings import Settings
+    from trialmirror.settings import Settings
     from trialmirror.store import Store
 
     settings = Settings(database_url=database, ctgov_base_url=base_url, max_requests_per_second=1000,

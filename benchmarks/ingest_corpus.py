@@ -27,8 +27,8 @@ from pathlib import Path
 import orjson
 
 from trialmirror.ingest.runs.pipeline import Ingestor
-from trialmirror.ingest.settings import Settings
 from trialmirror.ingest.sources import get_source
+from trialmirror.settings import Settings
 from trialmirror.store import Store
 from trialmirror.store.engine import utcnow
 from trialmirror.store.rows import FetchInfo

@@ -21,10 +21,10 @@ from rich.markup import escape
 from sqlalchemy.exc import SQLAlchemyError
 
 from trialmirror import __version__
-from trialmirror.ingest.errors import ConfigError, MissingExtraError, TrialmirrorError
-from trialmirror.ingest.settings import Settings
+from trialmirror.errors import ConfigError, MissingExtraError, TrialmirrorError
 from trialmirror.ingest.sources import LIVE, SOURCES, get_source
 from trialmirror.ingest.sources.base import Source
+from trialmirror.settings import Settings
 from trialmirror.store import Store
 from trialmirror.store.service_state import ServiceState
 

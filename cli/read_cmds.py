@@ -12,7 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from trialmirror.cli.app import Context, app, emit_json, fail, json_option
-from trialmirror.ingest.errors import require_extra
+from trialmirror.errors import require_extra
 from trialmirror.ingest.sources import REGISTRY
 
 

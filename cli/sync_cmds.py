@@ -12,7 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from trialmirror.cli.app import Context, app, emit_json, fail, json_option, source_named
-from trialmirror.ingest.errors import TrialmirrorError
+from trialmirror.errors import TrialmirrorError
 from trialmirror.ingest.runs.pipeline import Ingestor, RecordResult, RunSummary, sync
 from trialmirror.ingest.sources import HISTORY, LIVE, SOURCES, registry_first
 from trialmirror.schedules.dispatch import Enqueued, dispatch

@@ -10,7 +10,7 @@
 - conditional GET: callers pass the ETag / Last-Modified they saw last time and
   get a 304 back as ``not_modified``.
 
-Errors follow :mod:`trialmirror.ingest.errors`: 429/5xx after retries, timeouts, resets
+Errors follow :mod:`trialmirror.errors`: 429/5xx after retries, timeouts, resets
 and truncated bodies are ``RetryLaterError``; 404/410 ``NotFoundError``; other
 4xx and oversized bodies ``GiveUpError``.
 """
@@ -32,8 +32,8 @@ from limits.strategies import MovingWindowRateLimiter
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
-from trialmirror.ingest.errors import GiveUpError, NotFoundError, RetryLaterError, require_extra
-from trialmirror.ingest.settings import PROJECT_URL, Settings
+from trialmirror.errors import GiveUpError, NotFoundError, RetryLaterError, require_extra
+from trialmirror.settings import PROJECT_URL, Settings
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 _CHUNK = 64 * 1024

@@ -18,7 +18,7 @@ from typing import IO, Any
 
 import orjson
 
-from trialmirror.ingest.errors import require_extra
+from trialmirror.errors import require_extra
 from trialmirror.ingest.sources import REGISTRY
 from trialmirror.read.flat import TABLES, rows
 from trialmirror.read.records import event_items, version_meta

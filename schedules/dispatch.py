@@ -13,8 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from trialmirror.ingest.runs.pipeline import RunSummary
-from trialmirror.ingest.settings import Settings
 from trialmirror.ingest.sources import get_source
+from trialmirror.settings import Settings
 
 
 @dataclass(frozen=True)

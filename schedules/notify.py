@@ -35,8 +35,8 @@ import orjson
 import requests
 
 from trialmirror.ingest.http import user_agent
-from trialmirror.ingest.settings import Settings
 from trialmirror.read.feeds import Notice, atom_feed, notices
+from trialmirror.settings import Settings
 from trialmirror.store import Store
 from trialmirror.store.service_state import ServiceState
 

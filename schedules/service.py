@@ -43,10 +43,10 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from trialmirror.ingest.runs.pipeline import Ingestor, RunSummary, log_summary
-from trialmirror.ingest.settings import Settings
 from trialmirror.ingest.sources import SOURCES, registry_first
 from trialmirror.schedules.dispatch import Enqueued, dispatch
 from trialmirror.schedules.notify import Notifier
+from trialmirror.settings import Settings
 from trialmirror.store import Store
 from trialmirror.store.engine import utcnow
 from trialmirror.store.service_state import ServiceState

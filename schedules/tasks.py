@@ -18,8 +18,8 @@ import logging
 import os
 from typing import Any
 
-from trialmirror.ingest.errors import require_extra
-from trialmirror.ingest.settings import Settings
+from trialmirror.errors import require_extra
+from trialmirror.settings import Settings
 
 require_extra("distributed", "celery", needed_for="distributed mode (TRIALMIRROR_BROKER_URL)")
 from celery import Celery  # noqa: E402  (after the check: one line naming the extra, not a traceback)

@@ -18,7 +18,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, Engine, create_engine, event
 
-from trialmirror.ingest.errors import require_extra
+from trialmirror.errors import require_extra
 from trialmirror.store import schema
 
 # PostgreSQL advisory locks (transaction-scoped). Order: record lock, then event lock.

@@ -15,7 +15,7 @@ import pytest
 import vcr
 from sqlalchemy import create_engine, text
 
-from trialmirror.ingest.settings import Settings
+from trialmirror.settings import Settings
 from trialmirror.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -48,9 +48,9 @@ from tests.fixtures import nct01342250 as fx
 from tests.fixtures.api_server import serving
 from tests.fixtures.server import Reply, ScriptedServer
 from trialmirror.cli.main import main
-from trialmirror.ingest.errors import LayoutChangedError, NotFoundError
-from trialmirror.ingest.settings import Settings
+from trialmirror.errors import LayoutChangedError, NotFoundError
 from trialmirror.ingest.sources.ctv import slug
+from trialmirror.settings import Settings
 from trialmirror.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]

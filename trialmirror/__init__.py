@@ -2,7 +2,9 @@
 
 The one import name of the distribution. The repository keeps the design card's folders
 (``ingest/``, ``models/``, ``schedules/``, ...) at its top; this folder links them in, so
-``trialmirror.ingest`` is ``ingest/`` (see the README's layout section).
+``trialmirror.ingest`` is ``ingest/`` (see the README's layout section). What every layer
+shares sits here: :mod:`trialmirror.settings` (the one validated settings object) and
+:mod:`trialmirror.errors` (the error tree).
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from trialmirror.ingest.errors import ParseError
+from trialmirror.errors import ParseError
 from trialmirror.models.record import Record
 from trialmirror.models.vocab import AGE_UNIT, AGE_UNIT_PER_YEAR, Vocabulary
 

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from trialmirror.ingest.errors import TrialmirrorError
+from trialmirror.errors import TrialmirrorError
 from trialmirror.ingest.runs.pipeline import Ingestor, RecordResult, log_result, timed
 from trialmirror.ingest.sources import ctgov
 from trialmirror.ingest.sources.ctgov import search

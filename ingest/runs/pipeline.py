@@ -18,11 +18,11 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
-from trialmirror.ingest.errors import ParseError, TrialmirrorError
+from trialmirror.errors import ParseError, TrialmirrorError
 from trialmirror.ingest.http import Http
-from trialmirror.ingest.settings import Settings
 from trialmirror.ingest.sources import REGISTRY, get_source
 from trialmirror.ingest.sources.base import Capture, Known, Source
+from trialmirror.settings import Settings
 from trialmirror.store import Store
 from trialmirror.store.engine import utcnow
 from trialmirror.store.rows import FetchInfo

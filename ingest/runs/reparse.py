@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from trialmirror.ingest.errors import TrialmirrorError
+from trialmirror.errors import TrialmirrorError
 from trialmirror.ingest.runs.pipeline import parse_safely
 from trialmirror.ingest.sources import SOURCES, get_source
 from trialmirror.ingest.sources.base import Source

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from trialmirror.ingest.errors import UnknownSourceError
+from trialmirror.errors import UnknownSourceError
 from trialmirror.ingest.sources import ctgov, ctgov_history, ctv, ictrp
 from trialmirror.ingest.sources.base import Source
 

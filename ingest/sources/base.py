@@ -27,10 +27,10 @@ from functools import cached_property
 from typing import Any, Literal, Protocol
 from urllib.parse import urljoin
 
-from trialmirror.ingest.errors import TrialmirrorError
+from trialmirror.errors import TrialmirrorError
 from trialmirror.ingest.http import Fetched, Http
-from trialmirror.ingest.settings import Settings
 from trialmirror.models.record import Record
+from trialmirror.settings import Settings
 
 Role = Literal["registry", "mirror"]
 ROLES: tuple[Role, ...] = ("registry", "mirror")

@@ -32,12 +32,12 @@ from typing import Any
 
 import orjson
 
-from trialmirror.ingest.errors import LayoutChangedError, ParseError, TrialmirrorError
+from trialmirror.errors import LayoutChangedError, ParseError, TrialmirrorError
 from trialmirror.ingest.http import Fetched, Http
-from trialmirror.ingest.settings import Settings
 from trialmirror.ingest.sources import ctgov
 from trialmirror.ingest.sources.base import Capture, Known, source_of
 from trialmirror.models.record import Record
+from trialmirror.settings import Settings
 
 NAME = "ctgov_history"
 LABEL = "ClinicalTrials.gov record history"

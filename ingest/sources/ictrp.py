@@ -27,11 +27,11 @@ from trialmirror.ingest.http import Fetched, Http
 from trialmirror.ingest.parsing.mirror import values as v
 from trialmirror.ingest.parsing.mirror.engine import Label, Layout, parse_page
 from trialmirror.ingest.parsing.mirror.page import HTML_ACCEPT
-from trialmirror.ingest.settings import Settings
 from trialmirror.ingest.sources import ctgov
 from trialmirror.ingest.sources.base import Known, absolute_url, source_of
 from trialmirror.models import vocab
 from trialmirror.models.record import Record
+from trialmirror.settings import Settings
 
 NAME = "ictrp"
 LABEL = "WHO ICTRP"

@@ -4,7 +4,7 @@ import pytest
 
 from tests.fixtures.api_server import serving
 from tests.fixtures.corpus_store import fill
-from trialmirror.ingest.settings import Settings
+from trialmirror.settings import Settings
 from trialmirror.store import Store
 
 

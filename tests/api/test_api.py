@@ -8,8 +8,8 @@ import requests
 
 from tests.fixtures import nct01342250 as fx
 from trialmirror.ingest.runs.pipeline import Ingestor
-from trialmirror.ingest.settings import Settings
 from trialmirror.ingest.sources import get_source
+from trialmirror.settings import Settings
 from trialmirror.store.engine import utcnow
 from trialmirror.store.rows import FetchInfo
 

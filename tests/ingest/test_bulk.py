@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import text
 
 from tests.fixtures.paged_registry import PagedRegistry
-from trialmirror.ingest.errors import RetryLaterError
+from trialmirror.errors import RetryLaterError
 from trialmirror.ingest.runs.bulk import bulk_sync
 from trialmirror.ingest.runs.pipeline import Ingestor
 

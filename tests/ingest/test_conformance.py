@@ -11,12 +11,12 @@ import pytest
 from tests.fixtures import mirror_pages as mp
 from tests.fixtures import nct01342250 as fx
 from tests.fixtures.server import Reply, ScriptedServer
-from trialmirror.ingest.errors import InvalidIdError
+from trialmirror.errors import InvalidIdError
 from trialmirror.ingest.http import Http
-from trialmirror.ingest.settings import Settings
 from trialmirror.ingest.sources import SOURCES, get_source
 from trialmirror.ingest.sources.base import ROLES, Known
 from trialmirror.models.record import Record
+from trialmirror.settings import Settings
 from trialmirror.store.canonical import content_hash
 from trialmirror.store.engine import utcnow
 from trialmirror.store.rows import FetchInfo

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from tests.fixtures import nct01342250 as fx
-from trialmirror.ingest.errors import InvalidIdError, ParseError
+from trialmirror.errors import InvalidIdError, ParseError
 from trialmirror.ingest.sources import ctgov
 
 

@@ -6,7 +6,7 @@ import time
 import pytest
 
 from tests.fixtures.server import Reply, ScriptedServer
-from trialmirror.ingest.errors import GiveUpError, NotFoundError, RetryLaterError
+from trialmirror.errors import GiveUpError, NotFoundError, RetryLaterError
 from trialmirror.ingest.http import Http
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from tests.fixtures import mirror_pages as mp
 from tests.fixtures import nct01342250 as fx
-from trialmirror.ingest.errors import LayoutChangedError, NotFoundError, ParseError
+from trialmirror.errors import LayoutChangedError, NotFoundError, ParseError
 from trialmirror.ingest.parsing.mirror.page import page_lines
 from trialmirror.ingest.runs.pipeline import Ingestor
 from trialmirror.ingest.sources import ctgov, ctv, get_source, ictrp
@@ -253,8 +253,8 @@ def test_registry_records_keep_their_hash_with_the_new_sponsor_field():
 
 
 def test_a_pinned_url_needs_no_title(store, settings, cassette, monkeypatch):
-    from trialmirror.ingest.settings import Settings
     from trialmirror.ingest.sources.ctv import slug
+    from trialmirror.settings import Settings
 
     path = "/study/" + slug(fx.current()["protocolSection"]["identificationModule"]["briefTitle"])
     monkeypatch.setenv("TRIALMIRROR_PINNED_URLS", json.dumps({"ctv": {NCT: path}}))

@@ -27,7 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from trialmirror.ingest.errors import LayoutChangedError, NotFoundError, ParseError
+from trialmirror.errors import LayoutChangedError, NotFoundError, ParseError
 from trialmirror.ingest.parsing.fields import Mapper, build_record, none_if_empty
 from trialmirror.ingest.parsing.mirror.page import NotHtmlError, page_lines
 from trialmirror.models.record import Record

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import re
 
-from trialmirror.ingest.errors import InvalidIdError
+from trialmirror.errors import InvalidIdError
 from trialmirror.ingest.http import Fetched, Http
-from trialmirror.ingest.settings import Settings
 from trialmirror.ingest.sources.base import Known, source_of
 from trialmirror.ingest.sources.ctgov.parser import NAME, PARSER_VERSION, parse, parse_document
+from trialmirror.settings import Settings
 
 __all__ = ["LABEL", "NAME", "PARSER_VERSION", "RANK", "ROLE", "SOURCE", "fetch", "parse", "parse_document",
            "url", "validate_id"]

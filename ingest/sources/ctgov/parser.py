@@ -19,7 +19,7 @@ from typing import Any
 
 import orjson
 
-from trialmirror.ingest.errors import ParseError
+from trialmirror.errors import ParseError
 from trialmirror.ingest.parsing.criteria import split_criteria
 from trialmirror.ingest.parsing.fields import Mapper, build_record, none_if_empty, parse_age
 from trialmirror.ingest.parsing.text import Markup, clean, clean_line, collapse, unescape_markdown

@@ -16,10 +16,10 @@ from urllib.parse import urlencode
 
 import orjson
 
-from trialmirror.ingest.errors import GiveUpError, TrialmirrorError
+from trialmirror.errors import GiveUpError, TrialmirrorError
 from trialmirror.ingest.http import Http
-from trialmirror.ingest.settings import Settings
 from trialmirror.ingest.sources.ctgov import LABEL, NAME
+from trialmirror.settings import Settings
 
 _REFUSED_TOKEN = (400, 404, 410)
 
