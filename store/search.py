@@ -139,7 +139,7 @@ def index(conn: Connection, postgres: bool, record: dict[str, Any], source: str,
           valid_from: str | None) -> None:
     """Make ``record`` the record's search row, unless a newer state is indexed.
 
-    Runs on the store's hot path, so on the DBAPI cursor (see ingest/store_sql.py).
+    Runs on the store's hot path, so on the DBAPI cursor (see store/sql.py).
     """
     doc = document(record)
     row = {"registry_id": record["registry_id"], "source": source, "version": version,

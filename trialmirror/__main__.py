@@ -1,0 +1,5 @@
+"""``python -m trialmirror``: the ``trialmirror`` command."""
+
+from trialmirror.cli.main import main
+
+main(prog_name="trialmirror")
