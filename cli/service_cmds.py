@@ -12,6 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from trialmirror.cli.app import Context, app, emit_json, fail, json_option, normalize_id, source_named
+from trialmirror.ingest.sources import LIVE
 from trialmirror.store.engine import as_utc
 
 
@@ -101,7 +102,7 @@ def watch_remove(obj: Context, ids: tuple[str, ...], source_names: tuple[str, ..
     """Stop watching IDS (on the given sources); stored versions stay."""
     _checked_sources(source_names, [])
     state = obj.state
-    removed = sum(state.watch_remove(normalize_id("ctgov", i), list(source_names) or None)
+    removed = sum(state.watch_remove(normalize_id(LIVE, i), list(source_names) or None)
                   for i in ids)
     obj.out.print(f"removed {removed} (record, source) pair(s)", highlight=False)
 

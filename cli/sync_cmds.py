@@ -38,7 +38,7 @@ def _result_row(result: RecordResult) -> tuple[str, ...]:
 
 @app.command("sync")
 @click.argument("ids", nargs=-1)
-@click.option("--source", "source_names", multiple=True, default=("ctgov",), show_default=True,
+@click.option("--source", "source_names", multiple=True, default=(LIVE,), show_default=True,
               help=f"Source name, repeatable: {', '.join(sorted(SOURCES))}. ClinicalTrials.gov "
                    "sources run first (mirrors find their pages by its title).")
 @click.option("--all", "all_records", is_flag=True,
