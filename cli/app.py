@@ -18,6 +18,7 @@ import orjson
 from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from sqlalchemy.exc import SQLAlchemyError
 
 from trialmirror import __version__
@@ -50,6 +51,13 @@ class Context:
         self.err = Console(stderr=True, soft_wrap=True)
         self._store: Store | None = None
         self._state: ServiceState | None = None
+
+    def progress(self, *, eta: bool = True) -> Progress:
+        """Bars on stderr while the work runs, gone after it; none where stderr is not a
+        terminal (a log or a pipe would keep only a stray blank line of them)."""
+        columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn()]
+        return Progress(*columns, *([TimeRemainingColumn()] if eta else []), console=self.err,
+                        transient=True, disable=not self.err.is_terminal)
 
     @property
     def state(self) -> ServiceState:

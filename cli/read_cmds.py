@@ -97,7 +97,6 @@ def export_cmd(obj: Context, fmt: str, output: Path | None, as_of: datetime | No
     changes). es-bulk: Elasticsearch/OpenSearch bulk NDJSON of the records changed after
     --after; the new cursor is printed on stderr as `next cursor: N`.
     """
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     from trialmirror.read import export
 
@@ -106,8 +105,7 @@ def export_cmd(obj: Context, fmt: str, output: Path | None, as_of: datetime | No
         export.require_parquet()
     if fmt == "es-bulk" and day:
         fail("--as-of does not apply to es-bulk (an index holds the current records)", 2)
-    progress = Progress(TextColumn("export"), BarColumn(), MofNCompleteColumn(), console=obj.err,
-                        transient=True)
+    progress = obj.progress(eta=False)
     task = progress.add_task("export", total=None)
     advance = lambda done, total: progress.update(task, completed=done, total=total)  # noqa: E731
     with progress:

@@ -203,13 +203,11 @@ def status_cmd(obj: Context, max_age: float | None, name: str, as_json: bool) ->
 def reparse_cmd(obj: Context, source_names: tuple[str, ...], everything: bool, as_json: bool) -> None:
     """Re-derive the latest version of every record from its archived raw payload after a
     parser change: a new version (event `reparsed`) only where the record changed."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     from trialmirror.ingest.runs.reparse import reparse
 
     sources = _checked_sources(source_names, [])
-    progress = Progress(TextColumn("reparse"), BarColumn(), MofNCompleteColumn(), console=obj.err,
-                        transient=True)
+    progress = obj.progress(eta=False)
     task = progress.add_task("reparse", total=None)
     with progress:
         result = reparse(obj.store, sources or None, everything=everything,

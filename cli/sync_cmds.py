@@ -8,7 +8,6 @@ from typing import Any
 
 import click
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from trialmirror.cli.app import Context, app, emit_json, fail, json_option, source_named
@@ -95,8 +94,7 @@ def sync_cmd(obj: Context, ids: tuple[str, ...], source_names: tuple[str, ...], 
 def _bulk(obj: Context, query: str | None, incremental: bool, as_json: bool) -> None:
     from trialmirror.ingest.runs.bulk import bulk_sync
 
-    progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                        TimeRemainingColumn(), console=obj.err, transient=True)
+    progress = obj.progress()
     task = progress.add_task("sync --all" if not query else f"sync --query {query}", total=None)
 
     def on_page(result: Any) -> None:
@@ -145,8 +143,7 @@ def _sync(obj: Context, source_name: str, registry_ids: list[str], *, what: str 
           stored: str = "records", finish: str = "finish") -> RunSummary:
     """A bar over the records (from a few up), and one over each record's versions
     when its source lists them (a history)."""
-    progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                        TimeRemainingColumn(), console=obj.err, transient=True)
+    progress = obj.progress()
     bar = progress.add_task(f"{what} {source_name}", total=len(registry_ids),
                             visible=len(registry_ids) >= PROGRESS_THRESHOLD)
     listed: dict[str, Any] = {}

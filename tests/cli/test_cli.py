@@ -42,6 +42,7 @@ def test_sync_show_history_diff_changes(env):
     server.play(PATH, _body(fx.earlier()), _body(fx.current()))
     first = _run(env, "sync")  # the watchlist
     assert first.exit_code == 0, first.output
+    assert first.stderr == ""  # no progress bar, nor what is left of one, outside a terminal
     assert "new_version" in first.output and "new_record" in first.output
     second = _run(env, "sync", NCT)
     assert second.exit_code == 0 and "RECRUITING → COMPLETED" in second.output
