@@ -135,10 +135,9 @@ def test_ctv_url_is_a_slug_of_the_title_or_the_pinned_url(settings):
     from trialmirror.ingest.sources.base import Known
 
     known = Known(NCT, title_lookup=lambda: "Crohn's Disease: Stem Cells (hUC-MSCs) Phase Ι/Π")
-    # url() only computes the address from the default base URL; nothing is requested
-    assert ctv.url(settings, NCT, known) == ("https://ctv.veeva.com/study/"
-                                             "crohns-disease-stem-cells-huc-mscs-phase-i-p")
-    assert ctv.url(settings, NCT, Known(NCT, "/study/pinned")) == "https://ctv.veeva.com/study/pinned"
+    base = settings.ctv_base_url  # url() only computes an address on it; nothing is requested
+    assert ctv.url(settings, NCT, known) == f"{base}/study/crohns-disease-stem-cells-huc-mscs-phase-i-p"
+    assert ctv.url(settings, NCT, Known(NCT, "/study/pinned")) == f"{base}/study/pinned"
     with pytest.raises(Exception, match="run `trialmirror sync NCT01342250`"):
         ctv.url(settings, NCT, Known(NCT))
 
@@ -209,7 +208,7 @@ def test_ctv_found_by_the_stored_title_and_stored(store, settings, cassette):
     assert row.overall_status == "COMPLETED" and row.raw_sha256
     fetches = store.fetches(NCT, "ctv")
     assert [f.outcome for f in fetches] == ["error", "new_version"]
-    assert fetches[1].url.startswith("https://ctv.veeva.com/study/human-umbilical-cord-")
+    assert fetches[1].url.startswith(f"{settings.ctv_base_url}/study/human-umbilical-cord-")  # as replayed
 
 
 def test_mirror_failures_store_no_version_but_keep_the_payload(store, settings, cassette):
@@ -263,7 +262,7 @@ def test_a_pinned_url_needs_no_title(store, settings, cassette, monkeypatch):
     with cassette.use_cassette("ctv/NCT01342250_page.yaml"):
         (result,) = Ingestor(pinned, store).sync_record(get_source("ctv"), NCT)  # no ctgov version stored
     assert result.outcome == "new_version", result.error
-    assert store.fetches(NCT, "ctv")[0].url == "https://ctv.veeva.com" + path
+    assert store.fetches(NCT, "ctv")[0].url == settings.ctv_base_url + path
 
 
 def test_an_unknown_heading_after_a_list_is_no_criterion(ctv_seed):
