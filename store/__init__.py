@@ -43,7 +43,7 @@ class Store:
         self.db = Database(url, read_only=read_only)
         self.url, self.engine, self.is_postgres = url, self.db.engine, self.db.is_postgres
         if create:
-            self.db._create_schema(read_only)
+            self.db.ensure_schema()
         sql = HotSql(self.is_postgres)
         events = Events(self.db, sql)
         writer, reads = Writer(self.db, sql, events), Reads(self.db)

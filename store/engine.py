@@ -85,7 +85,7 @@ class Database:
     """An engine, the facts of its dialect, and one connection per thread."""
 
     def __init__(self, url: str, *, read_only: bool = False):
-        self.url = url
+        self.url, self.read_only = url, read_only
         self.engine = make_engine(url, read_only=read_only)
         self.is_postgres = self.engine.dialect.name == "postgresql"
         self._local = threading.local()
@@ -95,10 +95,10 @@ class Database:
         self.integrity_errors: tuple[type[Exception], ...] = (dbapi.IntegrityError,)
         self._lost_connection = (dbapi.OperationalError, dbapi.InterfaceError)
 
-    def _create_schema(self, read_only: bool) -> None:
+    def ensure_schema(self) -> None:
         """Bring the schema to the head revision (a read-only store only checks it)."""
         try:
-            schema.ensure(self.engine, read_only=read_only)
+            schema.ensure(self.engine, read_only=self.read_only)
         except BaseException:
             self.engine.dispose()
             raise
