@@ -25,6 +25,13 @@ class Enqueued:
     count: int
 
 
+def check(settings: Settings) -> None:
+    """At start, not at the first round: with a broker, the workers' client must be
+    installed (MissingExtraError names the extra)."""
+    if settings.broker_url:
+        import trialmirror.schedules.tasks  # noqa: F401
+
+
 def dispatch(settings: Settings, source: str, registry_ids: list[str],
              here: Callable[[], RunSummary]) -> RunSummary | Enqueued:
     """Enqueue ``registry_ids`` of ``source`` for the workers when a broker is set (the ids

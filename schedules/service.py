@@ -44,7 +44,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from trialmirror.ingest.runs.pipeline import Ingestor, RunSummary, log_summary
 from trialmirror.ingest.sources import SOURCES, registry_first
-from trialmirror.schedules.dispatch import Enqueued, dispatch
+from trialmirror.schedules.dispatch import Enqueued, check, dispatch
 from trialmirror.schedules.notify import Notifier
 from trialmirror.settings import Settings
 from trialmirror.store import Store
@@ -115,8 +115,7 @@ class Service:
         if not NAME.match(name):
             raise ValueError(f"service name {name!r}: lower-case letters, digits and _, 31 at most")
         self.settings, self.name = settings, name
-        if settings.broker_url:  # distributed mode: refuse at start, not at the first round
-            import trialmirror.schedules.tasks  # noqa: F401
+        check(settings)
         self.holder = f"{name}@{socket.gethostname()}"
         self.instance = f"{self.holder}#{os.getpid()}"  # who holds the name
         self.store = Store(settings.database_url)
