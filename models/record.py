@@ -6,7 +6,11 @@ them deliberately and note it in README.md ("Schema"). Rules:
 - ``None`` (JSON ``null``) means "this source does not say". It is never ``""``
   or ``[]``: an empty string or list from a source becomes ``None``.
 - Enumerated fields hold canonical values from :mod:`trialmirror.models.vocab`. A value
-  the vocabulary does not know is kept verbatim and listed in ``unmapped``.
+  the vocabulary does not know is kept verbatim and flagged in ``unmapped``.
+- The drift policy (README "When the registry drifts"): one field's surprise never
+  rejects a record. An unknown value is kept, unambiguous type drift is coerced, an
+  unreadable value leaves its field null, a null or malformed list item is skipped;
+  each is an ``unmapped`` entry naming the path, the raw value and what was done.
 - Free text is plain text: markup escapes undone, lines trimmed; the source's
   line breaks and bullet markers are kept.
 - Sections (titles, status, design, eligibility, ...) are frozen models; the
@@ -27,7 +31,9 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 from typing_extensions import TypedDict
 
-DateKind = Literal["actual", "anticipated"]
+# "actual" | "anticipated", or a word the registry started using, kept verbatim (flagged):
+# a new date kind must not freeze every record at its last stored state.
+DateKind = str
 
 
 class _Frozen(BaseModel):
@@ -85,8 +91,9 @@ class Enrollment(TypedDict, closed=True):
     kind: DateKind | None
 
 
+# label / name / measure None: the source gave the item without one (flagged).
 class Arm(TypedDict, closed=True):
-    label: str
+    label: str | None
     type: str | None
     description: str | None
     interventions: list[str] | None
@@ -94,16 +101,16 @@ class Arm(TypedDict, closed=True):
 
 class Intervention(TypedDict, closed=True):
     type: str | None
-    name: str
+    name: str | None
     description: str | None
     arm_labels: list[str] | None
     other_names: list[str] | None
 
 
-# years: None only when the unit is not one we can convert
+# years: None only when the unit is missing or not one we can convert
 class Age(TypedDict, closed=True):
     value: int | float
-    unit: str
+    unit: str | None
     years: float | None
 
 
@@ -126,7 +133,7 @@ class Eligibility(_Frozen):
 
 
 class Outcome(TypedDict, closed=True):
-    measure: str
+    measure: str | None
     time_frame: str | None
     description: str | None
 
@@ -159,10 +166,23 @@ class Site(TypedDict, closed=True):
     status: str | None
 
 
-# A value a vocabulary did not know, kept verbatim in the field at ``path``.
+# What the drift policy did with a value it could not take as it came.
+FlagAction = Literal[
+    "kept",     # a value no vocabulary knows, kept verbatim in the field at ``path``
+    "coerced",  # another type or format, converted ("120" -> 120); the field holds the result
+    "dropped",  # unreadable: the field at ``path`` is null; the raw value is only here
+    "skipped",  # a null or malformed item of the list at ``path``, left out of it
+]
+FLAG_ACTIONS: tuple[str, ...] = ("kept", "coerced", "dropped", "skipped")
+
+
+# One drift flag: ``path`` is the record field (no list positions, so flags count
+# across records), or the source's own path for a part no field maps from;
+# ``value`` the raw value as the source wrote it (JSON for non-text, cut at 200 characters).
 class Unmapped(TypedDict, closed=True):
     path: str
     value: str
+    action: FlagAction
 
 
 class Record(_Frozen):

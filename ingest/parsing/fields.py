@@ -1,67 +1,150 @@
-"""Helpers the pure parsers share: vocabulary mapping, ages, and the record's validation."""
+"""Helpers the pure parsers share: drift flags, vocabulary mapping, ages, and the record's
+validation.
+
+The drift policy (README "When the registry drifts") lives here, so every source keeps
+it the same way: a value is kept, coerced, dropped or skipped, and each of those is a
+flag in the record's ``unmapped`` naming the path, the raw value and what was done.
+Only a document that cannot be identified is refused.
+"""
 
 from __future__ import annotations
 
 import re
 from typing import Any
 
+import orjson
 from pydantic import ValidationError
 
 from trialmirror.errors import ParseError
 from trialmirror.models.record import Record
 from trialmirror.models.vocab import AGE_UNIT, AGE_UNIT_PER_YEAR, Vocabulary
 
+FLAG_VALUE_MAX = 200  # the raw payload is archived whole; the flag shows enough to see it
+
+
+def raw_text(value: Any) -> str:
+    """A raw value as a flag shows it: text as written, anything else as JSON."""
+    if value.__class__ is not str:
+        value = orjson.dumps(value, default=str).decode()
+    return value if len(value) <= FLAG_VALUE_MAX else value[:FLAG_VALUE_MAX - 1] + "…"
+
 
 class Mapper:
-    """Collects vocabulary misses while a parser maps enumerated values."""
+    """Collects a parse's drift flags while it maps values onto the record."""
 
     def __init__(self) -> None:
         # Plain dicts: the Record validates them once, at the end (a parse makes many).
         self.unmapped: list[dict[str, str]] = []
 
+    def flag(self, path: str, raw: Any, action: str) -> None:
+        self.unmapped.append({"path": path, "value": raw_text(raw), "action": action})
+
     def enum(self, vocab: Vocabulary, value: Any, path: str) -> str | None:
         if value is None or value == "":
             return None
-        mapped = vocab.map(str(value))
+        if value.__class__ is not str:
+            if not isinstance(value, (int, float)) or isinstance(value, bool):
+                self.flag(path, value, "dropped")  # a list or object where a word was
+                return None
+            value = str(value)
+        mapped = vocab.map(value)
         if not mapped.known:
-            self.unmapped.append({"path": path, "value": mapped.value})
+            self.flag(path, mapped.value, "kept")
         return mapped.value
 
-    def enums(self, vocab: Vocabulary, values: list[Any] | None, path: str) -> list[str] | None:
-        out = [v for v in (self.enum(vocab, x, path) for x in values or []) if v is not None]
+    def enums(self, vocab: Vocabulary, values: Any, path: str) -> list[str] | None:
+        if values is None or values == "":
+            return None
+        if values.__class__ is not list:
+            self.flag(path, values, "coerced")  # "PHASE2" for ["PHASE2"]
+            values = [values]
+        out = []
+        for x in values:
+            if x is None or x.__class__ is list or x.__class__ is dict:
+                self.flag(path, x, "skipped")
+                continue
+            v = self.enum(vocab, x, path)
+            if v is not None:
+                out.append(v)
         return out or None
 
 
-_AGE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([A-Za-z]+)\s*$")
+_AGE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([A-Za-z]*)\s*$")
 
 
 def parse_age(text: str | None, path: str, mapper: Mapper) -> dict[str, Any] | None:
-    """``"18 Years"`` -> ``{value: 18, unit: YEARS, years: 18}``; "N/A" and blank -> None."""
+    """``"18 Years"`` -> ``{value: 18, unit: YEARS, years: 18}``; "N/A" and blank -> None.
+
+    A number without a unit keeps its number (unit and years null, flagged): only the
+    source knows whether "18" meant years."""
     if text is None or not text.strip() or text.strip().upper() in {"N/A", "NA", "NONE"}:
         return None
     match = _AGE.match(text)
     if match is None:
-        mapper.unmapped.append({"path": path, "value": text.strip()})
+        mapper.flag(path, text.strip(), "dropped")
         return None
     number, unit_text = match[1], match[2]
     value = float(number) if "." in number else int(number)
+    if not unit_text:
+        mapper.flag(path + ".unit", text.strip(), "kept")
+        return {"value": value, "unit": None, "years": None}
     unit = AGE_UNIT.map(unit_text)
     if not unit.known:
-        mapper.unmapped.append({"path": path + ".unit", "value": unit_text})
+        mapper.flag(path + ".unit", unit_text, "kept")
         return {"value": value, "unit": unit_text, "years": None}
     years = round(value / AGE_UNIT_PER_YEAR[unit.value], 4)
     return {"value": value, "unit": unit.value, "years": years}
 
 
-def build_record(data: dict[str, Any], *, source: str, registry_id: str, url: str | None) -> Record:
-    """Validate the parser's dict into a Record; a miss is a ParseError naming the field."""
-    try:
-        return Record.model_validate(data)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        path = ".".join(str(p) for p in first["loc"])
-        raise ParseError(f"unexpected value ({first['msg']})", field_path=path, source=source,
-                         registry_id=registry_id, url=url) from exc
+def build_record(data: dict[str, Any], *, source: str, registry_id: str, url: str | None,
+                 mapper: Mapper | None = None) -> Record:
+    """Validate the parser's dict into a Record.
+
+    The parsers build what the contract allows, so this is a net, not a filter: if a
+    value still fails validation, that value is taken out (null, or left out of its
+    list) and flagged ``dropped``, and the rest of the record stands. Only a record
+    that cannot be identified fails (a ParseError naming the field)."""
+    for _ in range(50):  # each round removes one value; a record has far fewer bad ones
+        try:
+            return Record.model_validate(data)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            loc = tuple(first["loc"])
+            path = ".".join(str(p) for p in loc)
+            if mapper is None or not loc or loc[0] in ("registry_id", "source") or not _remove(data, loc, mapper):
+                raise ParseError(f"unexpected value ({first['msg']})", field_path=path, source=source,
+                                 registry_id=registry_id, url=url) from exc
+            data["unmapped"] = mapper.unmapped or None
+    raise ParseError("too many unreadable values", field_path="$", source=source,
+                     registry_id=registry_id, url=url)
+
+
+def _remove(data: dict[str, Any], loc: tuple[Any, ...], mapper: Mapper) -> bool:
+    """Take the value at ``loc`` (pydantic's error location) out of ``data``, flagged."""
+    # The innermost list item or field that exists: pydantic may name a key below it.
+    node: Any = data
+    trail: list[tuple[Any, Any]] = []
+    for key in loc:
+        if isinstance(node, dict) and key in node or isinstance(node, list) and isinstance(key, int) \
+                and key < len(node):
+            trail.append((node, key))
+            node = node[key]
+        else:
+            break
+    if not trail:
+        return False
+    parent, key = trail[-1]
+    path = ".".join(str(k) for k in loc[:len(trail)] if not isinstance(k, int))
+    raw = parent[key]
+    if path == "unmapped" or path.startswith("unmapped."):
+        return False  # the flags themselves are ours
+    if isinstance(parent, list):
+        del parent[key]
+        mapper.flag(path, raw, "skipped")
+    else:
+        parent[key] = None
+        mapper.flag(path, raw, "dropped")
+    return True
 
 
 def none_if_empty(values: list[Any] | None) -> list[Any] | None:

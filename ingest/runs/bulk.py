@@ -179,10 +179,9 @@ class BulkSync:
 
     def _store_page(self, studies: list[Any], result: BulkResult, url: str) -> str | None:
         newest = None
-        for study in studies:
-            rid = search.study_id(study)
-            if rid is None:
-                continue
+        for n, study in enumerate(studies, 1):
+            # A study that names no id is still archived and reported, under its place.
+            rid = search.study_id(study) or f"page {result.pages + 1} item {n}"
             info = FetchInfo(SOURCE.name, rid, url, utcnow(), 0.0, http_status=200)
             outcome = self.ingestor.ingest_payload(SOURCE, rid, search.study_bytes(study), info)
             log_result(outcome)

@@ -136,13 +136,15 @@ def test_sync_all_on_the_command_line_and_its_completeness_gate(corpus_dir, sett
         assert first.exit_code == 0, first.stderr
         report = json.loads(first.stdout)
         assert report["complete"] and report["stored"] == report["total_count"] == 150
-        registry.records["NCT80000007"][0] = -1  # a record the parser cannot read: see below
-        registry.corpus.append({"protocolSection": {"identificationModule": {"nctId": "x"},
-                                                    "designModule": {"phases": "PHASE1"}}})
+        # A record the parser refuses: a study that names no id (drift alone never is).
+        serve = registry.document
+        registry.document = lambda rid: (  # type: ignore[method-assign]
+            {**serve(rid), "protocolSection": {"identificationModule": {"briefTitle": "no id"}}}
+            if rid == "NCT80000007" else serve(rid))
         registry.edit("NCT80000007", "2030-01-01")
         second = run("sync", "--all", "--full")
         assert second.exit_code == 1 and "incomplete: 1 record(s) failed" in second.stderr
-        assert "NCT80000007" in second.stderr
+        assert "missing nctId" in second.stderr and "page 1 item" in second.stderr
         refused = run("sync", "--all", "NCT01342250")
         assert refused.exit_code == 2
 

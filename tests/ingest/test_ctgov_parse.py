@@ -80,9 +80,9 @@ def test_unknown_enum_values_are_kept_and_flagged_not_fatal():
     doc["protocolSection"]["eligibilityModule"]["minimumAge"] = "3 Fortnights"
     r = _parse(doc)
     assert r.status.overall == "PAUSED_FOR_REVIEW" and r.phases == ["PHASE1", "PHASE5"]
-    assert {(u["path"], u["value"]) for u in r.unmapped} == {
-        ("status.overall", "PAUSED_FOR_REVIEW"), ("phases", "PHASE5"),
-        ("eligibility.min_age.unit", "Fortnights")}
+    assert {(u["path"], u["value"], u["action"]) for u in r.unmapped} == {
+        ("status.overall", "PAUSED_FOR_REVIEW", "kept"), ("phases", "PHASE5", "kept"),
+        ("eligibility.min_age.unit", "Fortnights", "kept")}
     assert r.eligibility.min_age["years"] is None
 
 
@@ -99,18 +99,34 @@ def test_unknown_keys_are_tolerated():
     assert _parse(doc).sites[0]["city"] == "Shanghai"
 
 
-@pytest.mark.parametrize(("mutate", "path"), [
+@pytest.mark.parametrize(("mutate", "field", "flag", "expected"), [
     (lambda d: d["protocolSection"]["designModule"].update(phases="PHASE1"),
-     "protocolSection.designModule.phases"),
+     "phases", ("phases", "PHASE1", "coerced"), ["PHASE1"]),
     (lambda d: d["protocolSection"]["designModule"]["enrollmentInfo"].update(count="twenty"),
-     "protocolSection.designModule.enrollmentInfo.count"),
-    (lambda d: d["protocolSection"]["armsInterventionsModule"].update(armGroups=["x"]),
-     "protocolSection.armsInterventionsModule.armGroups[0]"),
-    (lambda d: d.pop("protocolSection"), "$.protocolSection"),
+     "enrollment", ("enrollment.count", "twenty", "dropped"), {"count": None, "kind": "actual"}),
+    (lambda d: d["protocolSection"]["armsInterventionsModule"].update(armGroups=["x", None]),
+     "arms", ("arms", "x", "skipped"), None),
     (lambda d: d["protocolSection"]["armsInterventionsModule"]["armGroups"][1].update(description={"x": 1}),
-     "protocolSection.armsInterventionsModule.armGroups[1].description"),
+     "arms", ("arms.description", '{"x":1}', "dropped"), None),
 ])
-def test_unexpected_shape_is_a_parse_error_naming_the_field(mutate, path):
+def test_a_changed_shape_is_flagged_not_a_rejected_record(mutate, field, flag, expected):
+    doc = fx.current()
+    mutate(doc)
+    r = _parse(doc)
+    assert flag in {(u["path"], u["value"], u["action"]) for u in r.unmapped}
+    if expected is not None:
+        assert getattr(r, field) == expected
+    assert r.status.overall == "COMPLETED" and r.titles.brief  # the rest of the record stands
+
+
+@pytest.mark.parametrize(("mutate", "path"), [
+    (lambda d: d.pop("protocolSection"), "$.protocolSection"),
+    (lambda d: d["protocolSection"].update(identificationModule="NCT01342250"),
+     "protocolSection.identificationModule.nctId"),
+    (lambda d: d["protocolSection"]["identificationModule"].pop("nctId"),
+     "protocolSection.identificationModule.nctId"),
+])
+def test_a_document_that_names_no_study_is_refused(mutate, path):
     doc = fx.current()
     mutate(doc)
     with pytest.raises(ParseError) as info:

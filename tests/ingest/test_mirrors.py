@@ -105,11 +105,13 @@ def test_a_page_of_another_trial_is_refused(ctv_seed):
         ctv.parse(mp.semantic(ctv_seed), "NCT00000102")
 
 
-def test_groups_that_do_not_add_up_are_a_parse_error_naming_the_block(ctv_seed):
+def test_groups_that_do_not_add_up_leave_the_arms_null_flagged_and_the_record_stands(ctv_seed):
     lines = [("20 participants in 4 patient groups" if line.startswith("20 participants") else line)
              for line in ctv_seed]
-    with pytest.raises(ParseError, match="declares 4 groups, 3 were read under '20 participants"):
-        ctv.parse(mp.semantic(lines), NCT)
+    r = ctv.parse(mp.semantic(lines), NCT)
+    assert r.arms is None and r.status.overall == "COMPLETED"
+    (flag,) = [u for u in r.unmapped if u["path"].startswith("section:")]
+    assert flag["action"] == "dropped" and flag["value"].startswith("20 participants in 4 patient groups")
 
 
 def test_unknown_wording_is_kept_and_listed_not_lost(ctv_seed):
@@ -118,8 +120,8 @@ def test_unknown_wording_is_kept_and_listed_not_lost(ctv_seed):
     r = ctv.parse(mp.semantic(lines), NCT)
     assert r.status.overall == "Paused for review" and r.eligibility.min_age is None
     assert sorted(r.phases) == ["PHASE1", "PHASE2"]
-    assert {"path": "status.overall", "value": "Paused for review"} in r.unmapped
-    assert {"path": "eligibility.ages", "value": "Adults only"} in r.unmapped
+    assert {"path": "status.overall", "value": "Paused for review", "action": "kept"} in r.unmapped
+    assert {"path": "eligibility.ages", "value": "Adults only", "action": "dropped"} in r.unmapped
 
 
 @pytest.mark.parametrize(("text", "low", "high"), [

@@ -69,8 +69,8 @@ class Draft:
     def enum(self, vocab: Vocabulary, value: str | None, path: str) -> str | None:
         return self.mapper.enum(vocab, value, path)
 
-    def unmapped(self, path: str, value: str) -> None:
-        self.mapper.unmapped.append({"path": path, "value": value})
+    def unmapped(self, path: str, value: str, action: str = "kept") -> None:
+        self.mapper.flag(path, value, action)
 
 
 ValueParser = Callable[[Draft, Section], None]
@@ -179,13 +179,17 @@ def parse_page(layout: Layout, raw: bytes, registry_id: str, url: str | None) ->
             continue
         try:
             parse(draft, section)
-        except ValueError as exc:
-            raise ParseError(f"{exc} under {section.heading!r}", **where) from exc
+        except ValueError:
+            # The drift policy: a section whose shape changed leaves its fields null,
+            # flagged with the lines as the page showed them; the record stands.
+            draft.mapper.flag(f"section:{section.label}", "\n".join([section.heading, *section.lines]),
+                              "dropped")
     _check_identity(draft, layout, where)
     if layout.finish is not None:
         layout.finish(draft)
     draft.data["unmapped"] = none_if_empty(draft.mapper.unmapped)
-    return build_record(draft.data, source=layout.source, registry_id=registry_id, url=url)
+    return build_record(draft.data, source=layout.source, registry_id=registry_id, url=url,
+                        mapper=draft.mapper)
 
 
 def _check_identity(draft: Draft, layout: Layout, where: dict[str, Any]) -> None:

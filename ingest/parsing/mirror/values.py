@@ -95,7 +95,7 @@ def _iso(d: Draft, s: Section, path: str) -> str | None:
     value = _first(s)
     iso = iso_date(value) if value else None
     if value and iso is None:
-        d.unmapped(path, value)
+        d.unmapped(path, value, "dropped")
     return iso
 
 
@@ -145,7 +145,7 @@ def age_range(d: Draft, s: Section) -> None:
         return
     match = _AGE_RANGE.match(value) or _AGE_MIN.match(value) or _AGE_MAX.match(value)
     if match is None:
-        d.unmapped("eligibility.ages", value)
+        d.unmapped("eligibility.ages", value, "dropped")
         return
     groups = match.groupdict()
     for side in ("min", "max"):
@@ -174,7 +174,7 @@ def volunteers(d: Draft, s: Section) -> None:
         return
     answer = _VOLUNTEERS.get(" ".join(value.casefold().split()))
     if answer is None:
-        d.unmapped("eligibility.healthy_volunteers", value)
+        d.unmapped("eligibility.healthy_volunteers", value, "dropped")
     d.set("eligibility.healthy_volunteers", answer)
 
 
@@ -190,7 +190,7 @@ def status_and_phase(d: Draft, s: Section) -> None:
         elif not d.get("status.overall"):
             d.set("status.overall", d.enum(vocab.OVERALL_STATUS, value, "status.overall"))
         else:
-            d.unmapped("status_and_phase", value)
+            d.unmapped("status_and_phase", value, "dropped")
     d.set("phases", list(dict.fromkeys(phases)))
 
 
@@ -286,7 +286,7 @@ def criteria(kind: str) -> ValueParser:
         if any(bulleted):
             for line, is_item in zip(lines, bulleted, strict=True):
                 if not is_item:
-                    d.unmapped(f"eligibility.{kind}", line)
+                    d.unmapped(f"eligibility.{kind}", line, "dropped")
             lines = [line for line, is_item in zip(lines, bulleted, strict=True) if is_item]
         d.set(f"eligibility.{kind}", [v for v in map(bare, lines) if v])
         d.set("eligibility.criteria_layout", "headed")

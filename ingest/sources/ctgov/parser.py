@@ -8,8 +8,12 @@ Quirks this module handles (see REGISTRY-NOTES.md):
 - arm groups name interventions as "Type: Name"; the record keeps the name;
 - 2023 documents carry keys the field list no longer has (``locations_nested``,
   ``modelPredictions``): unknown keys are ignored, never an error;
-- a new enum value (status, phase, age unit) is kept verbatim and listed in
-  ``unmapped``, never a failure.
+- the drift policy (trialmirror.ingest.parsing.fields): a new enum value (status,
+  phase, date kind, age unit) is kept verbatim, a changed type coerced when only one
+  reading is possible ("120", "Yes", a date struct written as its date, a string for
+  a list), an unreadable value left null and a null list item skipped, each flagged
+  in ``unmapped`` with the record path and the raw value. Only a document without
+  a protocol section or an NCT id, or of another study, is refused.
 """
 
 from __future__ import annotations
@@ -21,13 +25,15 @@ import orjson
 
 from trialmirror.errors import ParseError
 from trialmirror.ingest.parsing.criteria import split_criteria
+from trialmirror.ingest.parsing.dates import is_iso, iso_date
 from trialmirror.ingest.parsing.fields import Mapper, build_record, none_if_empty, parse_age
 from trialmirror.ingest.parsing.text import Markup, clean, clean_line, collapse, unescape_markdown
 from trialmirror.models import vocab
 from trialmirror.models.record import Record
 
 NAME = "ctgov"
-PARSER_VERSION = 2  # 2: canonical text (one line per paragraph or item; blank lines dropped)
+PARSER_VERSION = 3  # 2: canonical text (one line per paragraph or item; blank lines dropped);
+# 3: the drift policy (flags with an action; items without a label kept)
 UNKNOWN_ENROLLMENT = 99_999_999
 
 _DATES = {  # record field -> statusModule key
@@ -44,129 +50,231 @@ _DESIGN_ENUMS = {  # record field -> (designInfo key, vocabulary)
     "observational_model": ("observationalModel", vocab.OBSERVATIONAL_MODEL),
     "time_perspective": ("timePerspective", vocab.TIME_PERSPECTIVE),
 }
-_OUTCOME_LISTS = [  # (record field, API key, API path)
-    (field, key, f"protocolSection.outcomesModule.{key}")
-    for field, key in (("primary", "primaryOutcomes"), ("secondary", "secondaryOutcomes"),
-                       ("other", "otherOutcomes"))
-]
+_OUTCOME_LISTS = (("primary", "primaryOutcomes"), ("secondary", "secondaryOutcomes"),
+                  ("other", "otherOutcomes"))  # (record field, API key)
 _TYPED_NAME = re.compile(r"^\s*([A-Za-z /]+?)\s*:\s*(.+)$")
 
+# The source's paths, for what no one record field maps from (a whole module).
 _P = "protocolSection"
 _IDENT = f"{_P}.identificationModule"
 _STATUS = f"{_P}.statusModule"
 _DESIGN = f"{_P}.designModule"
-_DESIGN_INFO = f"{_DESIGN}.designInfo"
-_ENROLLMENT = f"{_DESIGN}.enrollmentInfo"
 _CONDITIONS = f"{_P}.conditionsModule"
 _ARMS_MOD = f"{_P}.armsInterventionsModule"
-_ARM_GROUPS = f"{_ARMS_MOD}.armGroups"
-_INTERVENTIONS = f"{_ARMS_MOD}.interventions"
 _ELIGIBILITY = f"{_P}.eligibilityModule"
 _OUTCOMES_MOD = f"{_P}.outcomesModule"
 _SPONSORS = f"{_P}.sponsorCollaboratorsModule"
 _CONTACTS = f"{_P}.contactsLocationsModule"
-_LOCATIONS = f"{_CONTACTS}.locations"
 _DESCRIPTION = f"{_P}.descriptionModule"
 
 
 class _Doc:
-    """Typed access into the API document; a wrong type is a ParseError naming its path.
+    """Typed access into the API document, keeping the drift policy.
 
-    ``path`` is the constant path of the node; ``index`` its position when it is a
-    list item. Paths are only formatted on failure: this runs ~120 times a record.
+    ``field`` is the record path a value is for; a value of another type is coerced
+    when that is unambiguous ("120" -> 120, "Yes" -> true, "x" -> ["x"]) and dropped
+    when it is not, each flagged at ``field`` (README "When the registry drifts").
+    The check that decides is one class comparison: this runs ~120 times a record.
     """
 
-    def __init__(self, registry_id: str, url: str | None, markup: Markup = "markdown"):
-        self.registry_id, self.url, self.markup = registry_id, url, markup
+    def __init__(self, registry_id: str, url: str | None, m: Mapper, markup: Markup = "markdown"):
+        self.registry_id, self.url, self.m, self.markup = registry_id, url, m, markup
 
     def fail(self, reason: str, path: str) -> ParseError:
         return ParseError(reason, field_path=path, source=NAME, registry_id=self.registry_id,
                           url=self.url)
 
-    def get(self, node: dict[str, Any] | None, key: str, kind: type, path: str,
-            index: int | None = None) -> Any:
+    def get(self, node: dict[str, Any] | None, key: str, kind: type, field: str) -> Any:
         if node is None:
             return None
         value = node.get(key)
         if value is None or value.__class__ is kind:
             return value
-        if kind is str and value.__class__ in (int, float):
-            return str(value)
-        where = f"{path}[{index}].{key}" if index is not None else f"{path}.{key}"
-        raise self.fail(f"expected {kind.__name__}, found {type(value).__name__}", where)
+        return self.drifted(value, kind, field)
 
-    def text(self, node: dict[str, Any] | None, key: str, path: str, index: int | None = None) -> str | None:
+    def drifted(self, value: Any, kind: type, field: str) -> Any:
+        if value == "" or value == []:
+            return None  # said as nothing: null, as the contract reads an empty value
+        coerced = _coerce(value, kind)
+        self.m.flag(field, value, "dropped" if coerced is None else "coerced")
+        return coerced
+
+    def text(self, node: dict[str, Any] | None, key: str, field: str) -> str | None:
         value = None if node is None else node.get(key)
         if value is None:
             return None
-        return clean(value if value.__class__ is str else self.get(node, key, str, path, index),
-                     self.markup)
+        if value.__class__ is not str:
+            value = self.drifted(value, str, field)
+            if value is None:
+                return None
+        return clean(value, self.markup)
 
-    def line(self, node: dict[str, Any] | None, key: str, path: str, index: int | None = None) -> str | None:
+    def line(self, node: dict[str, Any] | None, key: str, field: str) -> str | None:
         # clean_line inlined: this runs ~50 times a record.
         value = None if node is None else node.get(key)
         if value is None:
             return None
         if value.__class__ is not str:
-            value = self.get(node, key, str, path, index)
+            value = self.drifted(value, str, field)
+            if value is None:
+                return None
         if self.markup != "markdown":
             return clean_line(value, self.markup)
         if "\\" in value:
             value = unescape_markdown(value)
         return collapse(value) or None
 
-    def obj(self, node: dict[str, Any] | None, key: str, path: str) -> dict[str, Any] | None:
-        return self.get(node, key, dict, path)
+    def obj(self, node: dict[str, Any] | None, key: str, field: str) -> dict[str, Any] | None:
+        value = None if node is None else node.get(key)
+        if value is None or value.__class__ is dict:
+            return value
+        if value != "" and value != []:
+            self.m.flag(field, value, "dropped")  # a module or object of another shape
+        return None
 
-    def items(self, node: dict[str, Any] | None, key: str, path: str) -> list[dict[str, Any]]:
-        values = self.get(node, key, list, path) or []
-        for i, v in enumerate(values):
+    def items(self, node: dict[str, Any] | None, key: str, field: str) -> list[dict[str, Any]]:
+        """A list of objects; null or malformed items are skipped (flagged)."""
+        values = None if node is None else node.get(key)
+        if values is None:
+            return []
+        if values.__class__ is not list:
+            if values.__class__ is dict:
+                self.m.flag(field, values, "coerced")  # one object for a list of one
+                return [values]
+            if values != "":
+                self.m.flag(field, values, "dropped")
+            return []
+        for v in values:
             if v.__class__ is not dict:
-                raise self.fail(f"expected object, found {type(v).__name__}", f"{path}.{key}[{i}]")
+                return self._objects(values, field)
         return values
 
-    def strings(self, node: dict[str, Any] | None, key: str, path: str,
-                index: int | None = None) -> list[str] | None:
-        values = self.get(node, key, list, path, index)
-        if not values:
+    def _objects(self, values: list[Any], field: str) -> list[dict[str, Any]]:
+        out = []
+        for v in values:
+            if v.__class__ is dict:
+                out.append(v)
+            else:
+                self.m.flag(field, v, "skipped")
+        return out
+
+    def strings(self, node: dict[str, Any] | None, key: str, field: str) -> list[str] | None:
+        values = None if node is None else node.get(key)
+        if values is None:
             return None
-        out = [clean_line(v if v.__class__ is str else str(v), self.markup) for v in values if v is not None]
-        return [v for v in out if v] or None
+        if values.__class__ is not list:
+            if values == "":
+                return None
+            if values.__class__ is dict:
+                self.m.flag(field, values, "dropped")
+                return None
+            self.m.flag(field, values, "coerced")  # "Crohn Disease" for ["Crohn Disease"]
+            values = [values]
+        out = []
+        for v in values:
+            if v.__class__ is not str:
+                if v is None or v.__class__ in (list, dict, bool):
+                    self.m.flag(field, v, "skipped")
+                    continue
+                self.m.flag(field, v, "coerced")
+                v = str(v)
+            line = clean_line(v, self.markup)
+            if line:
+                out.append(line)
+        return out or None
 
 
-def _date(d: _Doc, struct: dict[str, Any] | None, path: str, m: Mapper) -> dict[str, Any] | None:
-    if not struct or not struct.get("date"):
+_TRUE = frozenset({"yes", "y", "true", "t", "1"})
+_FALSE = frozenset({"no", "n", "false", "f", "0"})
+_COUNT = re.compile(r"^\s*(\d{1,3}(?:,\d{3})+|\d+)\s*$")
+
+
+def _coerce(value: Any, kind: type) -> Any:
+    """``value`` as ``kind`` when only one reading is possible, else None."""
+    cls = value.__class__
+    if kind is str:
+        if cls is int or cls is float:
+            return str(value)
+        if cls is list and len(value) == 1 and value[0].__class__ is str:
+            return value[0]
+    elif kind is int:
+        if cls is str:
+            match = _COUNT.match(value)
+            return int(match[1].replace(",", "")) if match else None
+        if cls is float and value.is_integer():
+            return int(value)
+    elif kind is bool:
+        if cls is str:
+            word = value.strip().lower()
+            return True if word in _TRUE else False if word in _FALSE else None
+        if cls is int and value in (0, 1):
+            return value == 1
+    elif kind is list:
+        if cls is str or cls is dict:
+            return [value]
+    return None
+
+
+def _date(d: _Doc, value: Any, field: str, m: Mapper) -> dict[str, Any] | None:
+    """A date struct ``{date, type}``; one given as bare text is read as its date (flagged)."""
+    if value is None or value == "":
         return None
-    kind = struct.get("type")
-    return {"date": d.get(struct, "date", str, path), "kind": m.enum(vocab.DATE_KIND, kind, path + ".kind")}
+    if value.__class__ is dict:
+        date, kind = value.get("date"), value.get("type")
+    elif value.__class__ is str:
+        m.flag(field, value, "coerced")  # the date without its kind
+        date, kind = value, None
+    else:
+        m.flag(field, value, "dropped")
+        return None
+    if date is None or date == "":
+        if kind is not None:
+            m.flag(field + ".kind", kind, "dropped")  # a kind of no date
+        return None
+    iso = _iso(date, field + ".date", m)
+    if iso is None:
+        return None
+    return {"date": iso, "kind": m.enum(vocab.DATE_KIND, kind, field + ".kind")}
 
 
-def _org(d: _Doc, node: dict[str, Any] | None, path: str, field: str, m: Mapper,
-         index: int | None = None) -> dict[str, Any] | None:
+def _iso(date: Any, field: str, m: Mapper) -> str | None:
+    if date.__class__ is str and is_iso(date):
+        return str(date)
+    iso = iso_date(date if date.__class__ is str else str(date))
+    m.flag(field, date, "dropped" if iso is None else "coerced")
+    return iso
+
+
+def _org(d: _Doc, node: dict[str, Any] | None, field: str, m: Mapper) -> dict[str, Any] | None:
     if node is None:
         return None
-    name = d.line(node, "name", path, index)
+    name = d.line(node, "name", field + ".name")
     agency_class = m.enum(vocab.AGENCY_CLASS, node.get("class"), f"{field}.class")
     return {"name": name, "class": agency_class} if name or agency_class else None
 
 
-def _strip_type(name: str) -> str:
-    """"Biological: conventional therapy" -> "conventional therapy" (arm intervention names)."""
+def _arm_intervention(name: str, names: frozenset[str]) -> str:
+    """An arm's "Type: Name" reference -> the intervention's name.
+
+    Linked by name, not by vocabulary: a type the vocabulary does not know yet still
+    links, because the part after the colon names an intervention of the record."""
+    if name in names:
+        return name  # an intervention whose own name has a colon
     match = _TYPED_NAME.match(name)
-    if match and vocab.INTERVENTION_TYPE.map(match[1]).known:
+    if match and (match[2].strip() in names or vocab.INTERVENTION_TYPE.map(match[1]).known):
         return match[2].strip()
     return name
 
 
 def parse(raw: bytes, registry_id: str, *, url: str | None = None) -> Record:
     """Pure: an API v2 study document (bytes) -> the normalized record."""
-    d = _Doc(registry_id, url)
     try:
         doc = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
-        raise d.fail(f"malformed JSON ({exc})", "$") from exc
+        raise _Doc(registry_id, url, Mapper()).fail(f"malformed JSON ({exc})", "$") from exc
     if not isinstance(doc, dict):
-        raise d.fail(f"expected a study object, found {type(doc).__name__}", "$")
+        raise _Doc(registry_id, url, Mapper()).fail(
+            f"expected a study object, found {type(doc).__name__}", "$")
     return parse_document(doc, registry_id, url=url)
 
 
@@ -175,66 +283,73 @@ def parse_document(doc: dict[str, Any], registry_id: str, *, url: str | None = N
     """An API v2 study object (already decoded) -> the normalized record.
 
     ``markup`` is how its text fields are written: API v2 writes Markdown, the
-    record-history endpoints the same fields as HTML (ctgov_history).
+    record-history endpoints the same fields as HTML (ctgov_history). Refused (a
+    ParseError) only when the document cannot be identified: no protocol section,
+    no NCT id, or another record's id; every other surprise is flagged.
     """
-    d = _Doc(registry_id, url, markup)
-    proto = d.obj(doc, _P, "$")
-    if proto is None:
-        raise d.fail("missing protocolSection: not an API v2 study document", "$.protocolSection")
     m = Mapper()
-    ident = d.obj(proto, "identificationModule", _P) or {}
-    nct = d.get(ident, "nctId", str, _IDENT)
-    if not nct:
-        raise d.fail("missing nctId", f"{_IDENT}.nctId")
-    aliases = d.strings(ident, "nctIdAliases", _IDENT) or []
+    d = _Doc(registry_id, url, m, markup)
+    proto = doc.get(_P)
+    if proto.__class__ is not dict:
+        raise d.fail("missing protocolSection: not an API v2 study document", "$.protocolSection")
+    ident = proto.get("identificationModule")
+    nct = ident.get("nctId") if ident.__class__ is dict else None
+    if not nct or nct.__class__ is not str:
+        raise d.fail("missing nctId: the document names no study", f"{_IDENT}.nctId")
+    aliases = d.strings(ident, "nctIdAliases", "identifiers.aliases") or []
     if nct != registry_id and registry_id not in aliases:
         raise d.fail(f"document is for {nct}, not {registry_id}", f"{_IDENT}.nctId")
-    status_mod = d.obj(proto, "statusModule", _P) or {}
-    desc = d.obj(proto, "descriptionModule", _P)
+    status_mod = d.obj(proto, "statusModule", _STATUS) or {}
+    desc = d.obj(proto, "descriptionModule", _DESCRIPTION)
+    conditions = d.obj(proto, "conditionsModule", _CONDITIONS)
+    status = _status(d, status_mod, m)
     data: dict[str, Any] = {
         "registry_id": nct,
         "source": source,
         "source_url": url,
-        "source_version_date": (status_mod.get("lastUpdatePostDateStruct") or {}).get("date"),
         "titles": _titles(d, ident),
         "identifiers": _identifiers(d, ident, aliases, m),
-        "status": _status(d, status_mod, m),
-        **_design(d, d.obj(proto, "designModule", _P), m),
-        "conditions": d.strings(d.obj(proto, "conditionsModule", _P), "conditions", _CONDITIONS),
-        "keywords": d.strings(d.obj(proto, "conditionsModule", _P), "keywords", _CONDITIONS),
-        **_arms_interventions(d, d.obj(proto, "armsInterventionsModule", _P), m),
-        "eligibility": _eligibility(d, d.obj(proto, "eligibilityModule", _P), m),
-        "outcomes": _outcomes(d, d.obj(proto, "outcomesModule", _P)),
-        "sponsors": _sponsors(d, d.obj(proto, "sponsorCollaboratorsModule", _P), m),
-        "sites": _sites(d, d.obj(proto, "contactsLocationsModule", _P), m),
-        "summary": d.text(desc, "briefSummary", _DESCRIPTION),
-        "description": d.text(desc, "detailedDescription", _DESCRIPTION),
-        "unmapped": none_if_empty(m.unmapped),
+        "status": status,
+        **_design(d, d.obj(proto, "designModule", _DESIGN), m),
+        "conditions": d.strings(conditions, "conditions", "conditions"),
+        "keywords": d.strings(conditions, "keywords", "keywords"),
+        **_arms_interventions(d, d.obj(proto, "armsInterventionsModule", _ARMS_MOD), m),
+        "eligibility": _eligibility(d, d.obj(proto, "eligibilityModule", _ELIGIBILITY), m),
+        "outcomes": _outcomes(d, d.obj(proto, "outcomesModule", _OUTCOMES_MOD), m),
+        "sponsors": _sponsors(d, d.obj(proto, "sponsorCollaboratorsModule", _SPONSORS), m),
+        "sites": _sites(d, d.obj(proto, "contactsLocationsModule", _CONTACTS), m),
+        "summary": d.text(desc, "briefSummary", "summary"),
+        "description": d.text(desc, "detailedDescription", "description"),
     }
-    return build_record(data, source=source, registry_id=registry_id, url=url)
+    updated = (status or {}).get("last_update_posted")
+    data["source_version_date"] = updated["date"] if updated else None
+    data["unmapped"] = none_if_empty(m.unmapped)
+    return build_record(data, source=source, registry_id=registry_id, url=url, mapper=m)
 
 
 def _titles(d: _Doc, ident: dict[str, Any]) -> dict[str, Any] | None:
     titles = {
-        "brief": d.line(ident, "briefTitle", _IDENT),
-        "official": d.line(ident, "officialTitle", _IDENT),
-        "acronym": d.line(ident, "acronym", _IDENT),
+        "brief": d.line(ident, "briefTitle", "titles.brief"),
+        "official": d.line(ident, "officialTitle", "titles.official"),
+        "acronym": d.line(ident, "acronym", "titles.acronym"),
     }
     return titles if any(titles.values()) else None
 
 
 def _identifiers(d: _Doc, ident: dict[str, Any], aliases: list[str], m: Mapper) -> dict[str, Any] | None:
-    org = d.obj(ident, "orgStudyIdInfo", _IDENT)
-    path = f"{_IDENT}.secondaryIdInfos"
-    secondary = [
-        {"id": d.line(s, "id", path, i),
-         "kind": m.enum(vocab.SECONDARY_ID_TYPE, s.get("type"), "identifiers.secondary.kind"),
-         "domain": d.line(s, "domain", path, i)}
-        for i, s in enumerate(d.items(ident, "secondaryIdInfos", _IDENT))
-    ]
+    org = d.obj(ident, "orgStudyIdInfo", "identifiers.org_study_id")
+    secondary = []
+    for s in d.items(ident, "secondaryIdInfos", "identifiers.secondary"):
+        item = {"id": d.line(s, "id", "identifiers.secondary.id"),
+                "kind": m.enum(vocab.SECONDARY_ID_TYPE, s.get("type"), "identifiers.secondary.kind"),
+                "domain": d.line(s, "domain", "identifiers.secondary.domain")}
+        if item["id"]:
+            secondary.append(item)
+        elif item["kind"] or item["domain"]:
+            m.flag("identifiers.secondary", s, "skipped")  # an id without the id
     out = {
-        "org_study_id": d.line(org, "id", f"{_IDENT}.orgStudyIdInfo"),
-        "secondary": [s for s in secondary if s["id"]] or None,
+        "org_study_id": d.line(org, "id", "identifiers.org_study_id"),
+        "secondary": secondary or None,
         "aliases": aliases or None,
     }
     return out if any(out.values()) else None
@@ -242,72 +357,78 @@ def _identifiers(d: _Doc, ident: dict[str, Any], aliases: list[str], m: Mapper) 
 
 def _status(d: _Doc, mod: dict[str, Any], m: Mapper) -> dict[str, Any] | None:
     out: dict[str, Any] = {
-        "overall": m.enum(vocab.OVERALL_STATUS, d.get(mod, "overallStatus", str, _STATUS), "status.overall"),
-        "last_known": m.enum(vocab.OVERALL_STATUS, d.get(mod, "lastKnownStatus", str, _STATUS),
-                             "status.last_known"),
-        "why_stopped": d.text(mod, "whyStopped", _STATUS),
+        "overall": m.enum(vocab.OVERALL_STATUS, mod.get("overallStatus"), "status.overall"),
+        "last_known": m.enum(vocab.OVERALL_STATUS, mod.get("lastKnownStatus"), "status.last_known"),
+        "why_stopped": d.text(mod, "whyStopped", "status.why_stopped"),
     }
     for field, key in _DATES.items():
-        out[field] = _date(d, d.obj(mod, key, _STATUS), f"status.{field}", m)
-    verified = d.get(mod, "statusVerifiedDate", str, _STATUS)
-    out["verified"] = {"date": verified, "kind": None} if verified else None
+        out[field] = _date(d, mod.get(key), f"status.{field}", m)
+    verified = mod.get("statusVerifiedDate")
+    if verified.__class__ is dict:  # drifted into a struct like the others
+        out["verified"] = _date(d, verified, "status.verified", m)
+    else:
+        iso = _iso(verified, "status.verified", m) if verified is not None and verified != "" else None
+        out["verified"] = {"date": iso, "kind": None} if iso else None
     return out if any(out.values()) else None
 
 
 def _design(d: _Doc, mod: dict[str, Any] | None, m: Mapper) -> dict[str, Any]:
-    info = d.obj(mod, "designInfo", _DESIGN) or {}
-    masking = d.obj(info, "maskingInfo", _DESIGN_INFO) or {}
+    info = d.obj(mod, "designInfo", "design") or {}
+    masking = d.obj(info, "maskingInfo", "design.masking") or {}
     design: dict[str, Any] = {
-        field: m.enum(vocabulary, d.get(info, key, str, _DESIGN_INFO), f"design.{field}")
+        field: m.enum(vocabulary, info.get(key), f"design.{field}")
         for field, (key, vocabulary) in _DESIGN_ENUMS.items()
     }
     design["masking"] = m.enum(vocab.MASKING, masking.get("masking"), "design.masking")
-    design["who_masked"] = d.strings(masking, "whoMasked", f"{_DESIGN_INFO}.maskingInfo")
-    enrollment = d.obj(mod, "enrollmentInfo", _DESIGN) or {}
-    count = d.get(enrollment, "count", int, _ENROLLMENT)
+    design["who_masked"] = d.strings(masking, "whoMasked", "design.who_masked")
+    enrollment = d.obj(mod, "enrollmentInfo", "enrollment") or {}
+    count = d.get(enrollment, "count", int, "enrollment.count")
     if count == UNKNOWN_ENROLLMENT:
         count = None
     kind = m.enum(vocab.DATE_KIND, enrollment.get("type"), "enrollment.kind")
     return {
-        "study_type": m.enum(vocab.STUDY_TYPE, d.get(mod, "studyType", str, _DESIGN), "study_type"),
-        "phases": m.enums(vocab.PHASE, d.get(mod, "phases", list, _DESIGN), "phases"),
+        "study_type": m.enum(vocab.STUDY_TYPE, None if mod is None else mod.get("studyType"), "study_type"),
+        "phases": m.enums(vocab.PHASE, None if mod is None else mod.get("phases"), "phases"),
         "design": design if any(design.values()) else None,
         "enrollment": {"count": count, "kind": kind} if count is not None or kind else None,
     }
 
 
 def _arms_interventions(d: _Doc, mod: dict[str, Any] | None, m: Mapper) -> dict[str, Any]:
-    arms = []
-    for i, arm in enumerate(d.items(mod, "armGroups", _ARMS_MOD)):
-        label = d.line(arm, "label", _ARM_GROUPS, i)
-        if not label:
-            continue
-        names = d.strings(arm, "interventionNames", _ARM_GROUPS, i)
-        arms.append({
-            "label": label,
-            "type": m.enum(vocab.ARM_TYPE, arm.get("type"), "arms.type"),
-            "description": d.text(arm, "description", _ARM_GROUPS, i),
-            "interventions": [_strip_type(n) for n in names] if names else None,
-        })
     interventions = []
-    for i, item in enumerate(d.items(mod, "interventions", _ARMS_MOD)):
-        name = d.line(item, "name", _INTERVENTIONS, i)
-        if not name:
-            continue
-        interventions.append({
+    for item in d.items(mod, "interventions", "interventions"):
+        entry = {
             "type": m.enum(vocab.INTERVENTION_TYPE, item.get("type"), "interventions.type"),
-            "name": name,
-            "description": d.text(item, "description", _INTERVENTIONS, i),
-            "arm_labels": d.strings(item, "armGroupLabels", _INTERVENTIONS, i),
-            "other_names": d.strings(item, "otherNames", _INTERVENTIONS, i),
-        })
+            "name": d.line(item, "name", "interventions.name"),
+            "description": d.text(item, "description", "interventions.description"),
+            "arm_labels": d.strings(item, "armGroupLabels", "interventions.arm_labels"),
+            "other_names": d.strings(item, "otherNames", "interventions.other_names"),
+        }
+        if entry["name"] is None and any(entry.values()):
+            m.flag("interventions.name", item.get("name"), "kept")  # kept without its name
+        if any(entry.values()):
+            interventions.append(entry)
+    names = frozenset(i["name"] for i in interventions if i["name"])
+    arms = []
+    for arm in d.items(mod, "armGroups", "arms"):
+        refs = d.strings(arm, "interventionNames", "arms.interventions")
+        entry = {
+            "label": d.line(arm, "label", "arms.label"),
+            "type": m.enum(vocab.ARM_TYPE, arm.get("type"), "arms.type"),
+            "description": d.text(arm, "description", "arms.description"),
+            "interventions": [_arm_intervention(n, names) for n in refs] if refs else None,
+        }
+        if entry["label"] is None and any(entry.values()):
+            m.flag("arms.label", arm.get("label"), "kept")  # an arm without a label is still an arm
+        if any(entry.values()):
+            arms.append(entry)
     return {"arms": arms or None, "interventions": interventions or None}
 
 
 def _eligibility(d: _Doc, mod: dict[str, Any] | None, m: Mapper) -> dict[str, Any] | None:
     if not mod:
         return None
-    text = d.text(mod, "eligibilityCriteria", _ELIGIBILITY)
+    text = d.text(mod, "eligibilityCriteria", "eligibility.criteria_text")
     split = split_criteria(text) if text else None
     return {
         "criteria_text": text,
@@ -315,34 +436,37 @@ def _eligibility(d: _Doc, mod: dict[str, Any] | None, m: Mapper) -> dict[str, An
         "exclusion": split.exclusion or None if split else None,
         "unclassified": split.unclassified or None if split else None,
         "criteria_layout": ("headed" if split.headed else "no_headers") if split else None,
-        "min_age": parse_age(d.get(mod, "minimumAge", str, _ELIGIBILITY), "eligibility.min_age", m),
-        "max_age": parse_age(d.get(mod, "maximumAge", str, _ELIGIBILITY), "eligibility.max_age", m),
-        "sex": m.enum(vocab.SEX, d.get(mod, "sex", str, _ELIGIBILITY), "eligibility.sex"),
-        "healthy_volunteers": d.get(mod, "healthyVolunteers", bool, _ELIGIBILITY),
-        "std_ages": m.enums(vocab.STD_AGE, d.get(mod, "stdAges", list, _ELIGIBILITY), "eligibility.std_ages"),
+        "min_age": parse_age(d.get(mod, "minimumAge", str, "eligibility.min_age"), "eligibility.min_age", m),
+        "max_age": parse_age(d.get(mod, "maximumAge", str, "eligibility.max_age"), "eligibility.max_age", m),
+        "sex": m.enum(vocab.SEX, mod.get("sex"), "eligibility.sex"),
+        "healthy_volunteers": d.get(mod, "healthyVolunteers", bool, "eligibility.healthy_volunteers"),
+        "std_ages": m.enums(vocab.STD_AGE, mod.get("stdAges"), "eligibility.std_ages"),
     }
 
 
-def _outcomes(d: _Doc, mod: dict[str, Any] | None) -> dict[str, Any] | None:
+def _outcomes(d: _Doc, mod: dict[str, Any] | None, m: Mapper) -> dict[str, Any] | None:
     if not mod:
         return None
     out: dict[str, Any] = {}
-    for field, key, path in _OUTCOME_LISTS:
+    for field, key in _OUTCOME_LISTS:
+        path = f"outcomes.{field}"
         items = []
-        for i, o in enumerate(d.items(mod, key, _OUTCOMES_MOD)):
-            measure = d.line(o, "measure", path, i)
-            if measure:
-                items.append({"measure": measure, "time_frame": d.line(o, "timeFrame", path, i),
-                              "description": d.text(o, "description", path, i)})
+        for o in d.items(mod, key, path):
+            entry = {"measure": d.line(o, "measure", path + ".measure"),
+                     "time_frame": d.line(o, "timeFrame", path + ".time_frame"),
+                     "description": d.text(o, "description", path + ".description")}
+            if entry["measure"] is None and any(entry.values()):
+                m.flag(path + ".measure", o.get("measure"), "kept")
+            if any(entry.values()):
+                items.append(entry)
         out[field] = items or None
     return out if any(out.values()) else None
 
 
 def _sponsors(d: _Doc, mod: dict[str, Any] | None, m: Mapper) -> dict[str, Any] | None:
-    lead = _org(d, d.obj(mod, "leadSponsor", _SPONSORS), f"{_SPONSORS}.leadSponsor", "sponsors.lead", m)
-    path = f"{_SPONSORS}.collaborators"
-    collaborators = [org for org in (_org(d, c, path, "sponsors.collaborators", m, i)
-                                     for i, c in enumerate(d.items(mod, "collaborators", _SPONSORS))) if org]
+    lead = _org(d, d.obj(mod, "leadSponsor", "sponsors.lead"), "sponsors.lead", m)
+    collaborators = [org for org in (_org(d, c, "sponsors.collaborators", m)
+                                     for c in d.items(mod, "collaborators", "sponsors.collaborators")) if org]
     if not lead and not collaborators:
         return None
     return {"lead": lead, "collaborators": collaborators or None}
@@ -351,11 +475,10 @@ def _sponsors(d: _Doc, mod: dict[str, Any] | None, m: Mapper) -> dict[str, Any] 
 def _sites(d: _Doc, mod: dict[str, Any] | None, m: Mapper) -> list[dict[str, Any]] | None:
     sites = []
     line = d.line
-    for i, loc in enumerate(d.items(mod, "locations", _CONTACTS)):
-        site = {"facility": line(loc, "facility", _LOCATIONS, i), "city": line(loc, "city", _LOCATIONS, i),
-                "state": line(loc, "state", _LOCATIONS, i), "country": line(loc, "country", _LOCATIONS, i),
+    for loc in d.items(mod, "locations", "sites"):
+        site = {"facility": line(loc, "facility", "sites.facility"), "city": line(loc, "city", "sites.city"),
+                "state": line(loc, "state", "sites.state"), "country": line(loc, "country", "sites.country"),
                 "status": m.enum(vocab.SITE_STATUS, loc.get("status"), "sites.status")}
         if any(site.values()):
             sites.append(site)
     return sites or None
-

@@ -18,6 +18,7 @@ import orjson
 
 from trialmirror.errors import GiveUpError, TrialmirrorError
 from trialmirror.ingest.http import Http
+from trialmirror.ingest.parsing.dates import is_iso
 from trialmirror.ingest.sources.ctgov import LABEL, NAME
 from trialmirror.settings import Settings
 
@@ -65,24 +66,30 @@ def token_refused(exc: TrialmirrorError) -> bool:
     return isinstance(exc, GiveUpError) and exc.http_status in _REFUSED_TOKEN
 
 
-def _ident(study: Any) -> dict[str, Any]:
-    return ((study or {}).get("protocolSection") or {}).get("identificationModule") or {}
+def _module(study: Any, name: str) -> dict[str, Any]:
+    """A module of a page's study, or {} whatever shape the registry gave it."""
+    proto = study.get("protocolSection") if isinstance(study, dict) else None
+    module = proto.get(name) if isinstance(proto, dict) else None
+    return module if isinstance(module, dict) else {}
 
 
 def study_id(study: Any) -> str | None:
-    rid = _ident(study).get("nctId")
-    return rid if isinstance(rid, str) else None
+    rid = _module(study, "identificationModule").get("nctId")
+    return rid if isinstance(rid, str) and rid else None
 
 
 def aliases(study: Any) -> list[str]:
     """Ids the study was registered under before (merged into it)."""
-    return list(_ident(study).get("nctIdAliases") or [])
+    found = _module(study, "identificationModule").get("nctIdAliases")
+    if isinstance(found, str):
+        return [found]
+    return [a for a in found if isinstance(a, str)] if isinstance(found, list) else []
 
 
 def last_update(study: Any) -> str | None:
-    date = ((((study or {}).get("protocolSection") or {}).get("statusModule") or {})
-            .get("lastUpdatePostDateStruct") or {}).get("date")
-    return date if isinstance(date, str) else None
+    struct = _module(study, "statusModule").get("lastUpdatePostDateStruct")
+    date = struct.get("date") if isinstance(struct, dict) else struct
+    return date if isinstance(date, str) and is_iso(date) else None
 
 
 def study_bytes(study: Any) -> bytes:

@@ -1,0 +1,37 @@
+"""Dates as sources write them -> ISO 8601 at the source's precision ("2011-04", "2011-04-05")."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+_ISO = re.compile(r"^\d{4}(?:-(?:0[1-9]|1[0-2])(?:-(?:0[1-9]|[12]\d|3[01]))?)?$")
+_ISO_TIME = re.compile(r"^(\d{4}-\d{2}-\d{2})[T ]\d{2}:\d{2}")
+# Written-out forms, which no one reads two ways. Day-first numeric dates are a
+# mirror's choice (ICTRP): a caller that knows it passes NUMERIC_DAY_FIRST.
+WORDED = (("%B %Y", 2), ("%b %Y", 2), ("%B %d, %Y", 3), ("%b %d, %Y", 3), ("%B %d %Y", 3),
+          ("%d %B %Y", 3), ("%d %b %Y", 3), ("%Y/%m/%d", 3), ("%Y/%m", 2), ("%Y-%m-%d", 3),
+          ("%Y-%m", 2))
+NUMERIC_DAY_FIRST = (("%d/%m/%Y", 3),)
+
+
+def is_iso(value: str) -> bool:
+    """The registry's own form: ``YYYY``, ``YYYY-MM`` or ``YYYY-MM-DD``."""
+    return _ISO.match(value) is not None
+
+
+def iso_date(value: str, extra: tuple[tuple[str, int], ...] = ()) -> str | None:
+    """``"April 2011"`` -> ``"2011-04"``; ``"5 April 2011"`` -> ``"2011-04-05"``; None if unread."""
+    text = " ".join(value.split())
+    if is_iso(text):
+        return text
+    stamp = _ISO_TIME.match(text)
+    if stamp:
+        text = stamp[1]
+    for fmt, parts in (*WORDED, *extra):
+        try:
+            day = datetime.strptime(text, fmt)
+        except ValueError:
+            continue
+        return day.strftime("%Y-%m-%d" if parts == 3 else "%Y-%m")
+    return None
