@@ -1,4 +1,4 @@
-"""The read side's commands: ``search``, ``serve`` (the HTTP API), ``export``."""
+"""The read side's commands: ``search``, ``serve`` (the HTTP API), ``export``, ``drift``."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
-from trialmirror.cli.app import Context, app, emit_json, fail, json_option
+from trialmirror.cli.app import Context, app, emit_json, fail, json_option, source_named
 from trialmirror.errors import require_extra
 from trialmirror.ingest.sources import REGISTRY
 
@@ -126,3 +126,38 @@ def export_cmd(obj: Context, fmt: str, output: Path | None, as_of: datetime | No
 
 def _stdout() -> Any:
     return open(sys.stdout.fileno(), "wb", closefd=False)  # noqa: SIM115 (a context manager above)
+
+
+@app.command("drift")
+@click.option("--since", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="Only values first seen on or after this date (YYYY-MM-DD, UTC).")
+@click.option("--source", "source_names", multiple=True, help="Only this source (repeatable).")
+@click.option("--path", "paths", multiple=True, help="Only this record path, e.g. status.overall (repeatable).")
+@json_option
+@click.pass_obj
+def drift_cmd(obj: Context, since: datetime | None, source_names: tuple[str, ...],
+              paths: tuple[str, ...], as_json: bool) -> None:
+    """What the registry and mirrors wrote that the parsers did not expect: each flagged
+    path and raw value, what was done with it (kept, coerced, dropped, skipped), how many
+    records and versions carry it, and when it was first seen; newest first."""
+    from datetime import UTC
+
+    for name in source_names:
+        source_named(name)
+    rows = obj.store.drift(since=since.replace(tzinfo=UTC) if since else None,
+                           sources=list(source_names) or None, paths=list(paths) or None)
+    if as_json:
+        emit_json([{**r._asdict(), "first_seen": r.first_seen.isoformat(),
+                    "last_seen": r.last_seen.isoformat()} for r in rows])
+        return
+    if not rows:
+        obj.err.print("no drift flagged" + (f" since {since.date()}" if since else ""), highlight=False)
+        return
+    table = Table("first seen", "source", "path", "action", "value", "records", "versions",
+                  "e.g.", "last seen")
+    for column in (0, 1, 2, 3, 7, 8):
+        table.columns[column].no_wrap = True
+    for r in rows:
+        table.add_row(f"{r.first_seen:%Y-%m-%d}", r.source, escape(r.path), r.action, escape(r.value),
+                      str(r.records), str(r.versions), r.example, f"{r.last_seen:%Y-%m-%d}")
+    obj.out.print(table)

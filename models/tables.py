@@ -7,6 +7,8 @@
 - ``version``: each distinct normalized record of a (registry id, source),
   numbered from 1, keyed by its canonical content hash, with the semantic
   diff against the version before it.
+- ``drift_flag``: one row per drift flag of a stored version (its ``unmapped``
+  entries), so new registry values are countable across the store.
 - ``event``: append-only, ``seq`` increases monotonically; consumers keep a
   cursor (the change feed, status notifications).
 - ``watch``, ``lease``, ``notify_cursor``, ``delivery``, ``store_meta``: the
@@ -94,6 +96,24 @@ class Event(SQLModel, table=True):
     kind: str = Field(max_length=32, index=True)
     occurred_at: datetime
     data: str | None = Field(default=None, sa_column=Column(Text))  # JSON details
+
+
+class DriftFlag(SQLModel, table=True):
+    """A drift flag of a stored version (README "When the registry drifts"): what the
+    parser kept, coerced, dropped or skipped, where and from what raw value."""
+
+    __tablename__ = "drift_flag"
+    __table_args__ = (Index("ix_drift_flag_path", "source", "path", "value"),
+                      Index("ix_drift_flag_record", "registry_id", "source", "version"))
+
+    id: int | None = Field(default=None, primary_key=True)
+    registry_id: str = Field(max_length=64)
+    source: str = Field(max_length=32)
+    version: int
+    path: str = Field(max_length=200)
+    value: str = Field(sa_column=Column(Text, nullable=False))
+    action: str = Field(max_length=16)  # kept | coerced | dropped | skipped
+    observed_at: datetime
 
 
 class SearchDoc(SQLModel, table=True):

@@ -62,6 +62,7 @@ class Store:
         self.fetched_upstream_versions, self.fetches = reads.fetched_upstream_versions, reads.fetches
         self.raw, self.raw_url, self.counts = reads.raw, reads.raw_url, reads.counts
         self.stored_since, self.coverage_since = reads.stored_since, reads.coverage_since
+        self.drift = reads.drift
 
     def transaction(self) -> AbstractContextManager[Connection]:
         """A transaction on this thread's connection (the store's own modules, and tests)."""

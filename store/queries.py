@@ -11,8 +11,9 @@ import zstandard
 from sqlalchemy import bindparam, func, select, text, tuple_
 
 from trialmirror.store.engine import Database
-from trialmirror.store.rows import FetchRow, VersionHead, VersionMeta, VersionRef, VersionRow
-from trialmirror.store.sql import EVENT, FETCH, RAW, VERSION, columns
+from trialmirror.store.rows import DriftRow, FetchRow, VersionHead, VersionMeta, VersionRef, VersionRow
+from trialmirror.store.engine import as_utc
+from trialmirror.store.sql import DRIFT, EVENT, FETCH, RAW, VERSION, columns
 
 _VERSION_COLUMNS = columns(VERSION, VersionRow)
 _META_COLUMNS = columns(VERSION, VersionMeta)
@@ -40,6 +41,26 @@ class Reads:
 
     def __init__(self, db: Database):
         self.db = db
+
+    def drift(self, *, since: datetime | None = None, sources: Sequence[str] | None = None,
+              paths: Sequence[str] | None = None) -> list[DriftRow]:
+        """Flagged values with how many records and versions carry them and when they were
+        first and last seen, newest first; ``since``: only those first seen then or later."""
+        first = func.min(DRIFT.c.observed_at)
+        query = (select(DRIFT.c.source, DRIFT.c.path, DRIFT.c.action, DRIFT.c.value,
+                        func.count(func.distinct(DRIFT.c.registry_id)), func.count(),
+                        first, func.max(DRIFT.c.observed_at), func.min(DRIFT.c.registry_id))
+                 .group_by(DRIFT.c.source, DRIFT.c.path, DRIFT.c.action, DRIFT.c.value)
+                 .order_by(first.desc(), DRIFT.c.source, DRIFT.c.path, DRIFT.c.value))
+        if sources:
+            query = query.where(DRIFT.c.source.in_(sources))
+        if paths:
+            query = query.where(DRIFT.c.path.in_(paths))
+        if since is not None:
+            query = query.having(first >= since)
+        with self.db.tx() as conn:
+            rows = conn.execute(query).all()
+        return [DriftRow(r[0], r[1], r[2], r[3], r[4], r[5], as_utc(r[6]), as_utc(r[7]), r[8]) for r in rows]
 
     def last_validators(self, registry_id: str, source: str) -> tuple[str | None, str | None]:
         """ETag and Last-Modified of the last fetch that stored or matched a version."""

@@ -184,3 +184,17 @@ class PutResult:
     content_hash: str
     changes: list[Change] = field(default_factory=list)
     events: list[dict[str, Any]] = field(default_factory=list)
+
+
+class DriftRow(NamedTuple):
+    """One flagged (source, path, action, value) across the store (``trialmirror drift``)."""
+
+    source: str
+    path: str
+    action: str
+    value: str
+    records: int
+    versions: int
+    first_seen: datetime
+    last_seen: datetime
+    example: str  # one record that carries it (the lowest id), to look at

@@ -24,6 +24,7 @@ from sqlmodel import SQLModel
 
 from trialmirror.models.tables import (
     Delivery,
+    DriftFlag,
     Event,
     Fetch,
     Lease,
@@ -43,6 +44,7 @@ LEASE = SQLModel.metadata.tables[Lease.__tablename__]
 CURSOR = SQLModel.metadata.tables[NotifyCursor.__tablename__]
 DELIVERY = SQLModel.metadata.tables[Delivery.__tablename__]
 CHECKPOINT = SQLModel.metadata.tables[SyncCheckpoint.__tablename__]
+DRIFT = SQLModel.metadata.tables[DriftFlag.__tablename__]
 
 
 def columns(table: Table, row: Any) -> list[Column[Any]]:
@@ -61,6 +63,7 @@ _STATEMENTS = {
     "raw_insert": _insert(RAW, tail=" ON CONFLICT (sha256) DO NOTHING"),
     "fetch_insert": _insert(FETCH),
     "version_insert": _insert(VERSION),
+    "drift_insert": _insert(DRIFT),
     "event_insert": _insert(EVENT, tail=" RETURNING seq"),
     "latest": 'SELECT version, content_hash, record, raw_sha256, parser_version FROM "version" '
               "WHERE registry_id = :rid AND source = :src ORDER BY version DESC LIMIT 1",

@@ -144,6 +144,13 @@ class Writer:
             "parser_version": parser_version, "produced_by": produced_by,
             "upstream_version": upstream_version, "record": record_json,
             "diff": dumps(changes) if latest is not None else None})
+        if data.get("unmapped"):  # rare: a version the drift policy flagged
+            when = self._sql.time(observed_at)
+            for flag in data["unmapped"]:
+                self._sql.run(conn, "drift_insert", {
+                    "registry_id": registry_id, "source": source, "version": number,
+                    "path": flag["path"], "value": flag["value"], "action": flag["action"],
+                    "observed_at": when})
         if searchable:  # the index moves with the version, or not at all
             search.index(conn, self.db.is_postgres, data, source, number,
                          valid_from or data.get("source_version_date"))

@@ -245,3 +245,27 @@ def test_search_and_the_hint_when_the_index_is_outdated(env, settings):
     rebuilt = _run(env, "search", "--reindex", "cord")
     assert "indexed 1 records" in rebuilt.stderr and "--reindex` rebuilds" not in rebuilt.stderr
     assert not _run(env, "search", "cord").stderr
+
+
+def test_drift_lists_a_new_registry_value_the_day_it_appears(env):
+    server, _ = env
+    server.routes[PATH] = [_body(fx.current())]
+    assert _run(env, "sync", NCT).exit_code == 0
+    assert "no drift flagged" in _run(env, "drift").stderr
+    drifted = fx.current()
+    drifted["protocolSection"]["statusModule"]["overallStatus"] = "PAUSED_FOR_REVIEW"
+    drifted["protocolSection"]["designModule"]["enrollmentInfo"]["count"] = "20"
+    server.routes[PATH] = [_body(drifted)]
+    synced = _run(env, "sync", NCT)
+    assert synced.exit_code == 0, synced.output
+    table = _run(env, "drift").stdout
+    assert "status.overall" in table and "PAUSED_FOR_REVIEW" in table and "kept" in table
+    assert "enrollment.count" in table and "coerced" in table and NCT in table
+    rows = json.loads(_run(env, "drift", "--json").stdout)
+    by_path = {r["path"]: r for r in rows}
+    assert by_path["status.overall"]["records"] == 1 and by_path["status.overall"]["source"] == "ctgov"
+    assert by_path["enrollment.count"]["value"] == "20"
+    assert json.loads(_run(env, "drift", "--json", "--since", "2999-01-01").stdout) == []
+    assert [r["path"] for r in json.loads(_run(env, "drift", "--json", "--path", "enrollment.count").stdout)] \
+        == ["enrollment.count"]
+    assert json.loads(_run(env, "show", NCT, "--json").stdout)["status"]["overall"] == "PAUSED_FOR_REVIEW"
