@@ -228,8 +228,8 @@ def _date(d: _Doc, value: Any, field: str, m: Mapper) -> dict[str, Any] | None:
         m.flag(field, value, "dropped")
         return None
     if date is None or date == "":
-        if kind is not None:
-            m.flag(field + ".kind", kind, "dropped")  # a kind of no date
+        if value.__class__ is dict and any(v is not None and v != "" for v in value.values()):
+            m.flag(field, value, "dropped")  # a struct without its date
         return None
     iso = _iso(date, field + ".date", m)
     if iso is None:
