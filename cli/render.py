@@ -64,12 +64,13 @@ def render_record(r: dict[str, Any], row: Any) -> Group:
         facts.add_row(name, Text(value))
     arms = Table("arm", "type", "interventions", title=None)
     for arm in r.get("arms") or []:
-        arms.add_row(arm["label"], arm.get("type") or "", "; ".join(arm.get("interventions") or []))
+        arms.add_row(arm["label"] or "(no label)", arm.get("type") or "", "; ".join(arm.get("interventions") or []))
     parts: list[Any] = [facts]
     if r.get("arms"):
         parts.append(arms)
     if r.get("unmapped"):
-        parts.append(Text(f"unmapped values: {_short(r['unmapped'], 200)}", style="yellow"))
+        flags = "; ".join(f"{u['path']} {u.get('action', 'kept')} {u['value']!r}" for u in r["unmapped"])
+        parts.append(Text(f"drift flags ({len(r['unmapped'])}): {_short(flags, 300)}", style="yellow"))
     return Group(*parts)
 
 

@@ -20,7 +20,8 @@ NCT01342250 (tests/fixtures: a reconstructed current record, a SYNTHETIC earlier
 history, mirror pages rendered from them). ``<!-- tested: changing -->`` plays the registry
 record first in its earlier state (RECRUITING), then as it is now (COMPLETED), as if it
 changed between two runs; ``<!-- tested: lagging-mirror -->`` has ClinicalTrials.Veeva show
-the record's middle history state (ACTIVE_NOT_RECRUITING). A webhook URL an example sets is
+the record's middle history state (ACTIVE_NOT_RECRUITING); ``<!-- tested: drifting -->`` plays
+the registry record as it is, then drifted (a new date kind, a count written as text). A webhook URL an example sets is
 pointed at a local receiver.
 A ``sql`` block marked tested runs, statement by statement, on a store that holds the record.
 """
@@ -163,7 +164,17 @@ def assert_shown(shown: list[str], output: str, command: str) -> None:
         at = found + 1
 
 
-SCENARIOS = ("registry", "changing", "lagging-mirror")
+SCENARIOS = ("registry", "changing", "lagging-mirror", "drifting")
+
+
+def _drifted() -> dict:
+    """The current record as a registry that drifted would write it (SYNTHETIC): a date
+    kind no vocabulary knows yet, and the enrollment count as a string."""
+    doc = fx.current()
+    status = doc["protocolSection"]["statusModule"]
+    status["completionDateStruct"] = {**status["completionDateStruct"], "type": "PROVISIONAL"}
+    doc["protocolSection"]["designModule"]["enrollmentInfo"]["count"] = "20"
+    return doc
 
 
 class Registry:
@@ -174,8 +185,11 @@ class Registry:
         self.server = server
         current = fx.current()
         path = f"/api/v2/studies/{NCT}"
-        server.play(path, *([Reply(body=json.dumps(fx.earlier()).encode())] if scenario == "changing" else []),
-                    Reply(body=json.dumps(current).encode()))
+        if scenario == "drifting":  # as it is now, then drifted
+            server.play(path, Reply(body=json.dumps(current).encode()), Reply(body=json.dumps(_drifted()).encode()))
+        else:
+            server.play(path, *([Reply(body=json.dumps(fx.earlier()).encode())] if scenario == "changing" else []),
+                        Reply(body=json.dumps(current).encode()))
         history = f"/api/int/studies/{NCT}/history"
         server.play(history, Reply(body=json.dumps(fx.history_list()).encode()))
         for n in range(len(fx.HISTORY)):
