@@ -10,9 +10,8 @@ import orjson
 import zstandard
 from sqlalchemy import bindparam, func, select, text, tuple_
 
-from trialmirror.store.engine import Database
+from trialmirror.store.engine import Database, as_utc
 from trialmirror.store.rows import DriftRow, FetchRow, VersionHead, VersionMeta, VersionRef, VersionRow
-from trialmirror.store.engine import as_utc
 from trialmirror.store.sql import DRIFT, EVENT, FETCH, RAW, VERSION, columns
 
 _VERSION_COLUMNS = columns(VERSION, VersionRow)

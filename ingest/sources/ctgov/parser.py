@@ -209,9 +209,8 @@ def _coerce(value: Any, kind: type) -> Any:
             return True if word in _TRUE else False if word in _FALSE else None
         if cls is int and value in (0, 1):
             return value == 1
-    elif kind is list:
-        if cls is str or cls is dict:
-            return [value]
+    elif kind is list and (cls is str or cls is dict):
+        return [value]
     return None
 
 
@@ -292,8 +291,9 @@ def parse_document(doc: dict[str, Any], registry_id: str, *, url: str | None = N
     proto = doc.get(_P)
     if proto.__class__ is not dict:
         raise d.fail("missing protocolSection: not an API v2 study document", "$.protocolSection")
-    ident = proto.get("identificationModule")
-    nct = ident.get("nctId") if ident.__class__ is dict else None
+    found = proto.get("identificationModule")
+    ident: dict[str, Any] = found if found.__class__ is dict else {}
+    nct = ident.get("nctId")
     if not nct or nct.__class__ is not str:
         raise d.fail("missing nctId: the document names no study", f"{_IDENT}.nctId")
     aliases = d.strings(ident, "nctIdAliases", "identifiers.aliases") or []
@@ -395,9 +395,9 @@ def _design(d: _Doc, mod: dict[str, Any] | None, m: Mapper) -> dict[str, Any]:
 
 
 def _arms_interventions(d: _Doc, mod: dict[str, Any] | None, m: Mapper) -> dict[str, Any]:
-    interventions = []
+    interventions: list[dict[str, Any]] = []
     for item in d.items(mod, "interventions", "interventions"):
-        entry = {
+        entry: dict[str, Any] = {
             "type": m.enum(vocab.INTERVENTION_TYPE, item.get("type"), "interventions.type"),
             "name": d.line(item, "name", "interventions.name"),
             "description": d.text(item, "description", "interventions.description"),
@@ -408,7 +408,7 @@ def _arms_interventions(d: _Doc, mod: dict[str, Any] | None, m: Mapper) -> dict[
             m.flag("interventions.name", item.get("name"), "kept")  # kept without its name
         if any(entry.values()):
             interventions.append(entry)
-    names = frozenset(i["name"] for i in interventions if i["name"])
+    names: frozenset[str] = frozenset(i["name"] for i in interventions if i["name"])
     arms = []
     for arm in d.items(mod, "armGroups", "arms"):
         refs = d.strings(arm, "interventionNames", "arms.interventions")
