@@ -305,6 +305,9 @@ def test_ctv_found_by_the_stored_title_and_stored(store, settings, cassette):
     assert replay.play_count == 1  # the page came from the cassette, not the network
     row = store.version(NCT, "ctv")
     assert row.overall_status == "COMPLETED" and row.raw_sha256
+    stored = json.loads(row.record)  # the page's chrome (menu bar, share box, sidebar) is not in it
+    assert stored["titles"]["brief"] == fx.current()["protocolSection"]["identificationModule"]["briefTitle"]
+    assert stored["sponsors"]["lead"]["name"] == "Beike Biotech" and stored["conditions"] == ["Liver Cirrhosis"]
     fetches = store.fetches(NCT, "ctv")
     assert [f.outcome for f in fetches] == ["error", "new_version"]
     assert fetches[1].url.startswith(f"{settings.ctv_base_url}/study/human-umbilical-cord-")  # as replayed
