@@ -81,7 +81,9 @@ def _hidden(el: lxml.html.HtmlElement, tag: str) -> bool:
 
 def _role(el: lxml.html.HtmlElement) -> str | None:
     role = el.get("role")
-    return role.split()[0].casefold() if role and role.strip() else None
+    if not role or not role.strip():
+        return None
+    return role.split()[0].casefold()  # the first of a fallback list ("navigation menu")
 
 
 class _Lines:
@@ -104,25 +106,29 @@ class _Lines:
 
     def walk(self, el: lxml.html.HtmlElement) -> None:
         tag = el.tag.lower() if isinstance(el.tag, str) else None  # comments: only their tail shows
-        if tag is not None and tag not in _SKIP and not _hidden(el, tag) and not self._chrome(el, tag):
-            sectioning = tag in _SECTIONING or _role(el) == "main"
-            self._inside_content += sectioning
-            if tag == "h1" and self.heading_at is None:
-                self.end_line()
-                start = len(self.lines)
-                self._element(el, tag)
-                if len(self.lines) > start:  # an empty <h1> is no heading; a later one may be
-                    self.heading_at = (start, len(self.lines))
-            else:
-                self._element(el, tag)
-            self._inside_content -= sectioning
+        if tag is not None and tag not in _SKIP and not _hidden(el, tag):
+            role = _role(el)
+            if not self._chrome(tag, role):
+                sectioning = tag in _SECTIONING or role == "main"
+                self._inside_content += sectioning
+                if tag == "h1" and self.heading_at is None:
+                    self._heading(el)
+                else:
+                    self._element(el, tag)
+                self._inside_content -= sectioning
         self.add(el.tail)
 
-    def _chrome(self, el: lxml.html.HtmlElement, tag: str) -> bool:
-        role = _role(el)
+    def _chrome(self, tag: str, role: str | None) -> bool:
         if role is not None:  # an explicit role is what the element is, whatever its tag
             return role in _CHROME_ROLES
         return tag in _CHROME_TAGS or (tag in _PAGE_SCOPED and not self._inside_content)
+
+    def _heading(self, el: lxml.html.HtmlElement) -> None:
+        self.end_line()
+        start = len(self.lines)
+        self._element(el, "h1")
+        if len(self.lines) > start:  # an empty <h1> is no heading; a later one may be
+            self.heading_at = (start, len(self.lines))
 
     def _element(self, el: lxml.html.HtmlElement, tag: str) -> None:
         if tag == "br":
