@@ -79,13 +79,6 @@ def _hidden(el: lxml.html.HtmlElement, tag: str) -> bool:
     return bool(style and _HIDDEN_STYLE.search(style))
 
 
-def _role(el: lxml.html.HtmlElement) -> str | None:
-    role = el.get("role")
-    if not role or not role.strip():
-        return None
-    return role.split()[0].casefold()  # the first of a fallback list ("navigation menu")
-
-
 class _Lines:
     def __init__(self) -> None:
         self.lines: list[str] = []
@@ -107,21 +100,23 @@ class _Lines:
     def walk(self, el: lxml.html.HtmlElement) -> None:
         tag = el.tag.lower() if isinstance(el.tag, str) else None  # comments: only their tail shows
         if tag is not None and tag not in _SKIP and not _hidden(el, tag):
-            role = _role(el)
-            if not self._chrome(tag, role):
+            role = el.get("role")  # inline, not a helper: this runs for every element of a page
+            role = role.split()[0].casefold() if role and not role.isspace() else None
+            if role is not None:  # an explicit role is what the element is, whatever its tag
+                chrome = role in _CHROME_ROLES
+            else:
+                chrome = tag in _CHROME_TAGS or (tag in _PAGE_SCOPED and not self._inside_content)
+            if not chrome:
                 sectioning = tag in _SECTIONING or role == "main"
-                self._inside_content += sectioning
+                if sectioning:
+                    self._inside_content += 1
                 if tag == "h1" and self.heading_at is None:
                     self._heading(el)
                 else:
                     self._element(el, tag)
-                self._inside_content -= sectioning
+                if sectioning:
+                    self._inside_content -= 1
         self.add(el.tail)
-
-    def _chrome(self, tag: str, role: str | None) -> bool:
-        if role is not None:  # an explicit role is what the element is, whatever its tag
-            return role in _CHROME_ROLES
-        return tag in _CHROME_TAGS or (tag in _PAGE_SCOPED and not self._inside_content)
 
     def _heading(self, el: lxml.html.HtmlElement) -> None:
         self.end_line()
