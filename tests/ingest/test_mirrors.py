@@ -169,6 +169,14 @@ def test_page_without_status_and_phase_is_a_layout_change_naming_it(ctv_seed):
     assert exc.value.family == "layout_changed"
 
 
+def test_a_soft_404_in_the_heading_is_not_found_not_a_title():
+    page = (b"<html><head><title>Page not found | ClinicalTrials.Veeva</title></head><body><header><nav>"
+            b"<a>ClinicalTrials.Veeva</a><button>Menu</button></nav></header><main><h1>Page not found</h1>"
+            b"<p>Try a search.</p></main></body></html>")
+    with pytest.raises(NotFoundError, match="ClinicalTrials.Veeva says it has no such trial"):
+        ctv.parse(page, NCT)
+
+
 def test_a_page_of_another_trial_is_refused(ctv_seed):
     with pytest.raises(ParseError, match="the page is for NCT01342250.*not NCT00000102"):
         ctv.parse(mp.semantic(ctv_seed), "NCT00000102")

@@ -176,7 +176,7 @@ def parse_page(layout: Layout, raw: bytes, registry_id: str, url: str | None) ->
     seen = {s.label for s in found}
     missing = [label.name for label in layout.labels if label.required and label.name not in seen]
     if missing:
-        if any(p.search(line) for p in layout.not_found for line in lines):
+        if any(p.search(line) for p in layout.not_found for line in page.lines):  # the heading too
             raise NotFoundError(f"{layout.site} says it has no such trial", **where)
         raise LayoutChangedError(
             f"the page lacks the labels {', '.join(repr(m) for m in missing)} "
