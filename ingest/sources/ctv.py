@@ -11,7 +11,10 @@ Quirks:
   How the site slugs punctuation is not documented: apostrophes are dropped
   ("Crohn's" -> "crohns"), every other run of non-letters is one hyphen;
 - title and sponsor sit above the first label, without labels of their own
-  (and a one-letter avatar of the sponsor between them);
+  (and a one-letter avatar of the sponsor between them): the title is the page's
+  ``<h1>`` (else its ``<title>`` less " | ClinicalTrials.Veeva"), the preamble's
+  line above the sponsor only on a page with neither; the site's menu and footer
+  are chrome, skipped by their landmarks (see ``ingest/parsing/mirror/page.py``);
 - values are worded for people ("None (Open label)", "18 to 70 years old",
   "Experimental group"); identifiers and funder types come without saying
   which is which, so other ids are secondary ids and the classes are
@@ -39,21 +42,24 @@ from trialmirror.settings import Settings
 NAME = "ctv"
 LABEL = "ClinicalTrials.Veeva"
 ROLE = "mirror"
-PARSER_VERSION = 1
+PARSER_VERSION = 2  # 2: site chrome skipped; the title from <h1>/<title>
 validate_id = ctgov.validate_id  # the site republishes ClinicalTrials.gov records
 _CHROME = {"clinicaltrials.veeva", "menu", "skip to main content", "back"}
 
 
 def _title_and_sponsor(d: Draft, lines: list[str]) -> None:
-    """Above the first label: [site chrome], title, [avatar letter], lead sponsor."""
+    """Above the first label: [site chrome], title, [avatar letter], lead sponsor. The title
+    is the page's <h1> or <title> when it has one (the engine set it); else the line just
+    above the sponsor, so that chrome above it which no landmark marks (and no wording list
+    foresees: "ClinicalTrials.VeevaMenu") is never the title."""
     rest = [line for line in lines if line.casefold() not in _CHROME]
-    if len(rest) >= 2:
+    if len(rest) >= 2 or (rest and d.get("titles.brief")):
         sponsor = rest.pop()
         if rest and len(rest[-1]) <= 2 and sponsor.upper().startswith(rest[-1].upper()):
             rest.pop()  # the avatar: the sponsor's initial
         d.set("sponsors.lead", {"name": sponsor, "class": None})
-    if rest:
-        d.set("titles.brief", rest[0])
+    if rest and not d.get("titles.brief"):
+        d.set("titles.brief", rest[-1])
 
 
 LAYOUT = Layout(
@@ -91,6 +97,7 @@ LAYOUT = Layout(
     ),
     not_found=(re.compile(r"page not found|(?:study|trial) not found|could not be found|"
                           r"does ?n[o']t exist", re.I),),
+    title_path="titles.brief",
     preamble=_title_and_sponsor,
     finish=v.link_arms,
 )

@@ -36,7 +36,7 @@ from trialmirror.settings import Settings
 NAME = "ictrp"
 LABEL = "WHO ICTRP"
 ROLE = "mirror"
-PARSER_VERSION = 1
+PARSER_VERSION = 2  # 2: site chrome skipped; design pairs end with , . or ;
 validate_id = ctgov.validate_id  # records here are keyed by ClinicalTrials.gov ids
 
 LAYOUT = Layout(

@@ -177,15 +177,24 @@ def mirror_env(env):
     return server, environment, f"/study/{slug(title)}", f"/Trial2.aspx?TrialID={NCT}", page
 
 
-@pytest.mark.parametrize("ctv_page", ["seed", "synthetic"])
-def test_sync_mirrors_then_reconcile_shows_the_agreement_table(mirror_env, request, ctv_page):
+@pytest.mark.parametrize(("ctv_page", "markup", "ictrp_design"), [
+    ("seed", "semantic", "commas"), ("synthetic", "semantic", "commas"),
+    # The site's chrome in landmarks (a menu bar on one line, header, footer, asides, ARIA
+    # roles); ICTRP's design with full stops between its parts.
+    ("seed", "nav_on_one_line", "full_stops"), ("seed", "landmarks", "full_stops"),
+    ("seed", "roles", "full_stops"), ("synthetic", "landmarks", "full_stops")])
+def test_sync_mirrors_then_reconcile_shows_the_agreement_table(mirror_env, request, ctv_page, markup,
+                                                               ictrp_design):
     from tests.fixtures import mirror_pages as mp
 
     server, environment, ctv_path, ictrp_path, html = mirror_env
     lines = (mp.seed_lines(request.getfixturevalue("seeds_dir") / "ctv_veeva__NCT01342250.txt")
              if ctv_page == "seed" else mp.ctv_lines(fx.current()))
-    server.play(ctv_path, Reply(body=mp.semantic(lines), headers=html))
-    server.play(ictrp_path, Reply(body=mp.table(mp.ictrp_lines(fx.current())), headers=html))
+    render = mp.CTV_MARKUPS[markup]
+    ictrp_lines = mp.ictrp_lines(fx.current())
+    server.play(ctv_path, Reply(body=render(lines), headers=html))
+    server.play(ictrp_path, Reply(body=mp.table(mp.full_stops(ictrp_lines) if ictrp_design == "full_stops"
+                                                else ictrp_lines), headers=html))
     run = lambda *args: CliRunner().invoke(main, list(args), env=environment)  # noqa: E731
 
     early = run("sync", "--source", "ctv", NCT)  # no ClinicalTrials.gov title yet
@@ -211,9 +220,13 @@ def test_sync_mirrors_then_reconcile_shows_the_agreement_table(mirror_env, reque
     for mirror in report["mirrors"]:
         assert set(mirror) >= {"source", "captured_at", "compared_with_version", "fields", "stale"}
         assert {f["verdict"] for f in mirror["fields"]} <= {"agree", "not_shown"}
+    verdicts = {(m["source"], f["field"]): f["verdict"] for m in report["mirrors"] for f in m["fields"]}
+    assert verdicts["ctv", "titles.brief"] == verdicts["ctv", "sponsors.lead"] == "agree"
+    assert {verdicts["ictrp", f"design.{f}"] for f in ("allocation", "intervention_model", "masking",
+                                                         "primary_purpose")} == {"agree"}
 
     # The mirror falls behind: ClinicalTrials.Veeva still says the trial is recruiting.
-    server.play(ctv_path, Reply(body=mp.semantic(["Recruiting" if x == "Completed" else x for x in lines]),
+    server.play(ctv_path, Reply(body=render(["Recruiting" if x == "Completed" else x for x in lines]),
                                 headers=html))
     assert run("sync", "--source", "ctv", NCT).exit_code == 0
     behind = run("reconcile", NCT, "--source", "ctv")

@@ -11,7 +11,7 @@ import pytest
 from tests.fixtures import mirror_pages as mp
 from tests.fixtures import nct01342250 as fx
 from trialmirror.errors import LayoutChangedError, NotFoundError, ParseError
-from trialmirror.ingest.parsing.mirror.page import page_lines
+from trialmirror.ingest.parsing.mirror.page import page_lines, read_page
 from trialmirror.ingest.runs.pipeline import Ingestor
 from trialmirror.ingest.sources import ctgov, ctv, get_source, ictrp
 from trialmirror.store.engine import utcnow
@@ -45,6 +45,25 @@ def test_page_lines_follow_what_a_browser_shows():
            b"<div style='display: none'>hidden</div><div hidden>hidden</div><pre>a\n  b</pre></body></html>")
     assert page_lines(raw) == ["Tit le", "Beike Biotech", "• one two", "Main ID: NCT1", "Completed",
                                "Phase 2", "a", "b"]
+
+
+def test_chrome_is_not_content():
+    raw = (b"<title>T | Site</title><header><a>Site</a><button>Menu</button></header>"
+           b"<nav><a>Trials</a></nav><main><article><header><h1>Title</h1><p>By</p></header>"
+           b"<aside><p>Share</p></aside><p>Body</p><footer><p>Article foot</p></footer></article></main>"
+           b"<div role='search'>Find</div><div role='contentinfo'>(c) Site</div>"
+           b"<section role='navigation'>Links</section><dialog><p>Menu item</p></dialog>"
+           b"<dialog open><p>Shown</p></dialog><div role='banner'>Logo</div><footer>Page foot</footer>")
+    page = read_page(raw)
+    # A header or footer inside an article is the article's (content), as in ARIA.
+    assert page.lines == ["Title", "By", "Body", "Article foot", "Shown"]
+    assert (page.heading, page.heading_at, page.title) == ("Title", (0, 1), "T | Site")
+
+
+def test_the_first_heading_outside_the_chrome_is_the_page_heading():
+    page = read_page(b"<header><h1>Logo</h1></header><h1></h1><p>x</p><h1>Two<br>lines</h1><h1>Third</h1>")
+    assert page.lines == ["x", "Two", "lines", "Third"]
+    assert (page.heading, page.heading_at, page.title) == ("Two lines", (1, 3), None)
 
 
 def test_page_encoding_declared_or_guessed():
@@ -90,6 +109,56 @@ def test_second_markup_of_the_same_text_gives_the_identical_record(ctv_seed):
     assert ctv.parse(mp.soup(ctv_seed), NCT) == ctv.parse(mp.semantic(ctv_seed), NCT)
 
 
+@pytest.mark.parametrize("markup", sorted(mp.CTV_MARKUPS))
+def test_every_markup_of_the_seed_page_gives_its_title_and_the_same_record(ctv_seed, markup):
+    """The site's chrome in landmarks (a menu link and its button on one line, which reads
+    "ClinicalTrials.VeevaMenu"; a share box and a sidebar) is no part of the record."""
+    r = ctv.parse(mp.CTV_MARKUPS[markup](ctv_seed), NCT)
+    assert r.titles.brief == ("Human Umbilical Cord Mesenchymal Stem Cells Transplantation for Patients "
+                              "With Decompensated Liver Cirrhosis")
+    assert r.sponsors.lead == {"name": "Beike Biotech", "class": None}
+    assert r == ctv.parse(mp.semantic(ctv_seed), NCT)
+
+
+def test_the_menu_bar_renders_as_one_line_that_only_its_landmark_marks(ctv_seed):
+    assert "ClinicalTrials.VeevaMenu" in page_lines(mp.nav_on_one_line(ctv_seed).replace(b"nav", b"div"))
+    assert "ClinicalTrials.VeevaMenu" not in page_lines(mp.nav_on_one_line(ctv_seed))
+
+
+def test_the_title_comes_from_the_heading_then_the_page_title_then_the_line_above_the_sponsor(ctv_seed):
+    title, blocks = ctv_seed[2], ctv_seed[ctv_seed.index("Status and phase"):]
+
+    def page(head="", top=f"<p>{title}</p>", labels=None):
+        # The menu bar as chrome that no landmark marks, then the title, the sponsor, the blocks.
+        return (f"<html><head>{head}</head><body><div>ClinicalTrials.VeevaMenu</div>{top}"
+                f"<p>Beike Biotech</p>{labels or mp.paragraphs(blocks)}</body></html>").encode()
+
+    def read(raw):
+        r = ctv.parse(raw, NCT)
+        assert r.sponsors.lead["name"] == "Beike Biotech"
+        return r.titles.brief
+
+    assert read(page()) == title  # no heading, no <title>: the line above the sponsor
+    assert read(page(top="<h1>Another Title</h1>")) == "Another Title"
+    for head in (f"<title>Another Title | {ctv.LABEL}</title>", f"<title>Another Title - {ctv.LABEL}</title>",
+                 f"<title>{ctv.LABEL} | Another Title</title>"):
+        assert read(page(head)) == read(page(head, top="")) == "Another Title"
+        assert read(page(head, top="<h1>Heading</h1>")) == "Heading"  # the heading first
+    # No title: the site's name alone, a <title> without the site's name, a heading that is a label.
+    assert read(page(f"<title>{ctv.LABEL}</title>", f"<h1>{ctv.LABEL}</h1><p>{title}</p>")) == title
+    assert read(page("<title>Study</title>")) == title
+    assert read(page(labels=mp.paragraphs(blocks).replace("<p>Status and phase</p>",
+                                                        "<h1>Status and phase</h1>"))) == title
+
+
+def test_the_title_is_read_once_not_again_as_a_preamble_line(ctv_seed):
+    """A page showing no sponsor: the title's line is not taken for one."""
+    lines = [x for x in ctv_seed if x not in ("B", "Beike Biotech")]
+    for markup in (mp.landmarks, mp.roles):  # an <h1>; a <title> whose text is also a line
+        r = ctv.parse(markup(lines), NCT)
+        assert (r.titles.brief, r.sponsors.lead) == (ctv_seed[2], None)
+
+
 def test_page_without_status_and_phase_is_a_layout_change_naming_it(ctv_seed):
     page = mp.semantic(_without_block(ctv_seed, "Status and phase", ["Completed", "Phase 2", "Phase 1"]))
     with pytest.raises(LayoutChangedError) as exc:
@@ -98,6 +167,14 @@ def test_page_without_status_and_phase_is_a_layout_change_naming_it(ctv_seed):
     assert "'Status and phase'" in message and "[ctv] NCT01342250" in message
     assert "'Conditions'" not in message  # only what is missing
     assert exc.value.family == "layout_changed"
+
+
+def test_a_soft_404_in_the_heading_is_not_found_not_a_title():
+    page = (b"<html><head><title>Page not found | ClinicalTrials.Veeva</title></head><body><header><nav>"
+            b"<a>ClinicalTrials.Veeva</a><button>Menu</button></nav></header><main><h1>Page not found</h1>"
+            b"<p>Try a search.</p></main></body></html>")
+    with pytest.raises(NotFoundError, match="ClinicalTrials.Veeva says it has no such trial"):
+        ctv.parse(page, NCT)
 
 
 def test_a_page_of_another_trial_is_refused(ctv_seed):
@@ -144,11 +221,13 @@ def test_ctv_url_is_a_slug_of_the_title_or_the_pinned_url(settings):
         ctv.url(settings, NCT, Known(NCT))
 
 
-def test_synthetic_ctv_page_shows_what_the_seed_shows(ctv_seed):
+@pytest.mark.parametrize("markup", ["semantic", "landmarks"])
+def test_synthetic_ctv_page_shows_what_the_seed_shows(ctv_seed, markup):
     """The cassettes' page (rendered from the reconstructed record) reads as the real page."""
     from trialmirror.store.canonical import content_hash
 
-    assert content_hash(ctv.parse(mp.semantic(mp.ctv_lines(fx.current())), NCT)) == \
+    render = mp.CTV_MARKUPS[markup]
+    assert content_hash(ctv.parse(render(mp.ctv_lines(fx.current())), NCT)) == \
         content_hash(ctv.parse(mp.semantic(ctv_seed), NCT))
 
 
@@ -173,6 +252,34 @@ def test_ictrp_sample_parses_into_what_it_shows(ictrp_seed):
                             "histological evidence.")  # a wrapped line joins its item
     assert r.eligibility.exclusion is None  # the sample is cut off before it
     assert "Kugathasan" not in r.model_dump_json()  # contacts are not part of the record
+
+
+def test_ictrp_chrome_is_not_read(ictrp_seed):
+    lines = page_lines(mp.table(ictrp_seed))
+    assert lines[0] == "Main" and "World Health Organization site" not in lines
+
+
+_ISSUE_DESIGN = ("Allocation: Randomized. Intervention model: Parallel Assignment. Primary purpose: "
+                 "Treatment. Masking: None (Open Label).")
+
+
+@pytest.mark.parametrize(("design", "expected"), [
+    (_ISSUE_DESIGN, ("RANDOMIZED", "PARALLEL", "NONE", "TREATMENT")),
+    (_ISSUE_DESIGN.replace(". ", "; "), ("RANDOMIZED", "PARALLEL", "NONE", "TREATMENT")),
+    (_ISSUE_DESIGN.replace(". ", ", ").rstrip("."), ("RANDOMIZED", "PARALLEL", "NONE", "TREATMENT")),
+    ("Allocation: N.A.. Intervention model: Single Group Assignment.Masking: Double (Participant, "
+     "Investigator). Primary purpose: Other (e.g. screening; pilot).",
+     ("NA", "SINGLE_GROUP", "DOUBLE", "Other (e.g. screening; pilot)"))])
+def test_ictrp_design_parts_end_with_commas_full_stops_or_semicolons(ictrp_seed, design, expected):
+    lines = [f"Study design:  {design}" if x.startswith("Study design:") else x for x in ictrp_seed]
+    d = ictrp.parse(mp.table(lines), "NCT01659762").design
+    assert (d.allocation, d.intervention_model, d.masking, d.primary_purpose) == expected
+
+
+def test_ictrp_seed_with_full_stops_reads_as_with_commas(ictrp_seed):
+    stopped = mp.full_stops(ictrp_seed)
+    assert stopped != ictrp_seed
+    assert ictrp.parse(mp.table(stopped), "NCT01659762") == ictrp.parse(mp.table(ictrp_seed), "NCT01659762")
 
 
 def test_ictrp_synthetic_page_reads_every_label(ictrp_seed):
@@ -208,6 +315,9 @@ def test_ctv_found_by_the_stored_title_and_stored(store, settings, cassette):
     assert replay.play_count == 1  # the page came from the cassette, not the network
     row = store.version(NCT, "ctv")
     assert row.overall_status == "COMPLETED" and row.raw_sha256
+    stored = json.loads(row.record)  # the page's chrome (menu bar, share box, sidebar) is not in it
+    assert stored["titles"]["brief"] == fx.current()["protocolSection"]["identificationModule"]["briefTitle"]
+    assert stored["sponsors"]["lead"]["name"] == "Beike Biotech" and stored["conditions"] == ["Liver Cirrhosis"]
     fetches = store.fetches(NCT, "ctv")
     assert [f.outcome for f in fetches] == ["error", "new_version"]
     assert fetches[1].url.startswith(f"{settings.ctv_base_url}/study/human-umbilical-cord-")  # as replayed

@@ -45,6 +45,15 @@ def test_seed_page_agrees_with_the_reconstructed_record_on_everything_it_shows(c
                                                                    "countries"}
 
 
+@pytest.mark.parametrize("markup", sorted(mp.CTV_MARKUPS))
+def test_the_site_chrome_never_disagrees(ctv_seed, markup):
+    """A menu bar rendered on one line ("ClinicalTrials.VeevaMenu") once became the title."""
+    rows = compare(ctv.parse(mp.CTV_MARKUPS[markup](ctv_seed), NCT).model_dump(mode="json"), _registry())
+    verdicts = _verdicts(rows)
+    assert "disagree" not in verdicts.values(), [r for r in rows if r["verdict"] == "disagree"]
+    assert verdicts["titles.brief"] == verdicts["sponsors.lead"] == verdicts["conditions"] == "agree"
+
+
 def test_equivalent_wordings_agree(ctv_seed):
     rows = {r["field"]: r for r in compare(ctv.parse(mp.semantic(ctv_seed), NCT).model_dump(mode="json"),
                                            _registry())}
@@ -109,12 +118,16 @@ def test_mirror_matching_no_older_version_better_is_not_called_stale(store, sett
     assert entry["counts"]["disagree"] == 1 and entry["stale"] is None
 
 
-def test_ictrp_is_compared_too(store, settings):
+@pytest.mark.parametrize("design", ["commas", "full_stops"])
+def test_ictrp_is_compared_too(store, settings, design):
     _registry_history(store, settings)
-    _put(store, settings, "ictrp", NCT, mp.table(mp.ictrp_lines(fx.current())))
+    lines = mp.ictrp_lines(fx.current())
+    _put(store, settings, "ictrp", NCT, mp.table(mp.full_stops(lines) if design == "full_stops" else lines))
     (entry,) = reconcile(store, NCT, ["ctv", "ictrp"])["mirrors"]
     verdicts = _verdicts(entry["fields"])
     assert verdicts["countries"] == verdicts["status.start"] == verdicts["titles.official"] == "agree"
+    assert {verdicts[f"design.{f}"] for f in ("allocation", "intervention_model", "masking",
+                                               "primary_purpose")} == {"agree"}
     assert "disagree" not in verdicts.values()
 
 

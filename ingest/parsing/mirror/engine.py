@@ -8,6 +8,14 @@ ICTRP's table rows). Lines before the first label are the preamble, which a
 site may read with its own function (ClinicalTrials.Veeva's title and sponsor
 carry no label).
 
+A site whose title has no label names where it goes (``title_path``): the
+engine takes it from the page's ``<h1>``, else from its ``<title>`` when that
+reads "<title> | <site>" (or "<site> - <title>"), before the preamble reader
+runs, and takes the heading's lines out of the page (a title is read once, not
+again as a preamble line). An ``<h1>`` that is only the site's name or one of
+its labels is no title; a ``<title>`` without the site's name may be a generic
+shell's ("Study") and is not trusted.
+
 A site is a :class:`Layout`: labels (with their variants) mapped to value
 parsers from :mod:`trialmirror.ingest.parsing.mirror.values`, the labels every page must have,
 and the phrases of its not-found page. The engine, not the site, decides:
@@ -29,7 +37,7 @@ from typing import Any
 
 from trialmirror.errors import LayoutChangedError, NotFoundError, ParseError
 from trialmirror.ingest.parsing.fields import Mapper, build_record, none_if_empty
-from trialmirror.ingest.parsing.mirror.page import NotHtmlError, page_lines
+from trialmirror.ingest.parsing.mirror.page import NotHtmlError, Page, read_page
 from trialmirror.models.record import Record
 from trialmirror.models.vocab import Vocabulary
 
@@ -103,6 +111,7 @@ class Layout:
     labels: tuple[Label, ...]
     not_found: tuple[re.Pattern[str], ...] = ()
     inline_labels: bool = False
+    title_path: str | None = None  # where the page's own title (h1, <title>) goes, if anywhere
     preamble: Callable[[Draft, list[str]], None] | None = None
     finish: Callable[[Draft], None] | None = None
     _index: dict[str, Label] = field(init=False, repr=False, compare=False)
@@ -157,20 +166,25 @@ def parse_page(layout: Layout, raw: bytes, registry_id: str, url: str | None) ->
     """Pure: a mirror page (bytes) -> the record it shows, read by ``layout``."""
     where: dict[str, Any] = {"source": layout.source, "registry_id": registry_id, "url": url}
     try:
-        lines = page_lines(raw)
+        page = read_page(raw)
     except NotHtmlError as exc:
         raise ParseError(f"not an HTML page ({exc})", **where) from exc
+    title, lines = page_title(layout, page) if layout.title_path else (None, page.lines)
     preamble, found = sections(layout, lines)
+    if title is not None and page.heading != title:  # from <title>: the page may show it too
+        preamble = _without_first(preamble, title)
     seen = {s.label for s in found}
     missing = [label.name for label in layout.labels if label.required and label.name not in seen]
     if missing:
-        if any(p.search(line) for p in layout.not_found for line in lines):
+        if any(p.search(line) for p in layout.not_found for line in page.lines):  # the heading too
             raise NotFoundError(f"{layout.site} says it has no such trial", **where)
         raise LayoutChangedError(
             f"the page lacks the labels {', '.join(repr(m) for m in missing)} "
             f"({len(lines)} lines read)", **where)
     draft = Draft(layout.source, registry_id, url)
     by_name = {label.name: label for label in layout.labels}
+    if layout.title_path is not None:
+        draft.set(layout.title_path, title)
     if layout.preamble is not None:
         layout.preamble(draft, preamble)
     for section in found:
@@ -190,6 +204,33 @@ def parse_page(layout: Layout, raw: bytes, registry_id: str, url: str | None) ->
     draft.data["unmapped"] = none_if_empty(draft.mapper.unmapped)
     return build_record(draft.data, source=layout.source, registry_id=registry_id, url=url,
                         mapper=draft.mapper)
+
+
+def page_title(layout: Layout, page: Page) -> tuple[str | None, list[str]]:
+    """The page's own title, and its lines without the heading that showed it."""
+    if page.heading and page.heading_at and _is_title(layout, page.heading):
+        start, end = page.heading_at
+        return page.heading, page.lines[:start] + page.lines[end:]
+    title = _less_site_name(layout.site, page.title) if page.title else None
+    return (title if title and _is_title(layout, title) else None), page.lines
+
+
+def _is_title(layout: Layout, text: str) -> bool:
+    return _key(text) != _key(layout.site) and layout.match(text) is None
+
+
+def _less_site_name(site: str, title: str) -> str | None:
+    """"Trial title | ClinicalTrials.Veeva" -> "Trial title"; None without the site's name."""
+    name = re.escape(site)
+    match = (re.fullmatch(rf"(?P<t>.+?)\s*[|\-–—·:]\s*{name}", title, re.I)
+             or re.fullmatch(rf"{name}\s*[|\-–—·:]\s*(?P<t>.+)", title, re.I))
+    return match["t"].strip() if match else None
+
+
+def _without_first(lines: list[str], text: str) -> list[str]:
+    key = _key(text)
+    at = next((i for i, line in enumerate(lines) if _key(line) == key), None)
+    return lines if at is None else lines[:at] + lines[at + 1:]
 
 
 def _check_identity(draft: Draft, layout: Layout, where: dict[str, Any]) -> None:

@@ -11,12 +11,25 @@ text gives the same lines. Rules, after a browser's ``innerText``:
   page's text keeps), unless its text starts with a bullet of its own;
 - ``<pre>`` keeps its own line breaks;
 - what a browser does not show is skipped: ``script``, ``style``, ``template``,
-  ``head``, elements with ``hidden`` or an inline ``display: none``.
+  ``title`` and the other metadata of ``head``, elements with ``hidden`` or an inline ``display: none``, a ``<dialog>``
+  that is not ``open``;
+- the site's chrome is skipped too, by its ARIA landmarks: ``nav``, ``aside``, and a
+  ``header`` or ``footer`` of the page (not one inside ``main``, ``article``,
+  ``section``, ``aside`` or ``nav``, which is a part of the content, as in ARIA), and any
+  element whose ``role`` is navigation, banner, contentinfo, search, complementary,
+  dialog or alertdialog. A menu link and its button render on one line
+  ("ClinicalTrials.VeevaMenu"), which no site's wording list can foresee, and a
+  sidebar's lines would land in whichever section they follow.
+
+:func:`read_page` also gives the page's own title: its first ``<h1>`` outside the
+chrome, with the lines that heading made (so a reader can take it out of the
+lines and count it once), and the ``<title>`` text.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 import lxml.etree
 import lxml.html
@@ -30,9 +43,16 @@ _BLOCK = frozenset({
     "tr", "ul",
 })
 HTML_ACCEPT = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.1"  # what mirrors are asked for
-_SKIP = frozenset({"script", "style", "noscript", "template", "head", "title", "iframe", "object",
-                   "svg", "math"})
+# Not "head" itself: libxml2, which knows no HTML5 element, puts a body-less page's
+# <header>, <nav>, <main> ... into <head>, where a browser would have moved them to the body.
+_SKIP = frozenset({"script", "style", "noscript", "template", "title", "meta", "link", "base",
+                   "iframe", "object", "svg", "math"})
 _CELL = frozenset({"td", "th"})
+_CHROME_TAGS = frozenset({"nav", "aside"})
+_PAGE_SCOPED = frozenset({"header", "footer"})  # banner, contentinfo: only outside the content
+_SECTIONING = frozenset({"article", "aside", "main", "nav", "section"})
+_CHROME_ROLES = frozenset({"navigation", "banner", "contentinfo", "search", "complementary",
+                           "dialog", "alertdialog"})
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
 _SPACE = re.compile(r"\s+")
 _BULLETED = re.compile(r"^\s*[•·▪●○◦‣⁃]")
@@ -42,8 +62,18 @@ class NotHtmlError(ValueError):
     """The bytes hold no HTML document (empty, or not markup at all)."""
 
 
-def _hidden(el: lxml.html.HtmlElement) -> bool:
-    if el.get("hidden") is not None:
+@dataclass(frozen=True)
+class Page:
+    """What a browser shows of a page: its lines, and the page's title twice over."""
+
+    lines: list[str]
+    heading: str | None = None  # the first <h1> outside the chrome, as one line
+    heading_at: tuple[int, int] | None = None  # lines[start:end] are the heading's
+    title: str | None = None  # the <title>, site name and all
+
+
+def _hidden(el: lxml.html.HtmlElement, tag: str) -> bool:
+    if el.get("hidden") is not None or (tag == "dialog" and el.get("open") is None):
         return True
     style = el.get("style")
     return bool(style and _HIDDEN_STYLE.search(style))
@@ -53,6 +83,8 @@ class _Lines:
     def __init__(self) -> None:
         self.lines: list[str] = []
         self._buf: list[str] = []
+        self._inside_content = 0  # open sectioning elements: their header/footer is content
+        self.heading_at: tuple[int, int] | None = None
 
     def add(self, text: str | None) -> None:
         if text:
@@ -66,10 +98,32 @@ class _Lines:
                 self.lines.append(line)
 
     def walk(self, el: lxml.html.HtmlElement) -> None:
-        tag = el.tag if isinstance(el.tag, str) else None  # comments: only their tail shows
-        if tag is not None and tag not in _SKIP and not _hidden(el):
-            self._element(el, tag.lower())
+        tag = el.tag.lower() if isinstance(el.tag, str) else None  # comments: only their tail shows
+        if tag is not None and tag not in _SKIP and not _hidden(el, tag):
+            role = el.get("role")  # inline, not a helper: this runs for every element of a page
+            role = role.split()[0].casefold() if role and not role.isspace() else None
+            if role is not None:  # an explicit role is what the element is, whatever its tag
+                chrome = role in _CHROME_ROLES
+            else:
+                chrome = tag in _CHROME_TAGS or (tag in _PAGE_SCOPED and not self._inside_content)
+            if not chrome:
+                sectioning = tag in _SECTIONING or role == "main"
+                if sectioning:
+                    self._inside_content += 1
+                if tag == "h1" and self.heading_at is None:
+                    self._heading(el)
+                else:
+                    self._element(el, tag)
+                if sectioning:
+                    self._inside_content -= 1
         self.add(el.tail)
+
+    def _heading(self, el: lxml.html.HtmlElement) -> None:
+        self.end_line()
+        start = len(self.lines)
+        self._element(el, "h1")
+        if len(self.lines) > start:  # an empty <h1> is no heading; a later one may be
+            self.heading_at = (start, len(self.lines))
 
     def _element(self, el: lxml.html.HtmlElement, tag: str) -> None:
         if tag == "br":
@@ -95,8 +149,14 @@ class _Lines:
 
 
 def page_lines(raw: bytes) -> list[str]:
-    """The visible text lines of an HTML page; the encoding is found the way browsers do
-    (``<meta charset>``, byte-order mark, then UTF-8, then windows-1252)."""
+    """The visible text lines of an HTML page (see :func:`read_page`)."""
+    return read_page(raw).lines
+
+
+def read_page(raw: bytes) -> Page:
+    """The visible text lines of an HTML page, its first heading and its title; the encoding
+    is found the way browsers do (``<meta charset>``, byte-order mark, then UTF-8, then
+    windows-1252)."""
     # The declared charset; else UTF-8, then the web's default, before any statistical
     # guess (short pages fool it).
     declared = EncodingDetector.find_declared_encoding(raw, is_html=True)
@@ -113,4 +173,12 @@ def page_lines(raw: bytes) -> list[str]:
     lines = _Lines()
     lines.walk(root)
     lines.end_line()
-    return lines.lines
+    at = lines.heading_at
+    heading = " ".join(lines.lines[at[0]:at[1]]) if at is not None else None
+    return Page(lines.lines, heading, at, _title(root))
+
+
+def _title(root: lxml.html.HtmlElement) -> str | None:
+    found = root.find("head/title")
+    text = _SPACE.sub(" ", found.text_content()).strip() if found is not None else ""
+    return text or None

@@ -315,9 +315,9 @@ def criteria_text(d: Draft, s: Section) -> None:
 
 
 def design_pairs(d: Draft, s: Section) -> None:
-    """"Allocation: Randomized, Intervention Model: Parallel Assignment, Masking: ..."."""
-    value = " ".join(s.lines)
-    for key, raw in re.findall(r"([A-Z][A-Za-z ]+?):\s*(.+?)(?=,\s*[A-Z][A-Za-z ]+?:|$)", value):
+    """"Allocation: Randomized, Intervention Model: Parallel Assignment, Masking: ...", or the
+    same with full stops or semicolons between the pairs ("... Masking: None (Open Label).")."""
+    for key, raw in _pairs(" ".join(s.lines)):
         target = _DESIGN_KEYS.get(" ".join(key.casefold().split()))
         if target is None:
             continue  # "Endpoint Classification" and other keys the record has no field for
@@ -325,7 +325,30 @@ def design_pairs(d: Draft, s: Section) -> None:
         if path == "design.masking":
             masking(d, raw)
         else:
-            d.set(path, d.enum(vocabulary, raw.strip().rstrip(","), path))
+            d.set(path, d.enum(vocabulary, raw, path))
+
+
+_PAIR_KEY = re.compile(r"\s*([A-Z][A-Za-z ]*?)\s*:\s*")
+_PAIR_END = re.compile(r"[\s,.;]+$")
+
+
+def _pairs(value: str) -> list[tuple[str, str]]:
+    """"Key: value" pairs, cut where ``,``, ``.`` or ``;`` outside parentheses is followed by
+    another "Key:": "None (Open Label)." ends at its full stop, "Double (Participant,
+    Investigator)" and "Other (e.g. screening)" stay whole, and so does a value whose
+    comma no key follows. A value loses the separator it ended on."""
+    starts, depth = [0], 0
+    for at, char in enumerate(value):
+        depth = depth + 1 if char == "(" else max(0, depth - 1) if char == ")" else depth
+        if depth == 0 and char in ",.;" and _PAIR_KEY.match(value, at + 1):
+            starts.append(at + 1)
+    pairs = []
+    for start, end in zip(starts, [*starts[1:], len(value) + 1], strict=True):
+        piece = value[start:end - 1] if end <= len(value) else value[start:]
+        key = _PAIR_KEY.match(piece)
+        if key is not None:
+            pairs.append((key[1], _PAIR_END.sub("", piece[key.end():])))
+    return pairs
 
 
 def masking(d: Draft, value: str | None) -> None:
