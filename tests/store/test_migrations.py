@@ -237,9 +237,36 @@ def test_a_new_sync_adds_a_version_with_its_diff(legacy: str, expected: dict[str
         (NCT, "ctgov", 3, "TERMINATED")]
 
 
+def test_drift_flags_stored_before_the_policy_are_counted_after_the_upgrade(legacy: str) -> None:
+    """0003 makes a ``drift_flag`` row of every ``unmapped`` entry already stored; entries
+    written before the drift policy have no action: they were kept values."""
+    engine = make_engine(legacy)
+    try:
+        with engine.begin() as conn:
+            row = conn.execute(text("SELECT registry_id, source, version, content_hash, observed_at, record "
+                                    "FROM version WHERE source = 'ctv' ORDER BY version DESC")).first()
+            assert row is not None, "the legacy database has a ClinicalTrials.Veeva version"
+            record = json.loads(row.record)
+            record["unmapped"] = [{"path": "status.overall", "value": "Paused for review"}]
+            conn.execute(text(
+                "INSERT INTO version (registry_id, source, version, content_hash, observed_at, record, "
+                "parser_version, produced_by) VALUES (:rid, :src, :n, :h, :at, :rec, 1, 'fetch')"),
+                {"rid": row.registry_id, "src": row.source, "n": row.version + 1, "h": "sha256:legacy-drift",
+                 "at": row.observed_at, "rec": json.dumps(record)})
+    finally:
+        engine.dispose()
+    store = Store(legacy)
+    try:
+        (found,) = store.drift()
+        assert (found.source, found.path, found.action, found.value, found.records, found.example) == (
+            "ctv", "status.overall", "kept", "Paused for review", 1, NCT)
+    finally:
+        store.close()
+
+
 def test_upgrading_twice_changes_nothing(legacy: str) -> None:
     first = _cli(legacy, "db", "upgrade")
-    assert first.exit_code == 0 and "upgraded from before migrations → 0002" in first.stdout
+    assert first.exit_code == 0 and f"upgraded from before migrations → {schema.HEAD}" in first.stdout
     counts, meta = _counts(legacy), _raw(legacy, "SELECT key, value FROM store_meta ORDER BY key")
     again = _cli(legacy, "db", "upgrade", "--json")
     assert again.exit_code == 0

@@ -39,7 +39,9 @@ def upgrade() -> None:
     version = sa.table("version", sa.column("registry_id"), sa.column("source"), sa.column("version"),
                        sa.column("observed_at", _TZ), sa.column("record", sa.Text))
     conn = op.get_bind()
-    found = conn.execute(sa.select(version).where(version.c.record.like('%"unmapped":[%')))
+    # The store writes compact JSON; other writers may put a space after the colon.
+    found = conn.execute(sa.select(version).where(sa.or_(version.c.record.like('%"unmapped":[%'),
+                                                         version.c.record.like('%"unmapped": [%'))))
     rows = []
     for registry_id, source, number, observed_at, record in found:
         for entry in orjson.loads(record).get("unmapped") or []:
