@@ -160,6 +160,7 @@ def _print_check(obj: Context, check: dict[str, Any] | None, now: datetime) -> N
     table = Table("source", "record", "checked", "result")
     for column in table.columns[:2]:
         column.no_wrap = True
+    table.columns[3].overflow = "fold"  # a long URL wraps, not cut
     for s in check["sources"]:
         result = "[green]ok[/green]" if s["ok"] else f"[red]FAILED[/red]: {escape(s['reason'] or '')}"
         table.add_row(s["source"], s["registry_id"], _ago(datetime.fromisoformat(s["at"]), now), result)

@@ -118,12 +118,13 @@ class CheckReport:
                 "sources": [s.as_dict() for s in self.sources]}
 
 
-def what_broke(exc: TrialmirrorError, label: str) -> tuple[str, str]:
-    """The failure's kind and its one line, from the error a fetch or a parse raised."""
+def what_broke(exc: TrialmirrorError, label: str, http_status: int | None = None) -> tuple[str, str]:
+    """The failure's kind and its one line, from the error a fetch or a parse raised
+    (``http_status``: the status of the payload it was reading, if any)."""
     if isinstance(exc, NotFoundError):
-        if exc.http_status in (404, 410):
-            return "not_found", f"not found: {exc.reason}"
-        return "soft_404", f"soft 404: HTTP 200, but {exc.reason}"
+        if exc.http_status is not None:
+            return "not_found", exc.reason if exc.reason.startswith("not found") else f"not found: {exc.reason}"
+        return "soft_404", f"soft 404: HTTP {http_status or 200}, but {exc.reason}"
     if isinstance(exc, LayoutChangedError):
         return "layout_changed", f"layout changed: {exc.reason}"
     if isinstance(exc, ParseError):
@@ -193,8 +194,8 @@ class Canary:
             if should_stop and should_stop():
                 break
             check, record = self.check(get_source(name), registry_id)
-            if name == LIVE and record is not None and record.titles is not None:
-                self._titles[check.registry_id] = record.titles.brief
+            if name == LIVE:
+                self._remember_title(check, record)
             _log(check)
             report.sources.append(check)
         return report
@@ -209,7 +210,7 @@ class Canary:
             record = self._first_record(source, registry_id, check)
             read_record(check, record)
         except TrialmirrorError as exc:
-            check.failure, check.reason = what_broke(exc, source.label)
+            check.failure, check.reason = what_broke(exc, source.label, check.http_status)
             if isinstance(exc, (LayoutChangedError, ParseError)) or check.failure == "soft_404":
                 check.layout_recognised = False
             if isinstance(exc, ConfigError) and registry_id in self._title_failure:
@@ -286,12 +287,16 @@ class Canary:
         if stored:
             return stored
         if registry_id not in self._titles and registry_id not in self._title_failure:
-            check, record = self.check(get_source(LIVE), registry_id)
-            if record is not None and record.titles is not None:
-                self._titles[registry_id] = record.titles.brief
-            else:
-                self._title_failure[registry_id] = check.reason or "no title"
+            self._remember_title(*self.check(get_source(LIVE), registry_id))
         return self._titles.get(registry_id)
+
+    def _remember_title(self, check: SourceCheck, record: Record | None) -> None:
+        """The registry's title read in this run, or why there is none (asked once a run)."""
+        title = record.titles.brief if record is not None and record.titles is not None else None
+        if title:
+            self._titles[check.registry_id] = title
+        else:
+            self._title_failure[check.registry_id] = check.reason or "it has no brief title"
 
 
 def _log(check: SourceCheck) -> None:

@@ -107,7 +107,7 @@ def test_drift_flags_are_counted_and_shown_without_failing(server, env):
      "layout changed: the page lacks the labels 'Status and phase'"),
     ("ctv", CTV_PAGE, _page(["ClinicalTrials.Veeva", "Menu", "Page not found"]),
      "soft 404: HTTP 200, but ClinicalTrials.Veeva says it has no such trial"),
-    ("ctv", CTV_PAGE, Reply(404, b"gone", HTML), "not found: not found at ClinicalTrials.Veeva (HTTP 404)"),
+    ("ctv", CTV_PAGE, Reply(404, b"gone", HTML), "not found at ClinicalTrials.Veeva (HTTP 404); its address is"),
     ("ctgov_history", HISTORY, Reply(body=b'{"history": {"versions": []}}'),
      "layout changed: the history endpoint's JSON no longer has the shape this code reads"),
     ("ctgov", f"/api/v2/studies/{NCT}", Reply(body=b'{"protocolSection": {'),
@@ -147,10 +147,28 @@ def test_a_mirror_without_a_stored_title_has_the_registry_read_for_it(server, en
     assert [s["source"] for s in json.loads(result.stdout)["sources"]] == ["ctv"]
     assert server.hits[f"/api/v2/studies/{NCT}"] == 1  # for the title
     server.play(f"/api/v2/studies/{NCT}", Reply(404, b"{}"))
-    missing = _check(env, "--source", "ctv")
+    missing = _check(env, "--source", "ctv", "--source", "ctgov")
     assert missing.exit_code == 1
+    assert "failed: [ctgov] NCT01342250: not found at ClinicalTrials.gov (HTTP 404)" in missing.stderr
     assert "failed: [ctv] NCT01342250: no brief title known to find its ClinicalTrials.Veeva page" in missing.stderr
-    assert "(the registry's record was not read: not found: " in missing.stderr
+    assert "(the registry's record was not read: not found at ClinicalTrials.gov (HTTP 404)" in missing.stderr
+    assert server.hits[f"/api/v2/studies/{NCT}"] == 2  # once a run, the failure remembered
+
+
+def test_status_shows_the_last_result_per_source(server, env):
+    assert "sources never checked" in CliRunner().invoke(main, ["status"], env=env).stdout
+    assert _check(env).exit_code == 0
+    server.play(ICTRP_PAGE, Reply(body=mp.table(mp.ictrp_not_found(NCT)), headers=HTML))
+    assert _check(env, "--source", "ictrp").exit_code == 1  # the others' results stand
+    status = CliRunner().invoke(main, ["status", "--json"], env=env)
+    assert status.exit_code == 0  # a failed check is shown, not an overdue record
+    check = json.loads(status.stdout)["check"]
+    assert check["by"] == "check" and check["ok"] is False and check["next_run"] is None
+    assert {s["source"]: (s["ok"], s["failure"]) for s in check["sources"]} == {
+        "ctgov": (True, None), "ctgov_history": (True, None), "ctv": (True, None), "ictrp": (False, "soft_404")}
+    text = CliRunner().invoke(main, ["status"], env={**env, "COLUMNS": "200"}).stdout
+    assert "by check: 3 ok, 1 failed (ictrp)" in text
+    assert "FAILED: soft 404: HTTP 200, but WHO ICTRP says it has no such trial" in text
 
 
 def test_an_unknown_source_is_a_usage_error(env):
