@@ -291,3 +291,4 @@ def test_the_service_checks_every_source_daily_and_status_shows_the_last_result(
     assert ictrp["source"] == "ictrp" and ictrp["failure"] == "soft_404"
     assert ictrp["reason"].startswith("soft 404: HTTP 200, but WHO ICTRP says it has no such trial")
     assert "3 ok, 1 failed (ictrp)" in text_status and "FAILED: soft 404" in text_status
+    assert "WARNING check ictrp NCT01342250: soft 404: HTTP 200" in " ".join(log.read_text().split())
