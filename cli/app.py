@@ -1,7 +1,7 @@
 """The ``trialmirror`` command's shared parts: the group, its context, options and output.
 
 Every command family is a module of its own (``sync_cmds``, ``record_cmds``, ``read_cmds``,
-``service_cmds``, ``db_cmds``) that registers its commands on :data:`app`;
+``service_cmds``, ``db_cmds``, ``check_cmds``) that registers its commands on :data:`app`;
 :mod:`trialmirror.cli.main` loads them all. Readable tables by default, ``--json`` for
 machines. Exit status 1 when any record failed (one line per failure on stderr: which
 record, which source, why, what to do), 2 for a usage or configuration error.

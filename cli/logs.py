@@ -1,7 +1,8 @@
-"""Log lines of the long-running commands: one per fetch, one per run, one per delivery.
+"""Log lines of the long-running commands: one per fetch, one per run, one per delivery, one
+per source checked.
 
 ``--log-format text`` (default) is for people; ``json`` writes one JSON object a
-line (``ts``, ``level``, ``message`` and the line's fields: ``event`` fetch | run
+line (``ts``, ``level``, ``message`` and the line's fields: ``event`` fetch | run | check
 | delivery | service, ``source``, ``registry_id``, ``outcome``, ``error_family``
 ...) for log shippers. Lines go to stderr.
 """

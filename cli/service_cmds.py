@@ -138,6 +138,35 @@ def _service_summary(word: dict[str, Any] | None, beat: float, now: datetime) ->
     return {"state": state, "summary": summary, "pid": word.get("pid"), "last_heartbeat": word["at"]}
 
 
+def _check_summary(last: dict[str, Any] | None, next_run: datetime | None) -> dict[str, Any] | None:
+    """The canary's last result per source (``check``, or the service's daily check)."""
+    if last is None:
+        return None
+    sources = [{"source": name, **entry} for name, entry in sorted(last["sources"].items())]
+    return {"at": last["at"], "by": last["by"], "ok": all(s["ok"] for s in sources),
+            "next_run": next_run.isoformat() if next_run else None, "sources": sources}
+
+
+def _print_check(obj: Context, check: dict[str, Any] | None, now: datetime) -> None:
+    if check is None:
+        obj.out.print("sources never checked (`trialmirror check`; the service checks daily)",
+                      highlight=False)
+        return
+    failed = [s["source"] for s in check["sources"] if not s["ok"]]
+    next_run = f", next {check['next_run'][:19].replace('T', ' ')} UTC" if check["next_run"] else ""
+    obj.out.print(f"sources last checked {_ago(datetime.fromisoformat(check['at']), now)} by {check['by']}"
+                  f"{next_run}: {len(check['sources']) - len(failed)} ok"
+                  + (f", {len(failed)} failed ({', '.join(failed)})" if failed else ""), highlight=False)
+    table = Table("source", "record", "checked", "result")
+    for column in table.columns[:2]:
+        column.no_wrap = True
+    table.columns[3].overflow = "fold"  # a long URL wraps, not cut
+    for s in check["sources"]:
+        result = "[green]ok[/green]" if s["ok"] else f"[red]FAILED[/red]: {escape(s['reason'] or '')}"
+        table.add_row(s["source"], s["registry_id"], _ago(datetime.fromisoformat(s["at"]), now), result)
+    obj.out.print(table)
+
+
 @app.command("status")
 @click.option("--max-age", type=float, default=None,
               help="Seconds without a success before a record counts as failing "
@@ -147,13 +176,15 @@ def _service_summary(word: dict[str, Any] | None, beat: float, now: datetime) ->
 @click.pass_obj
 def status_cmd(obj: Context, max_age: float | None, name: str, as_json: bool) -> None:
     """Per source and record: last success, last failure and why, consecutive failures,
-    next run. Exit 1 when a record has gone without a success for longer than allowed."""
-    from trialmirror.schedules.service import next_runs, service_state
+    next run; then the last check of the sources (`check`). Exit 1 when a record has gone
+    without a success for longer than allowed."""
+    from trialmirror.schedules.service import next_check, next_runs, service_state
 
     state = obj.state
     now = datetime.now(UTC)
     runs = next_runs(obj.store, name)
     service = _service_summary(service_state(obj.store, name), obj.settings.notify_interval, now)
+    check = _check_summary(state.last_check(), next_check(obj.store, name))
     added = {(w.source, w.registry_id): as_utc(w.added_at) for w in state.watched()}
     items: list[dict[str, Any]] = []
     health = state.health()
@@ -170,7 +201,7 @@ def status_cmd(obj: Context, max_age: float | None, name: str, as_json: bool) ->
             "next_run": runs[h.source].isoformat() if h.source in runs else None,
             "max_age_s": limit, "overdue": overdue})
     if as_json:
-        emit_json({"service": {"name": name, **service}, "records": items})
+        emit_json({"service": {"name": name, **service}, "records": items, "check": check})
     else:
         obj.out.print(f"service {name}: {service['summary']}", highlight=False)
         table = Table("source", "record", "last success", "last failure", "fails", "next run (UTC)",
@@ -184,6 +215,7 @@ def status_cmd(obj: Context, max_age: float | None, name: str, as_json: bool) ->
                           (i["next_run"] or "not scheduled")[:19].replace("T", " "),
                           "[red]OVERDUE[/red]" if i["overdue"] else "[green]ok[/green]")
         obj.out.print(table)
+        _print_check(obj, check, now)
         for i in items:
             if i["overdue"] and i["last_error"]:
                 obj.err.print(f"[red]overdue:[/red] {escape(i['last_error'])}", highlight=False)

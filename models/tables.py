@@ -48,7 +48,7 @@ class Fetch(SQLModel, table=True):
     url: str | None = None
     started_at: datetime
     duration_ms: float
-    # new_version | unchanged | not_modified | error
+    # new_version | unchanged | not_modified | listed | error; checked | check_failed (the canary)
     outcome: str = Field(max_length=16)
     http_status: int | None = None
     attempts: int | None = None

@@ -17,6 +17,12 @@
   (one round). The lease holder is
   the service's name on this host: a restarted service takes up its own leases
   at once; one name is one running service.
+- The canary (``trialmirror check``) every ``TRIALMIRROR_CANARY_INTERVAL`` seconds (daily;
+  0: never) over the sources this service fetches: at the end of a round when a source
+  has not been checked for an interval (the first round after a restart, so the mirrors
+  have the registry's title), else on its own job; one service of those on a database
+  checks per interval (a lease). Its last result per source is in the store for
+  ``trialmirror status``.
 - SIGTERM or Ctrl-C: jobs finish the record in hand, the service exits 0. A second
   signal exits at once (each record is its own transaction: nothing half-written).
 """
@@ -42,6 +48,7 @@ from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
+from trialmirror.ingest.runs.canary import Canary, CheckReport
 from trialmirror.ingest.runs.pipeline import Ingestor, RunSummary, log_summary
 from trialmirror.ingest.sources import SOURCES, registry_first
 from trialmirror.schedules.dispatch import Enqueued, check, dispatch
@@ -122,6 +129,7 @@ class Service:
         self.state = ServiceState(self.store)
         self.ingestor = Ingestor(settings, self.store, pinned=self.state.pinned_url)
         self.notifier = Notifier(settings, self.store, self.state)
+        self.canary = Canary(settings, self.store, self.ingestor.http, pinned=self.state.pinned_url)
         self.stopping = threading.Event()
         self._notify_lock = threading.Lock()
         self.in_hand: set[tuple[str, str]] = set()  # (source, record) being fetched here now
@@ -152,14 +160,49 @@ class Service:
         return result
 
     def round(self, sources: list[str]) -> list[RunSummary]:
-        """Every source in turn, the registry's first, then notifications."""
+        """Every source in turn, the registry's first, then the check of the sources when
+        it is due, then notifications."""
         summaries = []
         for source in ordered(sources):
             if self.stopping.is_set():
                 break
             summaries.append(self.sync_source(source))
+        if self.next_check() <= utcnow():
+            self.check_sources()
         self.notify()
         return summaries
+
+    def next_check(self) -> datetime:
+        """When the canary is due: an interval after the oldest last check of a source
+        this service fetches (now, for a source never checked; far ahead when disabled)."""
+        interval = self.settings.canary_interval
+        if not interval:
+            return utcnow() + _FAR_FUTURE
+        checked = (self.state.last_check() or {}).get("sources", {})
+        last = [datetime.fromisoformat(checked[s]["at"]) if s in checked else None for s in self.sources()]
+        if not last:  # nothing watched: nothing to check
+            return utcnow() + _FAR_FUTURE
+        if None in last:
+            return utcnow()
+        return min(at for at in last if at is not None) + timedelta(seconds=interval)
+
+    def check_sources(self) -> CheckReport | None:
+        """The canary over the sources this service fetches, its result kept for ``status``;
+        skipped when a service on this database did it within half an interval."""
+        interval = self.settings.canary_interval
+        fresh = utcnow() - timedelta(seconds=interval / 2)
+        if not interval or not self.state.claim("check", "canary", self.holder, self.settings.lease_ttl, fresh):
+            return None
+        try:
+            report = self.canary.run(self.sources(), should_stop=self.stopping.is_set)
+            self.state.record_check({c.source: c.summary() for c in report.sources},
+                                    at=report.checked_at, by=f"service {self.name}")
+            return report
+        except Exception:  # a bug of the canary must not stop the service
+            log.exception("the check of the sources failed", extra={"fields": {"event": "check"}})
+            return None
+        finally:
+            self.state.release("check", "canary", self.holder, done=True)
 
     def claim_name(self) -> None:
         """Hold this service's name in the store while running: two services of one
@@ -253,6 +296,14 @@ class Service:
                     seconds=interval, jitter=min(self.settings.schedule_jitter, interval / 2)),
                 args=[source], id=f"sync:{source}", name=f"sync {source}", replace_existing=True,
                 next_run_time=now + timedelta(seconds=interval))
+        if self.settings.canary_interval:
+            interval, due = self.settings.canary_interval, self.next_check()
+            # Due now: the first round ends with it (the mirrors then have the registry's
+            # title), and this job takes the next.
+            self.scheduler.add_job(
+                "trialmirror.schedules.service:_run_check", IntervalTrigger(seconds=interval),
+                id="check", name="check sources", replace_existing=True,
+                next_run_time=due if due > now else now + timedelta(seconds=interval))
         self.scheduler.add_job("trialmirror.schedules.service:_run_notify",
                                IntervalTrigger(seconds=self.settings.notify_interval), id="notify",
                                name="notify", replace_existing=True)
@@ -312,6 +363,10 @@ def _run_round() -> None:
     service.round(service.sources())
 
 
+def _run_check() -> None:
+    _service().check_sources()
+
+
 def _run_notify() -> None:
     _service().heartbeat()
     _service().notify()
@@ -327,3 +382,8 @@ def next_runs(store: Store, name: str = "main") -> dict[str, datetime]:
     """When each source's job runs next, from the service's job store (for ``status``)."""
     runs = ServiceState(store).next_runs(jobs_table(name))
     return {job.split(":", 1)[1]: at for job, at in runs.items() if job.startswith("sync:")}
+
+
+def next_check(store: Store, name: str = "main") -> datetime | None:
+    """When the service's check of the sources runs next (None: not scheduled)."""
+    return ServiceState(store).next_runs(jobs_table(name)).get("check")

@@ -11,6 +11,7 @@ and the record is taken up again.
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -24,6 +25,7 @@ from trialmirror.store.sql import CURSOR, DELIVERY, FETCH, LEASE, WATCH, columns
 
 OK_OUTCOMES = ("new_version", "unchanged", "not_modified", "listed")
 _SEEDED = "watchlist_seeded"
+_CHECK = "check"  # the canary's last result per source
 _WATCH_COLUMNS = columns(WATCH, WatchRow)
 _DELIVERY_COLUMNS = columns(DELIVERY, DeliveryRow)
 
@@ -92,6 +94,21 @@ class ServiceState:
     def get_meta(self, key: str) -> str | None:
         with self.store.transaction() as conn:
             return meta.get(conn, key)
+
+    # --- the canary ------------------------------------------------------------
+
+    def record_check(self, results: dict[str, dict[str, Any]], *, at: str, by: str) -> None:
+        """Keep the canary's result per source, over the results of the sources it did
+        not check this time (a check of one source leaves the others' standing)."""
+        with self.store.transaction() as conn:
+            last = json.loads(meta.get(conn, _CHECK) or "{}")
+            meta.put(conn, _CHECK, json.dumps({
+                "at": at, "by": by, "sources": {**last.get("sources", {}), **results}}))
+
+    def last_check(self) -> dict[str, Any] | None:
+        """``{at, by, sources: {source: {ok, at, failure, reason, ...}}}``, or None."""
+        value = self.get_meta(_CHECK)
+        return json.loads(value) if value else None
 
     # --- leases -------------------------------------------------------------
 

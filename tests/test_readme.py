@@ -20,9 +20,10 @@ NCT01342250 (tests/fixtures: a reconstructed current record, a SYNTHETIC earlier
 history, mirror pages rendered from them). ``<!-- tested: changing -->`` plays the registry
 record first in its earlier state (RECRUITING), then as it is now (COMPLETED), as if it
 changed between two runs; ``<!-- tested: lagging-mirror -->`` has ClinicalTrials.Veeva show
-the record's middle history state (ACTIVE_NOT_RECRUITING); ``<!-- tested: drifting -->`` plays
-the registry record as it is, then drifted (a new date kind, a count written as text). A webhook URL an example sets is
-pointed at a local receiver.
+the record's middle history state (ACTIVE_NOT_RECRUITING); ``<!-- tested: broken-mirror -->``
+has WHO ICTRP answer with a page that says the trial does not exist (a soft 404);
+``<!-- tested: drifting -->`` plays the registry record as it is, then drifted (a new date
+kind, a count written as text). A webhook URL an example sets is pointed at a local receiver.
 A ``sql`` block marked tested runs, statement by statement, on a store that holds the record.
 """
 
@@ -164,7 +165,7 @@ def assert_shown(shown: list[str], output: str, command: str) -> None:
         at = found + 1
 
 
-SCENARIOS = ("registry", "changing", "lagging-mirror", "drifting")
+SCENARIOS = ("registry", "changing", "lagging-mirror", "broken-mirror", "drifting")
 
 
 def _drifted() -> dict:
@@ -198,7 +199,8 @@ class Registry:
         title = current["protocolSection"]["identificationModule"]["briefTitle"]
         shown = fx.HISTORY[1][3]() if scenario == "lagging-mirror" else current  # still ACTIVE_NOT_RECRUITING
         server.play(f"/study/{slug(title)}", Reply(body=mp.semantic(mp.ctv_lines(shown)), headers=page))
-        server.play(f"/Trial2.aspx?TrialID={NCT}", Reply(body=mp.table(mp.ictrp_lines(current)), headers=page))
+        ictrp = mp.ictrp_not_found(NCT) if scenario == "broken-mirror" else mp.ictrp_lines(current)
+        server.play(f"/Trial2.aspx?TrialID={NCT}", Reply(body=mp.table(ictrp), headers=page))
         server.play("/hooks/trials", Reply(204))
 
     def env(self) -> dict[str, str | None]:

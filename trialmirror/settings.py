@@ -67,6 +67,10 @@ class Settings(BaseSettings):
     schedule_jitter: float = Field(60.0, ge=0, description="Up to this many seconds added to a run")
     misfire_grace_time: int = Field(3600, gt=0, description="A run this late still runs, seconds")
     lease_ttl: float = Field(900.0, gt=0, description="A fetch lease outlives a dead holder by this")
+    # The canary (`trialmirror check`, and the service's daily check of every source).
+    canary_id: str = Field("NCT01342250", description="The record `check` reads from every source")
+    canary_interval: float = Field(DAY, ge=0, description="Seconds between the service's checks; "
+                                   "0: the service does not check")
     stale_after: float | None = Field(None, gt=0, description="status: alarm after this many seconds "
                                       "without a success [default: 3 intervals of the source]")
     # Notifications, driven by the event log.

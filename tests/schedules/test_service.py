@@ -14,6 +14,7 @@ from tests.fixtures import mirror_pages as mp
 from tests.fixtures import nct01342250 as fx
 from tests.fixtures import service as svc
 from tests.fixtures.server import Reply, ScriptedServer
+from trialmirror.ingest.sources.ctv import slug
 from trialmirror.store import Store
 
 NCT = "NCT01342250"
@@ -239,3 +240,55 @@ def test_a_second_service_of_the_same_name_is_refused_until_the_first_is_gone(db
         graceful.send_signal(signal.SIGTERM)
         assert graceful.wait(timeout=30) == 0 and "service a stopped" in log.read_text()
         assert svc.cli(environment, "run", "--name", "a", "--once").returncode == 0  # released on stop
+
+
+def _all_sources(server):
+    """NCT01342250 on every source, all on ``server``; the ICTRP page's path."""
+    history = f"/api/int/studies/{NCT}/history"
+    server.play(API + NCT, Reply(body=json.dumps(fx.current()).encode()))
+    server.play(history, Reply(body=json.dumps(fx.history_list()).encode()))
+    for n in range(len(fx.HISTORY)):
+        server.play(f"{history}/{n}", Reply(body=json.dumps(fx.history_version(n)).encode()))
+    html = {"Content-Type": "text/html; charset=utf-8"}
+    title = fx.current()["protocolSection"]["identificationModule"]["briefTitle"]
+    server.play(f"/study/{slug(title)}", Reply(body=mp.semantic(mp.ctv_lines(fx.current())), headers=html))
+    ictrp_page = f"/Trial2.aspx?TrialID={NCT}"
+    server.play(ictrp_page, Reply(body=mp.table(mp.ictrp_lines(fx.current())), headers=html))
+    return ictrp_page
+
+
+def test_the_service_checks_every_source_daily_and_status_shows_the_last_result(tmp_path):
+    db_url = f"sqlite:///{tmp_path / 'service.db'}"
+    with ScriptedServer() as server:
+        ictrp_page = _all_sources(server)
+        base = {f"{s}_base_url": server.base_url for s in ("ctgov", "ctgov_history", "ctv", "ictrp")}
+        environment = svc.env(db_url, **base, watchlist=NCT, canary_interval=86400)
+        assert svc.cli(environment, "run", "--once").returncode == 0
+        report = json.loads(svc.cli(environment, "status", "--json").stdout)["check"]
+        assert report["ok"] and report["by"] == "service main"
+        assert {s["source"]: s["ok"] for s in report["sources"]} == dict.fromkeys(
+            ("ctgov", "ctgov_history", "ctv", "ictrp"), True)
+
+        html = {"Content-Type": "text/html; charset=utf-8"}
+        server.play(ictrp_page, Reply(body=mp.table(mp.ictrp_not_found(NCT)), headers=html))
+        assert svc.cli(environment, "run", "--once").returncode == 0  # each record done this round
+        again = json.loads(svc.cli(environment, "status", "--json").stdout)["check"]
+        assert again["at"] == report["at"]  # checked less than a day ago: not again
+
+        log = tmp_path / "service.log"
+        process = svc.start(environment | {"TRIALMIRROR_CANARY_INTERVAL": "1"}, log)
+        try:
+            def checked() -> dict | None:
+                check = json.loads(svc.cli(environment, "status", "--json").stdout)["check"]
+                return check if check["at"] != report["at"] and not check["ok"] else None
+
+            failed = svc.wait_until(checked, what="a check that finds ICTRP broken")
+            assert failed["next_run"] is not None
+            text_status = svc.cli(environment, "status").stdout
+        finally:
+            _stop(process, log)
+    [ictrp] = [s for s in failed["sources"] if not s["ok"]]
+    assert ictrp["source"] == "ictrp" and ictrp["failure"] == "soft_404"
+    assert ictrp["reason"].startswith("soft 404: HTTP 200, but WHO ICTRP says it has no such trial")
+    assert "3 ok, 1 failed (ictrp)" in text_status and "FAILED: soft 404" in text_status
+    assert "WARNING check ictrp NCT01342250: soft 404: HTTP 200" in " ".join(log.read_text().split())
