@@ -111,7 +111,7 @@ def _parsed(corpus_dir: Path) -> list[tuple[str, Any]]:
 
 def test_no_word_of_the_criteria_is_lost(corpus_dir):
     """Every word of every corpus record's criteria is in its items, group headings or
-    lead-ins, as often as the text has it (before parser 3, 45 of the 971 lost some)."""
+    lead-ins, as often as the text has it (before ctgov parser 4, 42 of the 971 lost some)."""
     records = [(rid, r.eligibility) for rid, r in _parsed(corpus_dir) if r.eligibility and r.eligibility.criteria_text]
     assert len(records) > 900
     losses = {rid: dict(_source_words(e.criteria_text) - _record_words(e)) for rid, e in records}
@@ -159,7 +159,7 @@ def test_a_bullet_naming_the_inclusion_criteria_stays_an_exclusion_item(corpus_d
                                       "Subjects who do not meet the inclusion criteria"])
 def test_an_item_naming_the_inclusion_criteria_flips_nothing(corpus_dir, inserted):
     """Inserted as the first exclusion item of every clearly headed corpus record, such an
-    item joins the exclusion list and moves no other item (before parser 3, the bullet
+    item joins the exclusion list and moves no other item (before ctgov parser 4, the bullet
     flipped every exclusion item after it into the inclusion list)."""
     problems, checked = [], 0
     for _, record in _parsed(corpus_dir):

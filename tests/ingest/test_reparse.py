@@ -47,14 +47,14 @@ def test_reparse_makes_a_version_only_where_the_record_changed(store, settings):
     assert len(store.versions(NCT, "ctgov")) == 2
 
 
-# Parser 3 read criteria anew (header-shaped headers, eligibility.criteria_groups).
+# Parser 4 reads criteria anew (header-shaped headers, eligibility.criteria_groups).
 _CRITERIA_CHANGED = ("NCT03840161", "NCT05921903")  # a misfiled list; cohort sub-headings
 _CRITERIA_SAME = ("NCT00000410", "NCT02513394")  # main headers and their items only
 
 
-def _as_parser_2_stored_it(store, registry_id):
-    """The stored version as parser 2 left it where this test needs it: no ``criteria_groups``
-    key, and for NCT03840161 (as parser 2 read it) the first exclusion item taken for a
+def _as_parser_3_stored_it(store, registry_id):
+    """The stored version as parser 3 left it where this test needs it: no ``criteria_groups``
+    key, and for NCT03840161 (as parser 3 read it) the first exclusion item taken for a
     header and the items after it filed under inclusion."""
     with store.transaction() as conn:
         row = conn.execute(text("SELECT record FROM version WHERE registry_id = :r"), {"r": registry_id}).one()
@@ -65,7 +65,7 @@ def _as_parser_2_stored_it(store, registry_id):
             eligibility["inclusion"] += eligibility["exclusion"][1:]
             eligibility["exclusion"] = None
         from trialmirror.store.canonical import content_hash
-        conn.execute(text("UPDATE version SET record = :rec, parser_version = 2, content_hash = :h "
+        conn.execute(text("UPDATE version SET record = :rec, parser_version = 3, content_hash = :h "
                           "WHERE registry_id = :r"),
                      {"rec": json.dumps(record), "h": content_hash(record), "r": registry_id})
 
@@ -77,7 +77,7 @@ def test_reparse_after_the_criteria_change_versions_only_records_whose_criteria_
         raw = (corpus_dir / "ctgov_v2" / f"{registry_id}.json").read_bytes()
         ingestor.ingest_payload(get_source("ctgov"), registry_id, raw,
                                 FetchInfo("ctgov", registry_id, "https://example.invalid/x", utcnow(), 0.0))
-        _as_parser_2_stored_it(store, registry_id)
+        _as_parser_3_stored_it(store, registry_id)
     result = reparse(store)
     assert (result.new_versions, result.unchanged, result.failed) == (2, 2, [])
     for registry_id in _CRITERIA_SAME:  # criteria_groups null: left out of the hash, no version
