@@ -206,11 +206,6 @@ def _bullet(raw: str) -> tuple[int, str] | None:
     return (len(match["indent"].expandtabs(4)), match["text"].strip()) if match else None
 
 
-def _bullet_text(line: str) -> str:
-    bullet = _bullet(line)
-    return bullet[1] if bullet else line.strip()
-
-
 def _family(line: str) -> str:
     """What marks a bullet: "symbol", "number" or "letter"."""
     first = line.lstrip(" \t(")[:1]
@@ -222,9 +217,8 @@ def _items(lines: list[str]) -> list[str]:
     items: list[list[str]] = []
     parent_indent: int | None = None
     for raw in lines:
-        if not raw.strip():
-            continue  # blank lines between a bullet and its children
-        bullet = _bullet(raw)
+        # "* text" at the margin, the commonest line, without a call
+        bullet = (0, raw[2:].strip()) if raw[:2] == "* " and raw[2:3] != " " else _bullet(raw)
         if bullet:
             indent, text = bullet
             if items and parent_indent is not None and indent > parent_indent:
@@ -240,27 +234,47 @@ def _items(lines: list[str]) -> list[str]:
     return [text for text in ("\n".join(i).strip() for i in items) if text]
 
 
-# One line of the text, read: a main header ("main", its kind), a heading ("heading", the
-# kind it names or None to keep the current one; "other" for criteria of another kind;
-# "bare" for a short line without a colon, decided once the whole text is read), a lead-in
-# ("lead_in"; "wrapper" for a bullet that may be one, decided by what follows) or part of an
-# item ("item").
-_Line = tuple[str, str | None, str]  # (role, kind, text)
+def _lines(text: str) -> tuple[list[str], dict[int, str], list[int]]:
+    """The text's non-blank lines, the kind of those that are main headers, and which of
+    the others may be more than part of an item (a heading, a lead-in) whatever follows
+    them: all but child bullets and continuations that name no criteria, and "* " items at
+    the margin that name no kind of criteria and end in no colon (nine lines in ten, told
+    here in the one pass over the text).
 
-
-def _unglue(lines: list[str]) -> list[str]:
-    """Lines with a main header glued to the end of an item ("* Stable heterosexual
-    relationship Exclusion Criteria:", NCT00668135) split before the header, and a main
-    header's rest ("Exclusion Criteria: contra-indication") put on a line of its own."""
-    out: list[str] = []
-    for n, line in enumerate(lines):
-        if "riteria" in line or "RITERIA" in line:
-            parts = _GLUED.split(line)
-            if len(parts) > 1 and _glued(line, parts, lines[n + 1] if n + 1 < len(lines) else ""):
-                out.extend(parts)
-                continue
-        out.append(line)
-    return out
+    A main header glued to the end of an item ("* Stable heterosexual relationship
+    Exclusion Criteria:", NCT00668135) is split off it; a main header's rest ("Exclusion
+    Criteria: contra-indication") is read as a line of its own."""
+    raw = text.split("\n")
+    lines: list[str] = []
+    mains: dict[int, str] = {}
+    maybe: list[int] = []
+    for n, line in enumerate(raw):
+        if "clusion" not in line and "CLUSION" not in line:  # the fast path: most lines are items
+            if line and not line.isspace():
+                if line[0] in " \t":
+                    if "riteria" in line or "RITERIA" in line:
+                        maybe.append(len(lines))
+                elif line[:2] != "* " or line[-1] == ":":
+                    maybe.append(len(lines))
+                lines.append(line)
+            continue
+        parts = [line]
+        if line.strip().lower() not in _COMMON:
+            glued = _GLUED.split(line)
+            if len(glued) > 1 and _glued(line, glued, raw[n + 1] if n + 1 < len(raw) else ""):
+                parts = glued
+        for part in parts:
+            kind, rest = _main_header(part)
+            if kind is not None:
+                mains[len(lines)] = kind
+                lines.append("")
+                if rest:
+                    maybe.append(len(lines))
+                    lines.append(rest)
+            elif part and not part.isspace():
+                maybe.append(len(lines))
+                lines.append(part)
+    return lines, mains, maybe
 
 
 def _glued(line: str, parts: list[str], following: str) -> bool:
@@ -276,49 +290,71 @@ def _glued(line: str, parts: list[str], following: str) -> bool:
     return child is None or child[0] == 0
 
 
-def _read(lines: list[str]) -> list[_Line]:
-    """Each line's role; headings and lead-ins look at the line after them."""
-    read: list[_Line] = []
-    for line in lines:
-        kind, rest = _main_header(line)
-        if kind is not None:
-            read.append(("main", kind, ""))
-            if rest:
-                read.append(("item", None, rest))
-        elif line.strip():
-            read.append(("item", None, line))
-    for n in range(len(read) - 1):
-        following = read[n + 1]
-        if read[n][0] == "item" and following[0] != "main":
-            read[n] = _role(read[n][2], following[2])  # the line after is still as written
-            if read[n][0] == "wrapper":  # holds the line as written
-                wrapper = read[n][2]
-                first = n == 0 or read[n - 1][0] != "item"
-                read[n] = (("lead_in", None, _bullet_text(wrapper)) if first and _alone(read, n)
-                           else ("item", None, wrapper))
+# What a line is when it is not part of an item: a main header ("main", its kind), a
+# heading ("heading", the kind it names or None to keep the current one; "other" for
+# criteria of another kind; "bare" for a short line without a colon, decided once the whole
+# text is read) or a lead-in ("lead_in"; "wrapper" for a bullet that may be one, decided by
+# what follows it), with the text it keeps.
+_Role = tuple[str, str | None, str]  # (role, kind, text)
+
+
+def _roles(lines: list[str], mains: dict[int, str], maybe: list[int]) -> dict[int, _Role]:
+    """The lines that are no part of an item, by index: headings and lead-ins look at the
+    line after them."""
+    roles: dict[int, _Role] = {n: ("main", kind, "") for n, kind in mains.items()}
+    last = len(lines) - 1
+    for n in maybe:
+        if n >= last or n in mains or n + 1 in mains:
+            continue
+        line, following = lines[n], lines[n + 1]
+        if _numbered_item(line, following):
+            continue
+        role = _role(line, following)
+        if role[0] == "wrapper":
+            if (n == 0 or n - 1 in roles) and _alone(lines, mains, n):
+                roles[n] = ("lead_in", None, role[2])
+        elif role[0] != "item":
+            roles[n] = role
     # A short line without a colon before a list heads it when the text draws other groups
     # ("Study Subjects" ... "Partners", NCT01352507); alone ("Inclusion Criteria:", "Male",
     # then "* History of erectile dysfunction ...", NCT00422734) it is as likely an item.
-    bare = [n for n, (role, _, _) in enumerate(read) if role == "bare"]
-    drawn = len(bare) > 1 or any(role in ("heading", "lead_in", "other") for role, _, _ in read)
-    for n in bare:
-        read[n] = ("heading" if drawn else "item", None, read[n][2])
-    return read
+    bare = [n for n, role in roles.items() if role[0] == "bare"]
+    if bare:
+        drawn = len(bare) > 1 or any(role[0] in ("heading", "lead_in", "other") for role in roles.values())
+        for n in bare:
+            if drawn:
+                roles[n] = ("heading", None, roles[n][2])
+            else:
+                del roles[n]
+    return roles
 
 
-def _alone(read: list[_Line], n: int) -> bool:
+def _numbered_item(line: str, following: str) -> bool:
+    """An "N. " item at the margin naming no kind of criteria and ending in no colon,
+    followed by another or by its children: part of an item, whatever it says."""
+    first = line[:1]
+    if not first.isdigit() or "clusion" in line or "CLUSION" in line or line.endswith(":"):
+        return False
+    numbered = line[1:3] == ". " or (line[1:2].isdigit() and line[2:4] == ". ")
+    return numbered and following[:1] in ("0", "1", "2", "3", "4", "5", "6", "7", "8", "9", " ", "\t")
+
+
+def _alone(lines: list[str], mains: dict[int, str], n: int) -> bool:
     """Whether no bullet at the margin follows line ``n`` before the next header or
     paragraph: the bullet there holds every item after it as its children."""
-    for role, _, line in read[n + 1:]:
-        if role == "main" or line[:1] not in (" ", "\t") and _bullet(line) is None:
+    for m in range(n + 1, len(lines)):
+        line = lines[m]
+        if m in mains:
             return True
         bullet = _bullet(line)
+        if bullet is None and line[:1] not in (" ", "\t"):
+            return True
         if bullet is not None and bullet[0] == 0:
             return False
     return True
 
 
-def _role(line: str, following: str) -> _Line:
+def _role(line: str, following: str) -> _Role:
     """What a line that is no main header is, given the line after it."""
     bullet = _bullet(line)
     after = _bullet(following)
@@ -332,12 +368,12 @@ def _role(line: str, following: str) -> _Line:
         if "clusion" in text or "CLUSION" in text:
             kind = _heading_kind(text)
             if kind and (children or sibling):
-                return "heading", kind, text if family == "symbol" else line.strip()  # "D) Other Exclusion ..."
+                return "heading", kind, text if family == "symbol" else line.strip()  # "D) Other ..."
         if children and text.endswith(":") and "riteri" in text and _FOLLOWING.search(text):
             # "* Eligible participants must meet the following inclusion criteria:" with every
             # criterion of its list as its child (NCT02713789) is a lead-in; with bullets beside
             # it, it is one criterion with its parts ("10. Any of the following cardiac criteria:").
-            return "wrapper", None, line
+            return "wrapper", None, text
         if family == "symbol":
             # "* DEMOGRAPHIC CRITERIA:" then its items at the same level (NCT05847673)
             if text.endswith(":") and text.isupper() and _is_subheading(text):
@@ -372,28 +408,29 @@ def split_criteria(text: str) -> Split:
     result = Split()
     group = Group(None)
     groups = [group]
-    section: list[str] = []
-    for role, kind, line in _read(_unglue(text.split("\n"))):
-        if role == "item":
-            section.append(line)
+    lines, mains, maybe = _lines(text)
+    roles = _roles(lines, mains, maybe)
+    start = 0
+    for n in sorted(roles):
+        if n > start:
+            group.items.extend(_items(lines[start:n]))
+        start = n + 1
+        what, kind, said = roles[n]
+        if what == "lead_in" and not group.items and group.lead_in is None:
+            group.lead_in = said
             continue
-        group.items.extend(_items(section))
-        section.clear()
-        if role == "lead_in" and not group.items and group.lead_in is None:
-            group.lead_in = line
-            continue
-        if role == "main":
+        if what == "main":
             group = Group(kind)
             result.headed = True
-        elif role == "heading":
-            group = Group(kind or group.kind, line)
+        elif what == "heading":
+            group = Group(kind or group.kind, said)
             result.headed = result.headed or kind is not None
-        elif role == "other":
-            group = Group(None, line)
+        elif what == "other":
+            group = Group(None, said)
         else:  # a second lead-in: the items after it sit under the same heading
-            group = Group(group.kind, group.heading, line)
+            group = Group(group.kind, group.heading, said)
         groups.append(group)
-    group.items.extend(_items(section))
+    group.items.extend(_items(lines[start:]))
     for g in groups:
         if g.items or g.heading or g.lead_in:
             result.groups.append(g)
