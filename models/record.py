@@ -117,6 +117,14 @@ class Age(TypedDict, closed=True):
 CriteriaLayout = Literal["headed", "no_headers"]
 
 
+# Items under one heading of the criteria text, in source order.
+class CriteriaGroup(TypedDict, closed=True):
+    kind: str | None  # "inclusion" | "exclusion" | None (outside any header)
+    heading: str | None  # the sub-heading as written, None for a main list
+    lead_in: str | None  # the sentence(s) introducing the items
+    items: list[str]
+
+
 class Eligibility(_Frozen):
     criteria_text: str | None = None
     inclusion: list[str] | None = None
@@ -125,6 +133,10 @@ class Eligibility(_Frozen):
     # when the text has no headers, which ``criteria_layout`` then says).
     unclassified: list[str] | None = None
     criteria_layout: CriteriaLayout | None = None
+    # Every item in its group (cohort, partner, phase or part sub-headings, lead-in
+    # sentences); null when the text has nothing but the main inclusion/exclusion
+    # headers and their items: the flat lists above then say it all.
+    criteria_groups: list[CriteriaGroup] | None = None
     min_age: Age | None = None
     max_age: Age | None = None
     sex: str | None = None
@@ -218,4 +230,4 @@ PROVENANCE_FIELDS = frozenset({"source", "source_url", "source_version_date"})
 PROVENANCE_PATHS = (("status", "last_update_posted"),)
 # Fields added to the contract after versions were stored: left out of the content
 # hash while null, so adding one does not make a new version of every stored record.
-ADDED_FIELDS = (("sponsors", "funder_types"),)
+ADDED_FIELDS = (("sponsors", "funder_types"), ("eligibility", "criteria_groups"))

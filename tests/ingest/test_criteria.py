@@ -26,6 +26,19 @@ from trialmirror.ingest.parsing.text import clean
     ("Note: Other exclusion criteria may apply.", None),
     ("Other protocol-defined inclusion/exclusion criteria may apply", None),
     ("Patients with a history of exclusion from school.", None),
+    ("Criteria for exclusion:", "exclusion"),
+    ("Partner Inclusion Criteria", "inclusion"),
+    ("Inclusion Criteria (Patients):", "inclusion"),
+    ("Specific inclusion criteria for renal transplant (RTx) patients:", "inclusion"),
+    ("SURGERY AND OTHER TREATMENT-RELATED CONDITIONS OF EXCLUSION", "exclusion"),
+    # items that name a list: sentences, not headings (NCT03840161, NCT01866995, NCT01150903)
+    ("* Does not meet inclusion criteria;", None),
+    ("Subjects who do not meet the inclusion criteria", None),
+    ("* Current participation in a clinical trial and / or study medication for 30 days prior to inclusion",
+     None),
+    ("* Records of female subjects and any male subjects not meeting the inclusion criteria will be excluded",
+     None),
+    ("Other exclusion criteria according to the US Product Information", None),
 ])
 def test_header_spellings(line, kind):
     assert header_kind(line)[0] == kind
@@ -122,3 +135,132 @@ def test_a_bullet_holding_only_a_header_is_a_header():
     # NCT05161130 writes its first header as a bullet.
     split = split_criteria("* Inclusion Criteria:\n* Adults\n\nExclusion Criteria:\n\n* Smokers")
     assert split.inclusion == ["Adults"] and split.exclusion == ["Smokers"]
+
+
+@pytest.mark.parametrize("item", [
+    "* Does not meet inclusion criteria;",
+    "Subjects who do not meet the inclusion criteria",
+    "* Failure to meet any of the inclusion criteria",
+    "* Participants with advanced NSCLC who have CNS metastases are eligible for inclusion",
+    "* Other exclusion criteria according to the US Product Information",
+])
+def test_an_item_that_names_a_list_stays_an_item_of_its_own_list(item):
+    split = split_criteria(f"Inclusion Criteria:\n* Adults\nExclusion Criteria:\n{item}\n* Pregnancy;\n* Smokers")
+    assert split.inclusion == ["Adults"]
+    assert split.exclusion == [item.removeprefix("* "), "Pregnancy;", "Smokers"]
+
+
+def test_sub_headings_and_lead_ins_keep_their_items():
+    text = (
+        "Inclusion Criteria:\n"
+        "* Adults aged 18 or over\n"
+        "Specific inclusion criteria for renal transplant (RTx) patients:\n"
+        "* Stable renal function\n"
+        "Partner Inclusion Criteria\n"
+        "* Female partner aged 18 or over\n"
+        "Exclusion Criteria:\n"
+        "Patients may not be enrolled in the study if any of the following exclusion criteria are present:\n"
+        "* Pregnancy\n"
+        "Pre-/Intra-operative\n"
+        "* Dural tear during surgery\n"
+        "* Other exclusion criteria according to the US Product Information"
+    )
+    split = split_criteria(text)
+    assert split.criteria_groups() == [
+        {"kind": "inclusion", "heading": None, "lead_in": None, "items": ["Adults aged 18 or over"]},
+        {"kind": "inclusion", "heading": "Specific inclusion criteria for renal transplant (RTx) patients:",
+         "lead_in": None, "items": ["Stable renal function"]},
+        {"kind": "inclusion", "heading": "Partner Inclusion Criteria", "lead_in": None,
+         "items": ["Female partner aged 18 or over"]},
+        {"kind": "exclusion", "heading": None,
+         "lead_in": "Patients may not be enrolled in the study if any of the following exclusion criteria are present:",
+         "items": ["Pregnancy"]},
+        {"kind": "exclusion", "heading": "Pre-/Intra-operative", "lead_in": None,
+         "items": ["Dural tear during surgery", "Other exclusion criteria according to the US Product Information"]},
+    ]
+    # the flat lists still hold every item, a sub-group's under its kind
+    assert split.inclusion == ["Adults aged 18 or over", "Stable renal function", "Female partner aged 18 or over"]
+    assert split.exclusion == ["Pregnancy", "Dural tear during surgery",
+                               "Other exclusion criteria according to the US Product Information"]
+
+
+def test_only_main_headers_need_no_groups():
+    split = split_criteria("Inclusion Criteria:\n* Adults\nExclusion Criteria:\n* Smokers")
+    assert [g.kind for g in split.groups] == ["inclusion", "exclusion"]
+    assert split.criteria_groups() is None
+
+
+def test_lettered_sub_headings_over_a_bulleted_list():
+    # NCT00657033
+    split = split_criteria("Exclusion Criteria:\nA) Previous or current medical conditions:\n* Retinitis pigmentosa.\n"
+                           "B) Concomitant medication:\n* Nitrates\nD) Other Exclusion Criteria:\n* Illiterate")
+    assert [(g.kind, g.heading, g.items) for g in split.groups] == [
+        ("exclusion", "A) Previous or current medical conditions:", ["Retinitis pigmentosa."]),
+        ("exclusion", "B) Concomitant medication:", ["Nitrates"]),
+        ("exclusion", "D) Other Exclusion Criteria:", ["Illiterate"]),
+    ]
+
+
+def test_a_bullet_that_wraps_its_whole_list_is_a_lead_in_one_among_others_a_criterion():
+    split = split_criteria(
+        "Inclusion Criteria:\n* Eligible participants must meet the following inclusion criteria:\n"
+        "  1. Signed Informed Consent\n  2. Adult males\n"
+        "Exclusion Criteria:\n1. Pregnancy\n2. Any of the following cardiac criteria:\n  * QTc > 470 msec\n"
+        "  * LVEF < 50%")
+    assert split.groups[0].lead_in == "Eligible participants must meet the following inclusion criteria:"
+    assert split.inclusion == ["Signed Informed Consent", "Adult males"]
+    assert split.exclusion == ["Pregnancy", "Any of the following cardiac criteria:\n- QTc > 470 msec\n- LVEF < 50%"]
+
+
+def test_a_header_glued_to_an_item_still_starts_its_list():
+    # NCT00668135, NCT00663728: the text lost a line break before the header
+    split = split_criteria("Inclusion Criteria:\n* Age 20 or over\n* Stable relationship Exclusion Criteria:\n"
+                           "* Primary hypoactive sexual desire")
+    assert split.inclusion == ["Age 20 or over", "Stable relationship"]
+    assert split.exclusion == ["Primary hypoactive sexual desire"]
+    split = split_criteria("Inclusion Criteria:- Males with ED- Stable relationship Exclusion Criteria:- Nitrate use")
+    assert split.inclusion == ["Males with ED- Stable relationship"]
+    assert split.exclusion == ["Nitrate use"]
+
+
+def test_criteria_of_another_kind_join_neither_list():
+    split = split_criteria("Exclusion Criteria:\n* Smokers\nDropout Criteria:\n* Withdrawal of consent")
+    assert split.exclusion == ["Smokers"]
+    assert split.unclassified == ["Withdrawal of consent"]
+    assert split.groups[-1].heading == "Dropout Criteria:"
+
+
+def test_a_lone_short_line_before_a_list_is_an_item():
+    # NCT00422734: "Male" heads nothing; with sibling headings such lines head their lists
+    split = split_criteria("Inclusion Criteria:\nMale\n* History of erectile dysfunction")
+    assert split.inclusion == ["Male", "History of erectile dysfunction"]
+    assert split.criteria_groups() is None
+    split = split_criteria("Inclusion Criteria:\nStudy Subjects\n* Men over 18\nPartners\n* Women over 18")
+    assert [(g.heading, g.items) for g in split.groups] == [("Study Subjects", ["Men over 18"]),
+                                                            ("Partners", ["Women over 18"])]
+
+
+_SUB_HEADINGS = st.sampled_from(["Partner Inclusion Criteria:", "Specific exclusion criteria for lung transplant "
+                                 "(LTx) patients:", "Medical conditions:", "A) Abnormal laboratory values:",
+                                 "Cohort 2 exclusion criteria", "Subjects who meet any of the following criteria "
+                                 "will be excluded:"])
+
+
+@given(st.lists(st.tuples(_SUB_HEADINGS, st.lists(_ITEM, min_size=1, max_size=4)), min_size=1, max_size=4),
+       _HEADERS)
+def test_items_stay_under_the_heading_they_sit_under(parts, headers):
+    text = "\n".join([headers[1]] + [f"{heading}\n{_render(items, '* ')}" for heading, items in parts])
+    split = split_criteria(text)
+    groups = [g for g in split.groups if g.items]
+    assert [g.items for g in groups] == [items for _, items in parts]
+    kind, heading = "exclusion", None
+    for group, (line, _) in zip(groups, parts, strict=True):
+        if line.endswith("excluded:"):  # a lead-in: the items stay under the heading before it
+            assert (group.heading, group.lead_in) == (heading, line)
+        else:
+            heading = line
+            assert (group.heading, group.lead_in) == (line, None)
+        # a heading that names its kind sets it; the others keep the kind they sit in
+        kind = {"Partner Inclusion Criteria:": "inclusion", "Cohort 2 exclusion criteria": "exclusion",
+                "Specific exclusion criteria for lung transplant (LTx) patients:": "exclusion"}.get(line, kind)
+        assert group.kind == kind

@@ -282,6 +282,19 @@ def test_ictrp_seed_with_full_stops_reads_as_with_commas(ictrp_seed):
     assert ictrp.parse(mp.table(stopped), "NCT01659762") == ictrp.parse(mp.table(ictrp_seed), "NCT01659762")
 
 
+def test_ictrp_criteria_keep_their_sub_headings(ictrp_seed):
+    # SYNTHETIC: the sample with a partner list and an exclusion list after its last item
+    at = ictrp_seed.index("- Subjects must be refractory (defined as lack of response for at least 3 months)") + 1
+    lines = ictrp_seed[:at] + ["Partner Inclusion Criteria", "- Female partner aged 18 or over",
+                               "Exclusion Criteria", "- Does not meet inclusion criteria;",
+                               "- Pregnancy"] + ictrp_seed[at:]
+    e = ictrp.parse(mp.table(lines), "NCT01659762").eligibility
+    assert e.inclusion[-1] == "Female partner aged 18 or over"
+    assert e.exclusion == ["Does not meet inclusion criteria;", "Pregnancy"]
+    assert [(g["kind"], g["heading"], len(g["items"])) for g in e.criteria_groups] == [
+        ("inclusion", None, 5), ("inclusion", "Partner Inclusion Criteria", 1), ("exclusion", None, 2)]
+
+
 def test_ictrp_synthetic_page_reads_every_label(ictrp_seed):
     r = ictrp.parse(mp.table(mp.ictrp_lines(fx.current())), NCT)
     assert sorted(r.phases) == ["PHASE1", "PHASE2"]  # "Phase 1/Phase 2"

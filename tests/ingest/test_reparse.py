@@ -45,3 +45,50 @@ def test_reparse_makes_a_version_only_where_the_record_changed(store, settings):
     again = reparse(store, everything=True)
     assert (again.new_versions, again.unchanged) == (0, 1)  # the same output: no version
     assert len(store.versions(NCT, "ctgov")) == 2
+
+
+# Parser 4 reads criteria anew (header-shaped headers, eligibility.criteria_groups).
+_CRITERIA_CHANGED = ("NCT03840161", "NCT05921903")  # a misfiled list; cohort sub-headings
+_CRITERIA_SAME = ("NCT00000410", "NCT02513394")  # main headers and their items only
+
+
+def _as_parser_3_stored_it(store, registry_id):
+    """The stored version as parser 3 left it where this test needs it: no ``criteria_groups``
+    key, and for NCT03840161 (as parser 3 read it) the first exclusion item taken for a
+    header and the items after it filed under inclusion."""
+    with store.transaction() as conn:
+        row = conn.execute(text("SELECT record FROM version WHERE registry_id = :r"), {"r": registry_id}).one()
+        record = json.loads(row[0])
+        eligibility = record["eligibility"]
+        del eligibility["criteria_groups"]
+        if registry_id == "NCT03840161":
+            eligibility["inclusion"] += eligibility["exclusion"][1:]
+            eligibility["exclusion"] = None
+        from trialmirror.store.canonical import content_hash
+        conn.execute(text("UPDATE version SET record = :rec, parser_version = 3, content_hash = :h "
+                          "WHERE registry_id = :r"),
+                     {"rec": json.dumps(record), "h": content_hash(record), "r": registry_id})
+
+
+def test_reparse_after_the_criteria_change_versions_only_records_whose_criteria_changed(store, settings,
+                                                                                         corpus_dir):
+    ingestor = Ingestor(settings, store)
+    for registry_id in _CRITERIA_CHANGED + _CRITERIA_SAME:
+        raw = (corpus_dir / "ctgov_v2" / f"{registry_id}.json").read_bytes()
+        ingestor.ingest_payload(get_source("ctgov"), registry_id, raw,
+                                FetchInfo("ctgov", registry_id, "https://example.invalid/x", utcnow(), 0.0))
+        _as_parser_3_stored_it(store, registry_id)
+    result = reparse(store)
+    assert (result.new_versions, result.unchanged, result.failed) == (2, 2, [])
+    for registry_id in _CRITERIA_SAME:  # criteria_groups null: left out of the hash, no version
+        (only,) = store.versions(registry_id, "ctgov")
+        assert only.parser_version == ctgov.PARSER_VERSION
+    changed = {}
+    for registry_id in _CRITERIA_CHANGED:
+        newest = store.version(registry_id, "ctgov")
+        assert (newest.version, newest.produced_by) == (2, "reparse")
+        changed[registry_id] = {c["path"] for c in json.loads(newest.diff)}
+    assert changed == {"NCT03840161": {"eligibility.inclusion", "eligibility.exclusion"},
+                       "NCT05921903": {"eligibility.criteria_groups"}}
+    assert {(e.registry_id, e.kind) for e in store.events(kinds=["reparsed"])} == {
+        (registry_id, "reparsed") for registry_id in _CRITERIA_CHANGED}

@@ -15,7 +15,7 @@ import re
 from datetime import datetime
 from typing import Any
 
-from trialmirror.ingest.parsing.criteria import split_criteria
+from trialmirror.ingest.parsing.criteria import header_kind, split_criteria
 from trialmirror.ingest.parsing.fields import parse_age
 from trialmirror.ingest.parsing.mirror.engine import Draft, Section, ValueParser
 from trialmirror.models import vocab
@@ -299,7 +299,7 @@ def criteria_text(d: Draft, s: Section) -> None:
     joined: list[str] = []
     for line in (line.strip() for line in s.lines):
         is_item = bool(_BULLET.match(line))
-        is_header = split_criteria(line).headed
+        is_header = header_kind(line)[0] is not None
         if joined and not is_item and not is_header and _BULLET.match(joined[-1]):
             joined[-1] += " " + line
         else:
@@ -310,6 +310,7 @@ def criteria_text(d: Draft, s: Section) -> None:
     d.set("eligibility.inclusion", split.inclusion)
     d.set("eligibility.exclusion", split.exclusion)
     d.set("eligibility.unclassified", split.unclassified)
+    d.set("eligibility.criteria_groups", split.criteria_groups())
     if body:
         d.set("eligibility.criteria_layout", "headed" if split.headed else "no_headers")
 

@@ -32,8 +32,9 @@ from trialmirror.models import vocab
 from trialmirror.models.record import Record
 
 NAME = "ctgov"
-PARSER_VERSION = 3  # 2: canonical text (one line per paragraph or item; blank lines dropped);
-# 3: the drift policy (flags with an action; items without a label kept)
+PARSER_VERSION = 4  # 2: canonical text (one line per paragraph or item; blank lines dropped);
+# 3: the drift policy (flags with an action; items without a label kept);
+# 4: criteria headers by their shape, criteria_groups
 UNKNOWN_ENROLLMENT = 99_999_999
 
 _DATES = {  # record field -> statusModule key
@@ -436,6 +437,7 @@ def _eligibility(d: _Doc, mod: dict[str, Any] | None, m: Mapper) -> dict[str, An
         "exclusion": split.exclusion or None if split else None,
         "unclassified": split.unclassified or None if split else None,
         "criteria_layout": ("headed" if split.headed else "no_headers") if split else None,
+        "criteria_groups": split.criteria_groups() if split else None,
         "min_age": parse_age(d.get(mod, "minimumAge", str, "eligibility.min_age"), "eligibility.min_age", m),
         "max_age": parse_age(d.get(mod, "maximumAge", str, "eligibility.max_age"), "eligibility.max_age", m),
         "sex": m.enum(vocab.SEX, mod.get("sex"), "eligibility.sex"),
