@@ -11,6 +11,7 @@ from rich.text import Text
 
 from trialmirror.cli.app import Context, app, emit_json, json_option, source_named
 from trialmirror.ingest.runs.canary import Canary, CheckReport, SourceCheck
+from trialmirror.ingest.runs.pipeline import Ingestor
 from trialmirror.ingest.sources import SOURCES
 
 DRIFT_SHOWN = 10  # flags listed per source in the table view; --json lists them all
@@ -74,7 +75,7 @@ def check_cmd(obj: Context, source_names: tuple[str, ...], as_json: bool) -> Non
     names = list(source_names) or obj.settings.source_names()
     for name in names:
         source_named(name)
-    report = Canary(obj.settings, obj.store, pinned=obj.pinned_url).run(names)
+    report = Canary(Ingestor(obj.settings, obj.store, pinned=obj.pinned_url)).run(names)
     obj.state.record_check({c.source: c.summary() for c in report.sources}, at=report.checked_at,
                            by="check")
     if as_json:

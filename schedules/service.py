@@ -129,7 +129,7 @@ class Service:
         self.state = ServiceState(self.store)
         self.ingestor = Ingestor(settings, self.store, pinned=self.state.pinned_url)
         self.notifier = Notifier(settings, self.store, self.state)
-        self.canary = Canary(settings, self.store, self.ingestor.http, pinned=self.state.pinned_url)
+        self.canary = Canary(self.ingestor)
         self.stopping = threading.Event()
         self._notify_lock = threading.Lock()
         self.in_hand: set[tuple[str, str]] = set()  # (source, record) being fetched here now

@@ -39,13 +39,10 @@ from trialmirror.errors import (
     RetryLaterError,
     TrialmirrorError,
 )
-from trialmirror.ingest.http import Http
-from trialmirror.ingest.runs.pipeline import parse_safely
+from trialmirror.ingest.runs.pipeline import Ingestor, parse_safely
 from trialmirror.ingest.sources import LIVE, REGISTRY, get_source, registry_first
 from trialmirror.ingest.sources.base import Capture, Known, Source
 from trialmirror.models.record import Record
-from trialmirror.settings import Settings
-from trialmirror.store import Store
 from trialmirror.store.engine import utcnow
 from trialmirror.store.rows import FetchInfo
 
@@ -169,18 +166,12 @@ def read_record(check: SourceCheck, record: Record) -> None:
 
 
 class Canary:
-    """Checks sources on one known record; safe to reuse (each run starts afresh).
+    """Checks sources on one known record, with what a sync of ``ingestor`` would use (its
+    settings, store, Http and pinned URLs); safe to reuse (each run starts afresh)."""
 
-    ``pinned`` looks up a pinned page URL for (source, id) (the watchlist's), before the
-    ``TRIALMIRROR_PINNED_URLS`` setting, as for a sync.
-    """
-
-    def __init__(self, settings: Settings, store: Store, http: Http | None = None,
-                 pinned: Callable[[str, str], str | None] | None = None):
-        self.settings = settings
-        self.store = store
-        self.http = http or Http(settings)
-        self.pinned = pinned
+    def __init__(self, ingestor: Ingestor):
+        self.ingestor = ingestor
+        self.settings, self.store, self.http = ingestor.settings, ingestor.store, ingestor.http
         self._titles: dict[str, str | None] = {}  # registry id -> the registry's title, this run
         self._title_failure: dict[str, str] = {}
 
@@ -277,8 +268,7 @@ class Canary:
     def _known(self, source: Source, registry_id: str) -> Known:
         """What a sync would know, less the validators (a 304 would leave nothing to read)
         and the versions stored (a history's first version is read)."""
-        pinned = self.pinned(source.name, registry_id) if self.pinned else None
-        return Known(registry_id, pinned or self.settings.pinned_url(source.name, registry_id),
+        return Known(registry_id, self.ingestor.pinned_url(source.name, registry_id),
                      lambda: self._title(registry_id))
 
     def _title(self, registry_id: str) -> str | None:

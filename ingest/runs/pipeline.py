@@ -183,10 +183,14 @@ class Ingestor:
         return self.ingest_payload(source, registry_id, capture.raw, info, content_type=capture.content_type,
                                    produced_by=capture.produced_by, valid_from=capture.valid_from)
 
+    def pinned_url(self, source_name: str, registry_id: str) -> str | None:
+        """A page's pinned address: the watchlist's, else the ``TRIALMIRROR_PINNED_URLS`` setting's."""
+        pinned = self.pinned(source_name, registry_id) if self.pinned else None
+        return pinned or self.settings.pinned_url(source_name, registry_id)
+
     def _known(self, source: Source, registry_id: str) -> Known:
-        pinned = self.pinned(source.name, registry_id) if self.pinned else None
         etag, last_modified = self.store.last_validators(registry_id, source.name)
-        return Known(registry_id, pinned or self.settings.pinned_url(source.name, registry_id),
+        return Known(registry_id, self.pinned_url(source.name, registry_id),
                      lambda: self.store.brief_title(registry_id, REGISTRY), etag, last_modified,
                      lambda: self.store.fetched_upstream_versions(registry_id, source.name))
 
