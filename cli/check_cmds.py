@@ -50,8 +50,8 @@ def render(obj: Context, report: CheckReport) -> None:
     obj.out.print(table)
     for c in report.sources:
         for flag in c.drift[:DRIFT_SHOWN]:
-            obj.out.print(Text(f"drift [{c.source}] {flag.get('path', '?')} = {flag.get('value')!r}",
-                               style="yellow"))
+            obj.out.print(Text(f"drift [{c.source}] {flag.get('path', '?')} {flag.get('action', 'kept')} "
+                               f"{flag.get('value')!r}", style="yellow"))
         if len(c.drift) > DRIFT_SHOWN:
             obj.out.print(f"drift [{c.source}] ... {len(c.drift) - DRIFT_SHOWN} more (--json lists all)",
                           highlight=False)

@@ -10,6 +10,7 @@ from typing import Any
 import click
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from trialmirror.cli.app import Context, app, emit_json, fail, json_option, source_named
 from trialmirror.errors import require_extra
@@ -153,11 +154,25 @@ def drift_cmd(obj: Context, since: datetime | None, source_names: tuple[str, ...
     if not rows:
         obj.err.print("no drift flagged" + (f" since {since.date()}" if since else ""), highlight=False)
         return
-    table = Table("first seen", "source", "path", "action", "value", "records", "versions",
-                  "e.g.", "last seen")
-    for column in (0, 1, 2, 3, 7, 8):
-        table.columns[column].no_wrap = True
+    if obj.out.width < 100:  # a table's columns would cut the values: one block per flag
+        for r in rows:
+            obj.out.print(f"{r.first_seen:%Y-%m-%d}  {r.source}  {escape(r.path)}  {r.action}  "
+                          f"{r.records} record(s), e.g. {r.example}", highlight=False, soft_wrap=False)
+            obj.out.print(Text(r.value, style="bold"), overflow="fold", soft_wrap=False)
+        return
+    wide = obj.out.width >= 120  # the counts of versions and the last sighting fit beside
+    table = Table("first seen", "source", "path", "action")
+    table.add_column("value", overflow="fold")
+    table.add_column("records", justify="right")
+    if wide:
+        table.add_column("versions", justify="right")
+    table.add_column("e.g.")
+    if wide:
+        table.add_column("last seen")
+    for column in table.columns:
+        column.no_wrap = column.header != "value"
     for r in rows:
         table.add_row(f"{r.first_seen:%Y-%m-%d}", r.source, escape(r.path), r.action, escape(r.value),
-                      str(r.records), str(r.versions), r.example, f"{r.last_seen:%Y-%m-%d}")
+                      str(r.records), *([str(r.versions)] if wide else []), r.example,
+                      *([f"{r.last_seen:%Y-%m-%d}"] if wide else []))
     obj.out.print(table)

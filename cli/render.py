@@ -18,7 +18,10 @@ def _date(value: dict[str, Any] | None) -> str:
 
 
 def _age(value: dict[str, Any] | None) -> str:
-    return "" if not value else f"{value['value']:g} {value['unit'].lower()}"
+    if not value:
+        return ""
+    unit = value["unit"]  # null: the source gave a number without a unit (flagged)
+    return f"{value['value']:g} {unit.lower()}" if unit else f"{value['value']:g} (no unit)"
 
 
 def _enrollment(value: dict[str, Any] | None) -> str:

@@ -185,7 +185,6 @@ FlagAction = Literal[
     "dropped",  # unreadable: the field at ``path`` is null; the raw value is only here
     "skipped",  # a null or malformed item of the list at ``path``, left out of it
 ]
-FLAG_ACTIONS: tuple[str, ...] = ("kept", "coerced", "dropped", "skipped")
 
 
 # One drift flag: ``path`` is the record field (no list positions, so flags count

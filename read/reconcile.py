@@ -93,8 +93,11 @@ def _years(path: str) -> Getter:
 
     def years(r: dict[str, Any]) -> Any:
         age = get(r)
-        return None if not age else (age["years"] if age.get("years") is not None else
-                                     f"{age['value']} {age['unit']}")
+        if not age:
+            return None
+        if age.get("years") is not None:
+            return age["years"]
+        return f"{age['value']} {age['unit']}" if age.get("unit") else f"{age['value']} (no unit)"
     return years
 
 

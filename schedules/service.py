@@ -130,6 +130,7 @@ class Service:
         self.ingestor = Ingestor(settings, self.store, pinned=self.state.pinned_url)
         self.notifier = Notifier(settings, self.store, self.state)
         self.canary = Canary(self.ingestor)
+        self._checking = threading.Lock()
         self.stopping = threading.Event()
         self._notify_lock = threading.Lock()
         self.in_hand: set[tuple[str, str]] = set()  # (source, record) being fetched here now
@@ -191,7 +192,12 @@ class Service:
         skipped when a service on this database did it within half an interval."""
         interval = self.settings.canary_interval
         fresh = utcnow() - timedelta(seconds=interval / 2)
-        if not interval or not self.state.claim("check", "canary", self.holder, self.settings.lease_ttl, fresh):
+        # The lease keeps services apart; inside this one, the end of a round and the
+        # check's own job (two scheduler threads, one holder) are kept apart here.
+        if not interval or not self._checking.acquire(blocking=False):
+            return None
+        if not self.state.claim("check", "canary", self.holder, self.settings.lease_ttl, fresh):
+            self._checking.release()
             return None
         try:
             report = self.canary.run(self.sources(), should_stop=self.stopping.is_set)
@@ -203,6 +209,7 @@ class Service:
             return None
         finally:
             self.state.release("check", "canary", self.holder, done=True)
+            self._checking.release()
 
     def claim_name(self) -> None:
         """Hold this service's name in the store while running: two services of one

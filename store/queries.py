@@ -27,6 +27,11 @@ _VALIDATORS = (
 )
 
 
+def _when(value: datetime | str) -> datetime:
+    """A timestamp an aggregate gave back: SQLite may give its stored text."""
+    return value if isinstance(value, datetime) else datetime.fromisoformat(value)
+
+
 def registry_order(registry: Sequence[str]) -> Callable[[VersionRow | VersionRef], tuple[str, int, int]]:
     """The sort key of registry versions in the order they became current: by
     valid_from, then the later of ``registry`` (the registry's own sources, ranked by
@@ -45,21 +50,28 @@ class Reads:
               paths: Sequence[str] | None = None) -> list[DriftRow]:
         """Flagged values with how many records and versions carry them and when they were
         first and last seen, newest first; ``since``: only those first seen then or later."""
-        first = func.min(DRIFT.c.observed_at)
-        query = (select(DRIFT.c.source, DRIFT.c.path, DRIFT.c.action, DRIFT.c.value,
-                        func.count(func.distinct(DRIFT.c.registry_id)), func.count(),
-                        first, func.max(DRIFT.c.observed_at), func.min(DRIFT.c.registry_id))
-                 .group_by(DRIFT.c.source, DRIFT.c.path, DRIFT.c.action, DRIFT.c.value)
-                 .order_by(first.desc(), DRIFT.c.source, DRIFT.c.path, DRIFT.c.value))
+        # One row per (value, version) first: a version may flag the same value twice
+        # (two null sites), and counts are of versions, not of flags.
+        per_version = select(DRIFT.c.source, DRIFT.c.path, DRIFT.c.action, DRIFT.c.value,
+                             DRIFT.c.registry_id, DRIFT.c.version,
+                             func.min(DRIFT.c.observed_at).label("observed_at"))
         if sources:
-            query = query.where(DRIFT.c.source.in_(sources))
+            per_version = per_version.where(DRIFT.c.source.in_(sources))
         if paths:
-            query = query.where(DRIFT.c.path.in_(paths))
+            per_version = per_version.where(DRIFT.c.path.in_(paths))
+        v = per_version.group_by(DRIFT.c.source, DRIFT.c.path, DRIFT.c.action, DRIFT.c.value,
+                                 DRIFT.c.registry_id, DRIFT.c.version).subquery()
+        first = func.min(v.c.observed_at)
+        query = (select(v.c.source, v.c.path, v.c.action, v.c.value, func.count(func.distinct(v.c.registry_id)),
+                        func.count(), first, func.max(v.c.observed_at), func.min(v.c.registry_id))
+                 .group_by(v.c.source, v.c.path, v.c.action, v.c.value)
+                 .order_by(first.desc(), v.c.source, v.c.path, v.c.value))
         if since is not None:
             query = query.having(first >= since)
         with self.db.tx() as conn:
             rows = conn.execute(query).all()
-        return [DriftRow(r[0], r[1], r[2], r[3], r[4], r[5], as_utc(r[6]), as_utc(r[7]), r[8]) for r in rows]
+        return [DriftRow(r[0], r[1], r[2], r[3], r[4], r[5], as_utc(_when(r[6])), as_utc(_when(r[7])), r[8])
+                for r in rows]
 
     def last_validators(self, registry_id: str, source: str) -> tuple[str | None, str | None]:
         """ETag and Last-Modified of the last fetch that stored or matched a version."""

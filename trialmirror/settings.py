@@ -126,6 +126,15 @@ class Settings(BaseSettings):
     def _no_trailing_slash(cls, value: str) -> str:
         return value.rstrip("/")
 
+    @field_validator("canary_id")
+    @classmethod
+    def _canary_is_a_registry_id(cls, value: str) -> str:
+        # Every source keys its records by the registry's id; a wrong one would fail them all.
+        candidate = value.strip().upper()
+        if not re.fullmatch(r"NCT\d{8}", candidate):
+            raise ValueError(f"{value!r} is not a ClinicalTrials.gov id (NCT and eight digits)")
+        return candidate
+
     def watchlist_ids(self) -> list[str]:
         return [i for i in re.split(r"[\s,;]+", self.watchlist) if i]
 

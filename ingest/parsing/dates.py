@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import date, datetime
 
 _ISO = re.compile(r"^\d{4}(?:-(?:0[1-9]|1[0-2])(?:-(?:0[1-9]|[12]\d|3[01]))?)?$")
 _ISO_TIME = re.compile(r"^(\d{4}-\d{2}-\d{2})[T ]\d{2}:\d{2}")
 # Written-out forms, which no one reads two ways. Day-first numeric dates are a
-# mirror's choice (ICTRP): a caller that knows it passes NUMERIC_DAY_FIRST.
+# mirror's choice (the WHO ICTRP's "24/10/2016"): its pages pass NUMERIC_DAY_FIRST.
 WORDED = (("%B %Y", 2), ("%b %Y", 2), ("%B %d, %Y", 3), ("%b %d, %Y", 3), ("%B %d %Y", 3),
           ("%d %B %Y", 3), ("%d %b %Y", 3), ("%Y/%m/%d", 3), ("%Y/%m", 2), ("%Y-%m-%d", 3),
           ("%Y-%m", 2))
@@ -16,8 +16,16 @@ NUMERIC_DAY_FIRST = (("%d/%m/%Y", 3),)
 
 
 def is_iso(value: str) -> bool:
-    """The registry's own form: ``YYYY``, ``YYYY-MM`` or ``YYYY-MM-DD``."""
-    return _ISO.match(value) is not None
+    """The registry's own form: ``YYYY``, ``YYYY-MM`` or ``YYYY-MM-DD``, a day that exists
+    ("2099-02-30" is not one: read as it stands, it would break every date computation)."""
+    if _ISO.match(value) is None:
+        return False
+    if len(value) == 10:
+        try:
+            date.fromisoformat(value)
+        except ValueError:
+            return False
+    return True
 
 
 def iso_date(value: str, extra: tuple[tuple[str, int], ...] = ()) -> str | None:

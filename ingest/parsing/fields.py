@@ -40,13 +40,20 @@ class Mapper:
         self.unmapped.append({"path": path, "value": raw_text(raw), "action": action})
 
     def enum(self, vocab: Vocabulary, value: Any, path: str) -> str | None:
-        if value is None or value == "":
+        if value is None:
             return None
         if value.__class__ is not str:
-            if not isinstance(value, (int, float)) or isinstance(value, bool):
-                self.flag(path, value, "dropped")  # a list or object where a word was
+            if value.__class__ is list and len(value) == 1 and value[0].__class__ is str:
+                self.flag(path, value, "coerced")  # ["COMPLETED"] for "COMPLETED"
+                value = value[0]
+            elif value.__class__ is int or value.__class__ is float:
+                value = str(value)  # a number where a word was: kept as its text (flagged below)
+            else:
+                if value != [] and value != {}:
+                    self.flag(path, value, "dropped")  # an object, a list, a boolean
                 return None
-            value = str(value)
+        if not value.strip():
+            return None  # said as nothing: null, never ""
         mapped = vocab.map(value)
         if not mapped.known:
             self.flag(path, mapped.value, "kept")
@@ -56,8 +63,11 @@ class Mapper:
         if values is None or values == "":
             return None
         if values.__class__ is not list:
+            if values.__class__ is dict or values.__class__ is bool:
+                self.flag(path, values, "dropped")
+                return None
             self.flag(path, values, "coerced")  # "PHASE2" for ["PHASE2"]
-            values = [values]
+            values = [str(values)]
         out = []
         for x in values:
             if x is None or x.__class__ is list or x.__class__ is dict:
@@ -69,7 +79,8 @@ class Mapper:
         return out or None
 
 
-_AGE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([A-Za-z]*)\s*$")
+# A number of at most four digits (and four decimals): more is no one's age.
+_AGE = re.compile(r"^\s*(\d{1,4}(?:\.\d{1,4})?)\s*([A-Za-z]*)\s*$")
 
 
 def parse_age(text: str | None, path: str, mapper: Mapper) -> dict[str, Any] | None:

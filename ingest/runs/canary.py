@@ -157,8 +157,7 @@ def read_record(check: SourceCheck, record: Record) -> None:
     check.layout_recognised = True
     check.fields_read = leaves({k: v for k, v in data.items() if k not in _NOT_READ})
     check.missing = [path for path in CORE_FIELDS if _get(data, path) is None]
-    # Entries are {path, value, ...}: kept whole, whatever else they come to say.
-    check.drift = [dict(e) if isinstance(e, dict) else {"value": e} for e in data.get("unmapped") or []]
+    check.drift = list(data.get("unmapped") or [])
     if check.missing:
         check.failure = "missing_fields"
         check.reason = (f"shape change: the record read has no {', '.join(check.missing)} "
@@ -174,6 +173,7 @@ class Canary:
         self.settings, self.store, self.http = ingestor.settings, ingestor.store, ingestor.http
         self._titles: dict[str, str | None] = {}  # registry id -> the registry's title, this run
         self._title_failure: dict[str, str] = {}
+        self._asked_title = False
 
     def run(self, sources: list[str], registry_id: str | None = None, *,
             should_stop: Callable[[], bool] | None = None) -> CheckReport:
@@ -194,6 +194,7 @@ class Canary:
     def check(self, source: Source, registry_id: str) -> tuple[SourceCheck, Record | None]:
         """One source: its check, and the record read (None when it failed before one)."""
         check = SourceCheck(source.name, source.label, registry_id, utcnow().isoformat())
+        self._asked_title = False  # whether this source looked for the title
         t0 = time.perf_counter()
         record = None
         try:
@@ -204,8 +205,12 @@ class Canary:
             check.failure, check.reason = what_broke(exc, source.label, check.http_status)
             if isinstance(exc, (LayoutChangedError, ParseError)) or check.failure == "soft_404":
                 check.layout_recognised = False
-            if isinstance(exc, ConfigError) and registry_id in self._title_failure:
-                check.reason += f" (the registry's record was not read: {self._title_failure[registry_id]})"
+            if isinstance(exc, ConfigError) and registry_id in self._title_failure and self._asked_title:
+                # A mirror found by the registry's title, which could not be read: blocked by
+                # the registry's failure, not misconfigured.
+                check.failure = "blocked"
+                check.reason = (f"needs the record's title from ClinicalTrials.gov, which was not read "
+                                f"({self._title_failure[registry_id]})")
             if exc.url and check.reason and exc.url not in check.reason:
                 check.reason += f" ({exc.url})"
         check.duration_ms = (time.perf_counter() - t0) * 1000
@@ -273,6 +278,7 @@ class Canary:
 
     def _title(self, registry_id: str) -> str | None:
         """The stored brief title; else the registry's, read in this run or read now."""
+        self._asked_title = True
         stored = self.store.brief_title(registry_id, REGISTRY)
         if stored:
             return stored

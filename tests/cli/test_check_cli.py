@@ -95,7 +95,7 @@ def test_drift_flags_are_counted_and_shown_without_failing(server, env):
     server.play(f"/api/v2/studies/{NCT}", Reply(body=json.dumps(doc).encode()))
     result = _check(env, "--source", "ctgov")
     assert result.exit_code == 0, result.output
-    assert "drift [ctgov] status.overall = 'PAUSED_FOR_REVIEW'" in result.stdout
+    assert "drift [ctgov] status.overall kept 'PAUSED_FOR_REVIEW'" in result.stdout
     flags = json.loads(_check(env, "--source", "ctgov", "--json").stdout)["sources"][0]["drift"]
     assert flags["count"] == 1 and flags["flags"][0]["path"] == "status.overall"
 
@@ -150,8 +150,9 @@ def test_a_mirror_without_a_stored_title_has_the_registry_read_for_it(server, en
     missing = _check(env, "--source", "ctv", "--source", "ctgov")
     assert missing.exit_code == 1
     assert "failed: [ctgov] NCT01342250: not found at ClinicalTrials.gov (HTTP 404)" in missing.stderr
-    assert "failed: [ctv] NCT01342250: no brief title known to find its ClinicalTrials.Veeva page" in missing.stderr
-    assert "(the registry's record was not read: not found at ClinicalTrials.gov (HTTP 404)" in missing.stderr
+    assert ("failed: [ctv] NCT01342250: needs the record's title from ClinicalTrials.gov, which was not read "
+            "(not found at ClinicalTrials.gov (HTTP 404)") in missing.stderr
+    assert json.loads(_check(env, "--source", "ctv", "--json").stdout)["sources"][0]["failure"] == "blocked"
     assert server.hits[f"/api/v2/studies/{NCT}"] == 2  # once a run, the failure remembered
 
 

@@ -282,3 +282,39 @@ def test_drift_lists_a_new_registry_value_the_day_it_appears(env):
     assert [r["path"] for r in json.loads(_run(env, "drift", "--json", "--path", "enrollment.count").stdout)] \
         == ["enrollment.count"]
     assert json.loads(_run(env, "show", NCT, "--json").stdout)["status"]["overall"] == "PAUSED_FOR_REVIEW"
+    # In an 80-column terminal a flag is a block of two lines: nothing is cut, nothing wraps.
+    narrow = CliRunner().invoke(main, ["drift"], env={**env[1], "COLUMNS": "80"}).stdout.splitlines()
+    assert max(map(len, narrow)) <= 80 and len(narrow) == 4
+    assert narrow[2].split()[2:4] == ["status.overall", "kept"] and NCT in narrow[2]
+    assert narrow[3] == "PAUSED_FOR_REVIEW"
+    # Wider, a table; its value column folds rather than cuts.
+    assert _column(_run(env, "drift").stdout, "value") == ["20", "PAUSED_FOR_REVIEW"]
+
+
+def _column(table: str, name: str) -> list[str]:
+    """The cells of a column of a rich table as printed, each folded cell joined again."""
+    lines = [line for line in table.splitlines() if line.startswith(("┃", "│"))]
+    names = [cell.strip() for cell in lines[0].strip("┃").split("┃")]
+    cells: list[str] = []
+    for line in lines[1:]:
+        row = [cell.strip() for cell in line.strip("│").split("│")]
+        if row[0]:  # a row's first line; the lines after it continue its cells
+            cells.append("")
+        cells[-1] += row[names.index(name)]
+    return cells
+
+
+def test_show_and_timeline_read_a_record_the_drift_policy_kept(env):
+    """An age without a unit and a last-update day that does not exist are stored (kept,
+    dropped) and every command still reads the record."""
+    server, _ = env
+    drifted = fx.current()
+    drifted["protocolSection"]["eligibilityModule"]["minimumAge"] = "18"
+    drifted["protocolSection"]["statusModule"]["lastUpdatePostDateStruct"]["date"] = "2011-02-30"
+    server.routes[PATH] = [_body(drifted)]
+    assert _run(env, "sync", NCT).exit_code == 0
+    shown = _run(env, "show", NCT)
+    assert shown.exit_code == 0 and "18 (no unit)" in shown.stdout
+    assert "eligibility.min_age.unit kept '18'" in shown.stdout
+    assert "status.last_update_posted.date dropped '2011-02-30'" in shown.stdout
+    assert _run(env, "timeline", NCT).exit_code == 0

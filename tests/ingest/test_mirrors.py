@@ -198,7 +198,7 @@ def test_unknown_wording_is_kept_and_listed_not_lost(ctv_seed):
     assert r.status.overall == "Paused for review" and r.eligibility.min_age is None
     assert sorted(r.phases) == ["PHASE1", "PHASE2"]
     assert {"path": "status.overall", "value": "Paused for review", "action": "kept"} in r.unmapped
-    assert {"path": "eligibility.ages", "value": "Adults only", "action": "dropped"} in r.unmapped
+    assert {"path": "section:Ages", "value": "Adults only", "action": "dropped"} in r.unmapped
 
 
 @pytest.mark.parametrize(("text", "low", "high"), [
@@ -395,5 +395,18 @@ def test_an_unknown_heading_after_a_list_is_no_criterion(ctv_seed):
     lines = ctv_seed[:at] + ["Trial documents", "Protocol (PDF)"] + ctv_seed[at:]
     r = ctv.parse(mp.semantic(lines), NCT)
     assert r.eligibility.exclusion == fx.EXCLUSION
-    assert [u["value"] for u in r.unmapped] == ["Trial documents", "Protocol (PDF)"]
+    assert [(u["value"], u["action"]) for u in r.unmapped] == [("Trial documents", "skipped"), ("Protocol (PDF)", "skipped")]
     assert ctv.parse(mp.soup(lines), NCT) == r  # literal bullets read the same as <li>
+
+
+def test_a_sub_heading_inside_a_ctv_list_keeps_its_items(ctv_seed):
+    """A cohort's heading among the bullets (SYNTHETIC: inserted into the seed page) is kept
+    with the items under it; the list itself is unchanged and nothing is flagged."""
+    at = ctv_seed.index(next(line for line in ctv_seed if "Decompensated liver cirrhosis, Child-Pugh" in line))
+    lines = ctv_seed[:at] + ["Patients of the second cohort:"] + ctv_seed[at:]
+    for markup in (mp.semantic, mp.soup):
+        r = ctv.parse(markup(lines), NCT)
+        assert r.eligibility.inclusion == fx.INCLUSION and r.eligibility.exclusion == fx.EXCLUSION
+        groups = [(g["kind"], g["heading"], len(g["items"])) for g in r.eligibility.criteria_groups]
+        assert groups == [("inclusion", None, 2), ("inclusion", "Patients of the second cohort:", 3)]
+        assert r.unmapped is None

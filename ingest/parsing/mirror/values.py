@@ -12,9 +12,9 @@ ValueError, which the engine reports as a parse error naming the label.
 from __future__ import annotations
 
 import re
-from datetime import datetime
 from typing import Any
 
+from trialmirror.ingest.parsing import dates
 from trialmirror.ingest.parsing.criteria import header_kind, split_criteria
 from trialmirror.ingest.parsing.fields import parse_age
 from trialmirror.ingest.parsing.mirror.engine import Draft, Section, ValueParser
@@ -33,9 +33,6 @@ _AGE_MIN = re.compile(rf"^(?P<min>\d+(?:\.\d+)?)\+?\s*(?P<min_unit>{_AGE_UNIT})(
                       r"(?:\s+(?:and|or)\s+(?:older|over|above))?$", re.I)
 _AGE_MAX = re.compile(rf"^(?:up to|under|below|younger than)\s+(?P<max>\d+(?:\.\d+)?)\s*"
                       rf"(?P<max_unit>{_AGE_UNIT})(?:\s+old)?$", re.I)
-_DATE_FORMATS = (("%Y-%m-%d", 3), ("%d %B %Y", 3), ("%B %d, %Y", 3), ("%d/%m/%Y", 3),
-                 ("%B %Y", 2), ("%b %Y", 2), ("%Y-%m", 2))
-
 
 def bare(line: str) -> str:
     """A line without the bullet or number a page put in front of it."""
@@ -100,14 +97,9 @@ def _iso(d: Draft, s: Section, path: str) -> str | None:
 
 
 def iso_date(value: str) -> str | None:
-    """"July 2012" -> "2012-07"; "24 October 2016" -> "2016-10-24" (the page's precision)."""
-    for fmt, parts in _DATE_FORMATS:
-        try:
-            day = datetime.strptime(value.strip(), fmt)
-        except ValueError:
-            continue
-        return day.strftime("%Y-%m-%d" if parts == 3 else "%Y-%m")
-    return None
+    """"July 2012" -> "2012-07"; "24 October 2016", "24/10/2016" -> "2016-10-24" (the
+    page's precision; numeric dates day first, as the WHO ICTRP writes them)."""
+    return dates.iso_date(value, dates.NUMERIC_DAY_FIRST)
 
 
 def date(path: str) -> ValueParser:
@@ -145,7 +137,7 @@ def age_range(d: Draft, s: Section) -> None:
         return
     match = _AGE_RANGE.match(value) or _AGE_MIN.match(value) or _AGE_MAX.match(value)
     if match is None:
-        d.unmapped("eligibility.ages", value, "dropped")
+        d.unmapped(f"section:{s.label}", value, "dropped")  # neither age could be read
         return
     groups = match.groupdict()
     for side in ("min", "max"):
@@ -190,7 +182,7 @@ def status_and_phase(d: Draft, s: Section) -> None:
         elif not d.get("status.overall"):
             d.set("status.overall", d.enum(vocab.OVERALL_STATUS, value, "status.overall"))
         else:
-            d.unmapped("status_and_phase", value, "dropped")
+            d.unmapped(f"section:{s.label}", value, "dropped")  # a line no field takes
     d.set("phases", list(dict.fromkeys(phases)))
 
 
@@ -276,20 +268,25 @@ def countries(d: Draft, s: Section) -> None:
 def criteria(kind: str) -> ValueParser:
     """A list of criteria under an "Inclusion criteria" / "Exclusion criteria" label.
 
-    When the items are bulleted, a line without a bullet is no item: a heading the
-    site's table does not know yet, or what follows it. It is kept in ``unmapped``,
-    never made a criterion.
+    Read by the same splitter as a registry's criteria text, under its label as the main
+    header: a line without a bullet before bulleted items is a sub-heading or a lead-in
+    (``criteria_groups``). When the items are bulleted, lines without a bullet after the
+    last item are no criteria: a heading the site's table does not know yet and what
+    follows it; they are flagged (``skipped``), never made criteria.
     """
+    header = f"{kind.capitalize()} Criteria:"
+
     def parse(d: Draft, s: Section) -> None:
         lines = [line.strip() for line in s.lines if line.strip()]
-        bulleted = [bool(_BULLET.match(line)) for line in lines]
-        if any(bulleted):
-            for line, is_item in zip(lines, bulleted, strict=True):
-                if not is_item:
-                    d.unmapped(f"eligibility.{kind}", line, "dropped")
-            lines = [line for line, is_item in zip(lines, bulleted, strict=True) if is_item]
-        d.set(f"eligibility.{kind}", [v for v in map(bare, lines) if v])
+        last = max((i for i, line in enumerate(lines) if _BULLET.match(line)), default=len(lines) - 1)
+        for line in lines[last + 1:]:
+            d.unmapped(f"eligibility.{kind}", line, "skipped")
+        split = split_criteria("\n".join([header, *lines[:last + 1]]))
+        d.set(f"eligibility.{kind}", [*split.inclusion, *split.exclusion, *split.unclassified])
         d.set("eligibility.criteria_layout", "headed")
+        groups = split.criteria_groups()
+        if groups:
+            d.set("eligibility.criteria_groups", [*(d.get("eligibility.criteria_groups") or []), *groups])
     return parse
 
 

@@ -53,7 +53,7 @@ _DESIGN_ENUMS = {  # record field -> (designInfo key, vocabulary)
 }
 _OUTCOME_LISTS = (("primary", "primaryOutcomes"), ("secondary", "secondaryOutcomes"),
                   ("other", "otherOutcomes"))  # (record field, API key)
-_TYPED_NAME = re.compile(r"^\s*([A-Za-z /]+?)\s*:\s*(.+)$")
+_TYPED_NAME = re.compile(r"^\s*([^:]+?)\s*:\s*(.+)$")  # "Type: Name", whatever the type
 
 # The source's paths, for what no one record field maps from (a whole module).
 _P = "protocolSection"
@@ -166,11 +166,11 @@ class _Doc:
         if values.__class__ is not list:
             if values == "":
                 return None
-            if values.__class__ is dict:
+            if values.__class__ is dict or values.__class__ is bool:
                 self.m.flag(field, values, "dropped")
                 return None
             self.m.flag(field, values, "coerced")  # "Crohn Disease" for ["Crohn Disease"]
-            values = [values]
+            values = [str(values)]
         out = []
         for v in values:
             if v.__class__ is not str:
@@ -187,7 +187,10 @@ class _Doc:
 
 _TRUE = frozenset({"yes", "y", "true", "t", "1"})
 _FALSE = frozenset({"no", "n", "false", "f", "0"})
-_COUNT = re.compile(r"^\s*(\d{1,3}(?:,\d{3})+|\d+)\s*$")
+# Up to nine digits: a count of more is no count of people (and Python refuses to read a
+# number of thousands of digits).
+_COUNT = re.compile(r"^\s*(\d{1,3}(?:,\d{3}){0,2}|\d{1,9})\s*$")
+_MAX_COUNT = 10**9
 
 
 def _coerce(value: Any, kind: type) -> Any:
@@ -202,7 +205,7 @@ def _coerce(value: Any, kind: type) -> Any:
         if cls is str:
             match = _COUNT.match(value)
             return int(match[1].replace(",", "")) if match else None
-        if cls is float and value.is_integer():
+        if cls is float and value.is_integer() and abs(value) < _MAX_COUNT:
             return int(value)
     elif kind is bool:
         if cls is str:
@@ -366,6 +369,7 @@ def _status(d: _Doc, mod: dict[str, Any], m: Mapper) -> dict[str, Any] | None:
         out[field] = _date(d, mod.get(key), f"status.{field}", m)
     verified = mod.get("statusVerifiedDate")
     if verified.__class__ is dict:  # drifted into a struct like the others
+        m.flag("status.verified", verified, "coerced")
         out["verified"] = _date(d, verified, "status.verified", m)
     else:
         iso = _iso(verified, "status.verified", m) if verified is not None and verified != "" else None
@@ -405,7 +409,7 @@ def _arms_interventions(d: _Doc, mod: dict[str, Any] | None, m: Mapper) -> dict[
             "arm_labels": d.strings(item, "armGroupLabels", "interventions.arm_labels"),
             "other_names": d.strings(item, "otherNames", "interventions.other_names"),
         }
-        if entry["name"] is None and any(entry.values()):
+        if entry["name"] is None and item.get("name") in (None, "") and any(entry.values()):
             m.flag("interventions.name", item.get("name"), "kept")  # kept without its name
         if any(entry.values()):
             interventions.append(entry)
@@ -419,7 +423,7 @@ def _arms_interventions(d: _Doc, mod: dict[str, Any] | None, m: Mapper) -> dict[
             "description": d.text(arm, "description", "arms.description"),
             "interventions": [_arm_intervention(n, names) for n in refs] if refs else None,
         }
-        if entry["label"] is None and any(entry.values()):
+        if entry["label"] is None and arm.get("label") in (None, "") and any(entry.values()):
             m.flag("arms.label", arm.get("label"), "kept")  # an arm without a label is still an arm
         if any(entry.values()):
             arms.append(entry)
@@ -457,7 +461,7 @@ def _outcomes(d: _Doc, mod: dict[str, Any] | None, m: Mapper) -> dict[str, Any] 
             entry = {"measure": d.line(o, "measure", path + ".measure"),
                      "time_frame": d.line(o, "timeFrame", path + ".time_frame"),
                      "description": d.text(o, "description", path + ".description")}
-            if entry["measure"] is None and any(entry.values()):
+            if entry["measure"] is None and o.get("measure") in (None, "") and any(entry.values()):
                 m.flag(path + ".measure", o.get("measure"), "kept")
             if any(entry.values()):
                 items.append(entry)

@@ -21,6 +21,7 @@ branch_labels = None
 depends_on = None
 
 _TZ = sa.DateTime(timezone=True)
+_BATCH = 1_000
 
 
 def upgrade() -> None:
@@ -40,14 +41,19 @@ def upgrade() -> None:
                        sa.column("observed_at", _TZ), sa.column("record", sa.Text))
     conn = op.get_bind()
     # The store writes compact JSON; other writers may put a space after the colon.
-    found = conn.execute(sa.select(version).where(sa.or_(version.c.record.like('%"unmapped":[%'),
-                                                         version.c.record.like('%"unmapped": [%'))))
-    rows = []
-    for registry_id, source, number, observed_at, record in found:
+    flagged = sa.select(version).where(sa.or_(version.c.record.like('%"unmapped":[%'),
+                                              version.c.record.like('%"unmapped": [%')))
+    # Streamed and written in batches: memory stays flat whatever the store's size.
+    rows: list[dict[str, object]] = []
+    for registry_id, source, number, observed_at, record in conn.execute(
+            flagged.execution_options(stream_results=True, yield_per=_BATCH)):
         for entry in orjson.loads(record).get("unmapped") or []:
             rows.append({"registry_id": registry_id, "source": source, "version": number,
-                         "path": entry["path"], "value": entry["value"],
+                         "path": str(entry["path"])[:200], "value": entry["value"],
                          "action": entry.get("action", "kept"), "observed_at": observed_at})
+        if len(rows) >= _BATCH:
+            op.bulk_insert(table, rows)
+            rows = []
     if rows:
         op.bulk_insert(table, rows)
 
