@@ -278,12 +278,12 @@ class Canary:
 
     def _title(self, registry_id: str) -> str | None:
         """The stored brief title; else the registry's, read in this run or read now."""
-        self._asked_title = True
         stored = self.store.brief_title(registry_id, REGISTRY)
         if stored:
             return stored
         if registry_id not in self._titles and registry_id not in self._title_failure:
             self._remember_title(*self.check(get_source(LIVE), registry_id))
+        self._asked_title = True  # after the registry's own check, which starts afresh
         return self._titles.get(registry_id)
 
     def _remember_title(self, check: SourceCheck, record: Record | None) -> None:

@@ -152,8 +152,8 @@ def test_a_mirror_without_a_stored_title_has_the_registry_read_for_it(server, en
     assert "failed: [ctgov] NCT01342250: not found at ClinicalTrials.gov (HTTP 404)" in missing.stderr
     assert ("failed: [ctv] NCT01342250: needs the record's title from ClinicalTrials.gov, which was not read "
             "(not found at ClinicalTrials.gov (HTTP 404)") in missing.stderr
-    assert json.loads(_check(env, "--source", "ctv", "--json").stdout)["sources"][0]["failure"] == "blocked"
     assert server.hits[f"/api/v2/studies/{NCT}"] == 2  # once a run, the failure remembered
+    assert json.loads(_check(env, "--source", "ctv", "--json").stdout)["sources"][0]["failure"] == "blocked"
 
 
 def test_status_shows_the_last_result_per_source(server, env):
