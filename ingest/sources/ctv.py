@@ -42,7 +42,8 @@ from trialmirror.settings import Settings
 NAME = "ctv"
 LABEL = "ClinicalTrials.Veeva"
 ROLE = "mirror"
-PARSER_VERSION = 2  # 2: site chrome skipped; the title from <h1>/<title>
+PARSER_VERSION = 2  # 2: site chrome skipped; the title from <h1>/<title>; drift flags with
+# an action; sub-headings and lead-ins inside a criteria list kept (criteria_groups)
 validate_id = ctgov.validate_id  # the site republishes ClinicalTrials.gov records
 _CHROME = {"clinicaltrials.veeva", "menu", "skip to main content", "back"}
 

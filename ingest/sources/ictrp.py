@@ -37,7 +37,7 @@ NAME = "ictrp"
 LABEL = "WHO ICTRP"
 ROLE = "mirror"
 PARSER_VERSION = 3  # 2: site chrome skipped; design pairs end with , . or ;
-# 3: criteria headers by their shape, criteria_groups (as ctgov parser 4)
+# 3: criteria headers by their shape, criteria_groups (as ctgov parser 4); drift flags with an action
 validate_id = ctgov.validate_id  # records here are keyed by ClinicalTrials.gov ids
 
 LAYOUT = Layout(
