@@ -11,7 +11,8 @@
     │   └── LayoutChangedError        layout_changed  the source's page or JSON changed shape
     └── ParseError                    parse         malformed payload or unexpected shape
 
-Each error names the source, the record, the URL or field path, and what to do.
+Each error names the source, the record, the URL or field path, and what to do;
+a URL's password never shows (:func:`trialmirror.urls.masked`).
 A run counts these per record; none of them stops the other records.
 """
 
@@ -19,18 +20,21 @@ from __future__ import annotations
 
 import importlib
 
+from trialmirror.urls import masked
+
 
 class TrialmirrorError(Exception):
     family = "error"
     hint = ""
 
     def __init__(self, reason: str, *, source: str | None = None, registry_id: str | None = None,
-                 url: str | None = None, http_status: int | None = None):
+                 url: str | None = None, http_status: int | None = None, attempts: int | None = None):
         self.reason = reason
         self.source = source
         self.registry_id = registry_id
         self.url = url
         self.http_status = http_status
+        self.attempts = attempts  # requests made before it (the fetch log's attempts)
         super().__init__(self.message())
 
     def message(self) -> str:
@@ -38,7 +42,7 @@ class TrialmirrorError(Exception):
         text = f"{where}: {self.reason}" if where else self.reason
         if self.url:
             text += f" ({self.url})"
-        return f"{text}. {self.hint}" if self.hint else text
+        return masked(f"{text}. {self.hint}" if self.hint else text)
 
 
 class ConfigError(TrialmirrorError):

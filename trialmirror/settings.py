@@ -13,13 +13,15 @@ import re
 from contextvars import ContextVar
 from pathlib import Path
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
+
+from trialmirror.urls import http_url, page_url
 
 PROJECT_URL = "https://github.com/trialmirror/trialmirror"
 _CONFIG_FILE: ContextVar[Path | None] = ContextVar("trialmirror_config_file", default=None)
@@ -123,8 +125,23 @@ class Settings(BaseSettings):
 
     @field_validator("ctgov_base_url", "ctgov_history_base_url", "ctv_base_url", "ictrp_base_url")
     @classmethod
-    def _no_trailing_slash(cls, value: str) -> str:
-        return value.rstrip("/")
+    def _an_http_base_without_trailing_slash(cls, value: str, info: ValidationInfo) -> str:
+        return http_url(value.strip(), _variable(info.field_name)).rstrip("/")
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _an_http_webhook(cls, value: str | None, info: ValidationInfo) -> str | None:
+        # Posted to every round: a URL nothing can post to would fail every round, late.
+        value = (value or "").strip()
+        return http_url(value, _variable(info.field_name)) if value else None
+
+    @field_validator("pinned_urls")
+    @classmethod
+    def _pinned_pages(cls, value: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
+        for source, pages in value.items():
+            for registry_id, page in pages.items():
+                page_url(page, f"{_variable('pinned_urls')} {source} {registry_id}")
+        return value
 
     @field_validator("canary_id")
     @classmethod
@@ -146,3 +163,8 @@ class Settings(BaseSettings):
         if not isinstance(value, str):
             raise AttributeError(f"no base URL setting for source {source!r}")
         return value
+
+
+def _variable(field_name: str | None) -> str:
+    """The environment variable of a setting, as error messages name it."""
+    return f"TRIALMIRROR_{(field_name or '').upper()}"

@@ -164,7 +164,7 @@ class BulkSync:
             if token and search.token_refused(exc):
                 return None
             raise
-        info.http_status = page.http_status
+        info.http_status, info.attempts = page.http_status, page.attempts
         self.store.log_fetch(info, outcome="listed")
         return page
 

@@ -251,7 +251,7 @@ class Canary:
             capture = next(captures, None)
         except TrialmirrorError as exc:
             info.duration_ms = (time.perf_counter() - t0) * 1000
-            info.http_status, info.url = exc.http_status, exc.url
+            info.http_status, info.url, info.attempts = exc.http_status, exc.url, exc.attempts
             check.http_status, check.url = exc.http_status, exc.url or check.url
             check.reachable = False
             self._log_fetch(info, exc)

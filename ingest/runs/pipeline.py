@@ -226,6 +226,7 @@ def timed(store: Store, info: FetchInfo, fetch: Callable[[], T]) -> T:
     except TrialmirrorError as exc:
         info.duration_ms = (time.perf_counter() - t0) * 1000
         info.http_status, info.url = exc.http_status, info.url or exc.url
+        info.attempts = exc.attempts or info.attempts
         store.log_fetch(info, outcome="error", error_family=exc.family, error=str(exc))
         raise
     info.duration_ms = (time.perf_counter() - t0) * 1000

@@ -68,7 +68,7 @@ def test_throttled_then_ok_is_retried_and_stored(settings, store, cassette):
     ("not_found", ("NCT09999999",), "not_found", False),
     ("unavailable_3x", (NCT,), "retry_later", False),
     ("truncated", (NCT,), "retry_later", False),
-    ("malformed", (NCT,), "parse", True),
+    ("malformed", (NCT,), "retry_later", False),  # cut JSON without Content-Length: truncated too
     ("wrong_shape", (NCT,), "parse", True),
 ])
 def test_errors_write_no_version_and_are_logged(settings, store, cassette, name, ids, family, raw_kept):
@@ -84,6 +84,22 @@ def test_errors_write_no_version_and_are_logged(settings, store, cassette, name,
     assert (fetch.outcome, fetch.error_family) == ("error", family)
     assert (fetch.raw_sha256 is not None) == raw_kept  # a parse failure keeps the raw payload
     assert counts["raw_payload"] == int(raw_kept)
+
+
+@pytest.mark.parametrize(("name", "attempts"), [("unavailable_3x", 3), ("truncated", 3), ("malformed", 3),
+                                                ("not_found", 1)])
+def test_the_fetch_log_counts_the_attempts_of_a_failed_fetch(settings, store, cassette, name, attempts):
+    rid = "NCT09999999" if name == "not_found" else NCT
+    _sync(settings, store, cassette, name, (rid,))
+    (fetch,) = store.fetches(rid)
+    assert fetch.outcome == "error" and fetch.attempts == attempts
+
+
+def test_one_truncated_answer_is_fetched_again_within_the_run(settings, store, cassette):
+    summary = _sync(settings, store, cassette, "truncated_then_ok")
+    assert summary.results[0].outcome == "new_version"
+    (fetch,) = store.fetches(NCT)
+    assert (fetch.outcome, fetch.attempts) == ("new_version", 2)
 
 
 def test_error_after_a_good_version_leaves_it_untouched(settings, store, cassette):

@@ -32,6 +32,7 @@ class Page:
     studies: list[Any]
     total_count: int | None
     next_token: str | None
+    attempts: int = 1
 
 
 def page_url(settings: Settings, *, page_size: int, query: str | None = None, since: str | None = None,
@@ -49,7 +50,7 @@ def page_url(settings: Settings, *, page_size: int, query: str | None = None, si
 
 
 def fetch_page(http: Http, url: str) -> Page:
-    fetched = http.get(url, source=NAME, registry_id=None, label=LABEL)
+    fetched = http.get(url, source=NAME, registry_id=None, label=LABEL)  # JSON: or fetched again
     try:
         page = orjson.loads(fetched.body)
     except orjson.JSONDecodeError as exc:
@@ -58,7 +59,7 @@ def fetch_page(http: Http, url: str) -> Page:
         raise GiveUpError("the search page is not a JSON object", source=NAME, url=url)
     total = page.get("totalCount")
     return Page(url, fetched.status, page.get("studies") or [], total if isinstance(total, int) else None,
-                page.get("nextPageToken"))
+                page.get("nextPageToken"), fetched.attempts)
 
 
 def token_refused(exc: TrialmirrorError) -> bool:
