@@ -12,10 +12,13 @@ Webhook: ``POST TRIALMIRROR_WEBHOOK_URL`` with the event as JSON, the headers
 TRIALMIRROR_WEBHOOK_SECRET>``, ``X-Trialmirror-Event: <kind>`` and
 ``Idempotency-Key: <seq>`` (a receiver that saw the key drops the repeat).
 Attempts: up to ``TRIALMIRROR_WEBHOOK_MAX_ATTEMPTS`` with exponential backoff,
-honouring ``Retry-After``; each attempt is a row in the delivery log. A 2xx
-delivers; another 4xx (but 408 and 429) is a refusal that retrying cannot fix:
-logged, and the cursor moves on; anything else leaves the cursor where it is, so
-the next round tries again, in order.
+honouring ``Retry-After``; each attempt is a row in the delivery log. A 2xx from
+the configured URL delivers; another 4xx (but 408, 425 and 429) is a refusal that
+retrying cannot fix: logged, and the cursor moves on; anything else leaves the
+cursor where it is, so the next round tries again, in order. Redirects are never
+followed: a client following a 302 turns the POST into a body-less GET (whose 200
+would count as delivered), and a 307 re-sends body and signature to wherever it
+points; a 3xx is a failed attempt, logged with its ``Location``.
 
 Atom: the last 50 notified events, rewritten (atomically) to
 ``TRIALMIRROR_ATOM_PATH`` whenever one is added.
@@ -39,6 +42,7 @@ from trialmirror.read.feeds import Notice, atom_feed, notices
 from trialmirror.settings import Settings
 from trialmirror.store import Store
 from trialmirror.store.service_state import ServiceState
+from trialmirror.urls import masked
 
 log = logging.getLogger("trialmirror")
 _BATCH = 500  # events read per round
@@ -104,9 +108,14 @@ class Notifier:
             t0 = time.perf_counter()
             status, error, wait = None, None, None
             try:
-                response = self.session.post(url, data=body, headers=headers, timeout=timeout)
+                response = self.session.post(url, data=body, headers=headers, timeout=timeout,
+                                             allow_redirects=False)
                 status = response.status_code
                 wait = _retry_after(response.headers.get("Retry-After"))
+                response.close()
+                if 300 <= status < 400:
+                    error = (f"HTTP {status} redirect to {response.headers.get('Location') or '(no Location)'}"
+                             ": not followed; set TRIALMIRROR_WEBHOOK_URL to the receiver's address")
             except requests.RequestException as exc:
                 error = f"{exc.__class__.__name__}: {exc}"
             ms = (time.perf_counter() - t0) * 1000
@@ -124,6 +133,7 @@ class Notifier:
 
     def _logged(self, notice: Notice, attempt: int, outcome: str, status: int | None,
                 error: str | None, ms: float) -> None:
+        error = masked(error) if error else None  # a receiver's URL may carry a password
         self.state.log_delivery("webhook", notice.seq, attempt, outcome, http_status=status,
                                 error=error, duration_ms=ms)
         level = logging.INFO if outcome == "delivered" else logging.WARNING

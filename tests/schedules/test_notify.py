@@ -112,3 +112,23 @@ def test_atom_feed_lists_the_notified_events(store, settings, tmp_path):
     text = feed.read_text()
     assert text.count("<entry>") == 1 and "NCT01342250 [ctgov]: RECRUITING → COMPLETED" in text
     assert notifier.run() == {"atom": 0}
+
+
+@pytest.mark.parametrize("status", [302, 307])
+def test_a_redirect_is_a_failed_attempt_never_followed(store, settings, receiver, status):
+    """A 302 followed turns the POST into a body-less GET whose 200 looked delivered; a
+    307 followed re-sends body and signature to another host. Neither is followed."""
+    with ScriptedServer() as elsewhere:
+        elsewhere.play("/took", Reply(200))
+        receiver.play("/hook", Reply(status, headers={"Location": elsewhere.base_url + "/took"}))
+        _history(store, settings)
+        notifier = _notifier(settings, store, receiver, webhook_max_attempts=2)
+        assert notifier.run() == {"webhook": 0}
+        assert elsewhere.hits == {} and elsewhere.posts == []  # nothing went to the other host
+        log = ServiceState(store).deliveries("webhook")
+        assert [(d.attempt, d.outcome, d.http_status) for d in log] == [
+            (1, "failed", status), (2, "failed", status)]
+        assert all(f"redirect to {elsewhere.base_url}/took" in d.error for d in log)
+    receiver.play("/hook", Reply(204))  # the receiver fixed: the same event is delivered
+    assert notifier.run() == {"webhook": 1}
+    assert [json.loads(b)["kind"] for _, _, b in receiver.posts] == ["status_change"] * 3
