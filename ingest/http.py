@@ -147,7 +147,8 @@ class Http:
             last_modified: str | None = None, check: BodyCheck | None = None,
             other_hosts: Collection[str] = ()) -> Fetched:
         """GET ``url`` politely. ``check`` says whether a 2xx body is readable at all
-        (raises ValueError when not; default: JSON when ``accept`` asks for JSON): an
+        (raises ValueError when not; default: JSON when ``accept`` asks for JSON, some
+        markup when it asks for HTML): an
         unreadable, truncated or broken-off answer is fetched again, with the backoff.
         Redirects are followed on the URL's own host only, or to ``other_hosts`` (the
         rate limit is per host: a hop elsewhere would not be counted there)."""
@@ -161,8 +162,8 @@ class Http:
             headers["If-None-Match"] = etag
         if last_modified:
             headers["If-Modified-Since"] = last_modified
-        if check is None and "json" in accept.split(",", 1)[0]:
-            check = orjson.loads
+        if check is None:
+            check = _default_check(accept)
         hosts = {urlsplit(url).hostname or "", *(h.lower() for h in other_hosts)}
         attempts, problem = 0, None
         for round_ in range(1, self.settings.max_retries + 2):
@@ -277,7 +278,7 @@ class Http:
             try:
                 check(body)
             except ValueError as exc:  # a garbled answer: the same request may well heal it
-                raise _Unreadable(resp, f"unreadable answer ({_short(exc)})", ctx) from exc
+                raise _Unreadable(resp, f"unreadable answer, {str(exc)[:160]}", ctx) from exc
         headers = {k.lower(): v for k, v in resp.headers.items()}
         return Fetched(url=resp.url or ctx["url"], status=status, body=body, headers=headers,
                        attempts=attempts)
@@ -304,13 +305,31 @@ def _tries(exc: requests.RequestException, exhausted: int) -> int:
     return exhausted if isinstance(exc.args[0] if exc.args else None, MaxRetryError) else 1
 
 
+def _default_check(accept: str) -> BodyCheck | None:
+    """What a body must be to be read at all, by what was asked for (its first type)."""
+    first = accept.split(",", 1)[0]
+    if "json" in first:
+        return _json
+    if "html" in first:
+        return _markup
+    return None
+
+
+def _json(body: bytes) -> None:
+    try:
+        orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise ValueError(f"not the JSON asked for: {exc}") from None
+
+
+def _markup(body: bytes) -> None:
+    if b"<" not in body:  # an empty page, or text that is no page at all
+        raise ValueError(f"not the page asked for: no markup in {len(body)} bytes")
+
+
 def _host_key(url: str) -> str:
     """The rate limit's key: host and port, without any user:password."""
     return urlsplit(url).netloc.rpartition("@")[2].lower()
-
-
-def _short(exc: BaseException) -> str:
-    return f"{exc.__class__.__name__}: {str(exc)[:120]}"
 
 
 def _why(exc: BaseException, host: str | None) -> str:

@@ -149,6 +149,44 @@ def test_sync_all_on_the_command_line_and_its_completeness_gate(corpus_dir, sett
         assert refused.exit_code == 2
 
 
+# A soft 404 (an HTML page with HTTP 200) and a page cut short: one such answer heals when
+# asked again; neither is a reason to give up on the load.
+_SOFT_404 = b"<!DOCTYPE html><html><head><title>Page not found</title></head><body>Not found</body></html>"
+_CUT = b'{"studies": [{"protocolSection": {"identificationModule": {"nctId": "NCT8'
+
+
+@pytest.mark.corpus
+@pytest.mark.parametrize("garbage", [_SOFT_404, _CUT], ids=["soft_404", "cut"])
+def test_one_garbled_search_page_is_fetched_again_within_the_run(corpus_dir, settings, store, garbage):
+    with PagedRegistry(corpus_dir, 30) as registry:
+        local = settings.model_copy(update={"ctgov_base_url": registry.base_url, "max_retries": 1})
+        registry.garbled = [garbage]
+        result = bulk_sync(Ingestor(local, store), page_size=10)
+    assert result.complete and result.records == 30
+    (first,) = [f for f in store.fetches() if f.outcome == "listed"][:1]
+    assert first.attempts == 2  # the garbled answer, then the page
+
+
+@pytest.mark.corpus
+def test_a_garbled_page_ends_sync_all_as_transient_and_a_rerun_heals_it(corpus_dir, settings):
+    from click.testing import CliRunner
+
+    from trialmirror.cli.main import main
+
+    with PagedRegistry(corpus_dir, 30) as registry:
+        env = {"TRIALMIRROR_DATABASE_URL": settings.database_url, "TRIALMIRROR_MAX_RETRIES": "1",
+               "TRIALMIRROR_BACKOFF_FACTOR": "0", "TRIALMIRROR_CTGOV_BASE_URL": registry.base_url,
+               "TRIALMIRROR_MAX_REQUESTS_PER_SECOND": "1000", "TRIALMIRROR_BULK_PAGE_SIZE": "10"}
+        run = lambda *args: CliRunner().invoke(main, list(args), env=env)  # noqa: E731
+        registry.garbled = [_SOFT_404, _SOFT_404]  # both tries of the first page
+        failed = run("sync", "--all")
+        assert failed.exit_code == 1 and "Traceback" not in failed.output
+        assert "Retrying will not help" not in failed.stderr
+        assert "Transient: the next run retries it" in failed.stderr
+        healed = run("sync", "--all", "--json")
+        assert healed.exit_code == 0, healed.stderr
+
+
 @pytest.mark.corpus
 def test_twenty_thousand_records_then_five_hundred_changes(corpus_dir, settings, tmp_path):
     """The issue's scale, on SQLite (the test above runs the same on both stores)."""

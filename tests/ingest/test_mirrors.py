@@ -177,6 +177,41 @@ def test_a_soft_404_in_the_heading_is_not_found_not_a_title():
         ctv.parse(page, NCT)
 
 
+# SYNTHETIC not-found pages in the site's frame: the real site's wording is not at hand, so
+# these are the shapes such pages take on the web (a typographic apostrophe, a bare "404").
+def _ctv_frame(title: str, main: str) -> bytes:
+    return (f"<html><head><title>{title}</title></head><body><header><nav><a>ClinicalTrials.Veeva</a>"
+            f"<button>Menu</button></nav></header><main>{main}</main></body></html>").encode()
+
+
+@pytest.mark.parametrize("page", [
+    _ctv_frame("404 | ClinicalTrials.Veeva", "<h1>404</h1><p>Sorry, this study doesn\u2019t exist.</p>"),
+    _ctv_frame("ClinicalTrials.Veeva", "<h1>We can\u2019t find that study</h1><p>Try a search.</p>"),
+    _ctv_frame("Error 404 - ClinicalTrials.Veeva", "<p>Back to the home page</p>"),
+    _ctv_frame("ClinicalTrials.Veeva", "<h2>Oops!</h2><p>The page you requested is no longer available.</p>"),
+])
+def test_a_ctv_soft_404_is_not_found_not_a_layout_change(page):
+    with pytest.raises(NotFoundError) as info:
+        ctv.parse(page, NCT)
+    assert info.value.family == "not_found"
+
+
+def test_a_404_inside_a_title_is_no_soft_404(ctv_seed):
+    """A trial called "ABC-404" whose page lost a label is a layout change, not a missing page."""
+    lines = _without_block(ctv_seed, "Status and phase", ["Completed", "Phase 2", "Phase 1"])
+    page = mp.semantic(lines).replace(b"<title>", b"<title>Study of ABC-404 in adults | ", 1)
+    with pytest.raises(LayoutChangedError):
+        ctv.parse(page, NCT)
+
+
+def test_a_soft_404_fetched_is_logged_as_not_found(store, settings):
+    page = _ctv_frame("404 | ClinicalTrials.Veeva", "<h1>404</h1><p>This study doesn\u2019t exist.</p>")
+    result = Ingestor(settings, store).ingest_payload(get_source("ctv"), NCT, page,
+                                                      FetchInfo("ctv", NCT, "u", utcnow(), 0.0))
+    assert result.error.family == "not_found" and store.version(NCT, "ctv") is None
+    assert store.fetches(NCT, "ctv")[0].error_family == "not_found"
+
+
 def test_a_page_of_another_trial_is_refused(ctv_seed):
     with pytest.raises(ParseError, match="the page is for NCT01342250.*not NCT00000102"):
         ctv.parse(mp.semantic(ctv_seed), "NCT00000102")

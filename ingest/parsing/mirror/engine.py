@@ -21,8 +21,10 @@ parsers from :mod:`trialmirror.ingest.parsing.mirror.values`, the labels every p
 and the phrases of its not-found page. The engine, not the site, decides:
 
 - a page without the required labels is *not found* when it says so (a soft
-  404: HTTP 200 and "no such trial"), else *layout changed*, naming every
-  missing label; neither gives a record;
+  404: HTTP 200 and "no such trial"; in the words of the web's not-found pages,
+  :data:`SOFT_404`, or the site's own; a title or heading saying "404" or "not
+  found"), else *layout changed*, naming every missing label; neither gives a
+  record;
 - a page must show the requested registry id, or the record is refused (a
   title slug can lead to another trial's page);
 - what the page does not show stays null.
@@ -40,6 +42,17 @@ from trialmirror.ingest.parsing.fields import Mapper, build_record, none_if_empt
 from trialmirror.ingest.parsing.mirror.page import NotHtmlError, Page, read_page
 from trialmirror.models.record import Record
 from trialmirror.models.vocab import Vocabulary
+
+# How not-found pages word it across the web, for every site (a Layout adds its own);
+# read with typographic apostrophes as plain ones ("doesn’t exist", "can’t be found").
+SOFT_404 = re.compile(
+    r"(?:page|study|trial|record|content) (?:was |is )?not found|"
+    r"(?:couldn't|could not|can't|cannot|can not) (?:be found|find|locate)|does(?:n't| not) exist|"
+    r"no longer (?:exists?|available)|no such (?:page|trial|study|record)", re.I)
+# A title or heading that opens with the status ("404", "Error 404: ...") or says "not found"
+# (not any "404": a trial may be called "ABC-404").
+_SOFT_404_HEADING = re.compile(r"^\W*(?:error\W*)?404\b|\bnot found\b", re.I)
+_APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'"})
 
 
 @dataclass
@@ -176,7 +189,7 @@ def parse_page(layout: Layout, raw: bytes, registry_id: str, url: str | None) ->
     seen = {s.label for s in found}
     missing = [label.name for label in layout.labels if label.required and label.name not in seen]
     if missing:
-        if any(p.search(line) for p in layout.not_found for line in page.lines):  # the heading too
+        if says_not_found(layout, page):
             raise NotFoundError(f"{layout.site} says it has no such trial", **where)
         raise LayoutChangedError(
             f"the page lacks the labels {', '.join(repr(m) for m in missing)} "
@@ -204,6 +217,15 @@ def parse_page(layout: Layout, raw: bytes, registry_id: str, url: str | None) ->
     draft.data["unmapped"] = none_if_empty(draft.mapper.unmapped)
     return build_record(draft.data, source=layout.source, registry_id=registry_id, url=url,
                         mapper=draft.mapper)
+
+
+def says_not_found(layout: Layout, page: Page) -> bool:
+    """Whether a page says there is no such trial (its lines, title and heading)."""
+    heads = [h.translate(_APOSTROPHES) for h in (page.title, page.heading) if h]
+    if any(_SOFT_404_HEADING.search(h) for h in heads):
+        return True
+    lines = [line.translate(_APOSTROPHES) for line in page.lines] + heads
+    return any(p.search(line) for p in (SOFT_404, *layout.not_found) for line in lines)
 
 
 def page_title(layout: Layout, page: Page) -> tuple[str | None, list[str]]:
