@@ -28,6 +28,7 @@ from trialmirror.ingest.sources.base import Source
 from trialmirror.settings import Settings
 from trialmirror.store import Store
 from trialmirror.store.service_state import ServiceState
+from trialmirror.urls import masked
 
 
 def emit_json(value: Any) -> None:
@@ -36,8 +37,10 @@ def emit_json(value: Any) -> None:
 
 def fail(message: str, code: int = 1) -> NoReturn:
     """One line on stderr, then the exit status (a console of its own: it may come before
-    the context exists, and it reads the terminal's width now)."""
-    Console(stderr=True, soft_wrap=True).print(f"[red]error:[/red] {escape(message)}", highlight=False)
+    the context exists, and it reads the terminal's width now). A URL's password in the
+    message is masked: whatever put it there, it is not printed."""
+    Console(stderr=True, soft_wrap=True).print(f"[red]error:[/red] {escape(masked(message))}",
+                                               highlight=False)
     sys.exit(code)
 
 

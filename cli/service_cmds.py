@@ -14,6 +14,7 @@ from rich.table import Table
 from trialmirror.cli.app import Context, app, emit_json, fail, json_option, normalize_id, source_named
 from trialmirror.ingest.sources import LIVE
 from trialmirror.store.engine import as_utc
+from trialmirror.urls import masked, page_url
 
 
 def _ago(when: datetime | None, now: datetime) -> str:
@@ -88,10 +89,15 @@ def watch_add(obj: Context, ids: tuple[str, ...], source_names: tuple[str, ...],
     sources = _checked_sources(source_names, obj.settings.source_names())
     if url and (len(ids) != 1 or not source_names):
         fail("--url pins one page: give one id and its --source", 2)
+    if url is not None:
+        try:
+            url = page_url(url.strip(), "--url")  # checked now, not when a round fetches it
+        except ValueError as exc:
+            fail(str(exc), 2)
     registry_ids = [normalize_id(sources[0], i) for i in ids]
     added = obj.state.watch_add(registry_ids, sources, pinned_url=url)
     obj.out.print(f"watching {len(added)} new (record, source) pair(s)"
-                  + (f"; pinned {url}" if url else ""), highlight=False)
+                  + (f"; pinned {masked(url)}" if url else ""), highlight=False)
 
 
 @watch_group.command("remove")
@@ -113,7 +119,7 @@ def watch_remove(obj: Context, ids: tuple[str, ...], source_names: tuple[str, ..
 def watch_list(obj: Context, as_json: bool) -> None:
     """The watchlist, one row per (record, source)."""
     rows = obj.state.watched()
-    items: list[dict[str, Any]] = [{"registry_id": r.registry_id, "source": r.source, "pinned_url": r.pinned_url,
+    items: list[dict[str, Any]] = [{"registry_id": r.registry_id, "source": r.source, "pinned_url": r.pinned_url and masked(r.pinned_url),
               "added_at": as_utc(r.added_at).isoformat()} for r in rows]
     if as_json:
         emit_json(items)

@@ -27,10 +27,11 @@ from functools import cached_property
 from typing import Any, Literal, Protocol
 from urllib.parse import urljoin
 
-from trialmirror.errors import TrialmirrorError
+from trialmirror.errors import ConfigError, TrialmirrorError
 from trialmirror.ingest.http import Fetched, Http
 from trialmirror.models.record import Record
 from trialmirror.settings import Settings
+from trialmirror.urls import page_url
 
 Role = Literal["registry", "mirror"]
 ROLES: tuple[Role, ...] = ("registry", "mirror")
@@ -99,6 +100,20 @@ class Capture:
 def absolute_url(base: str, url: str) -> str:
     """A pinned URL may be absolute or a path on the source's base URL."""
     return urljoin(base + "/", url) if not re.match(r"^[a-z][a-z0-9+.-]*://", url, re.I) else url
+
+
+def pinned_page(base: str, source: str, known: Known) -> str:
+    """The pinned page's address (``known.pinned_url``, absolute or a path on ``base``).
+    Pins are checked when given; one stored before that, that is no http(s) page, is
+    this record's configuration error: the other records and sources go on."""
+    pinned = known.pinned_url or ""
+    try:
+        page_url(pinned)
+    except ValueError as exc:
+        raise ConfigError(f"{exc}; pin another with `trialmirror watch add {known.registry_id} "
+                          f"--source {source} --url URL`", source=source,
+                          registry_id=known.registry_id) from None
+    return absolute_url(base, pinned)
 
 
 class Source(Protocol):

@@ -34,7 +34,7 @@ from trialmirror.ingest.parsing.mirror import values as v
 from trialmirror.ingest.parsing.mirror.engine import Draft, Label, Layout, parse_page
 from trialmirror.ingest.parsing.mirror.page import HTML_ACCEPT
 from trialmirror.ingest.sources import ctgov
-from trialmirror.ingest.sources.base import Known, absolute_url, source_of
+from trialmirror.ingest.sources.base import Known, pinned_page, source_of
 from trialmirror.models import vocab
 from trialmirror.models.record import Record
 from trialmirror.settings import Settings
@@ -110,7 +110,7 @@ def slug(title: str) -> str:
 
 def url(settings: Settings, registry_id: str, known: Known | None = None) -> str:
     if known is not None and known.pinned_url:
-        return absolute_url(settings.ctv_base_url, known.pinned_url)
+        return pinned_page(settings.ctv_base_url, NAME, known)
     title = known.brief_title if known is not None else None
     if not title:
         raise ConfigError(

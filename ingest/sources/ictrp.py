@@ -28,7 +28,7 @@ from trialmirror.ingest.parsing.mirror import values as v
 from trialmirror.ingest.parsing.mirror.engine import Label, Layout, parse_page
 from trialmirror.ingest.parsing.mirror.page import HTML_ACCEPT
 from trialmirror.ingest.sources import ctgov
-from trialmirror.ingest.sources.base import Known, absolute_url, source_of
+from trialmirror.ingest.sources.base import Known, pinned_page, source_of
 from trialmirror.models import vocab
 from trialmirror.models.record import Record
 from trialmirror.settings import Settings
@@ -85,7 +85,7 @@ LAYOUT = Layout(
 
 def url(settings: Settings, registry_id: str, known: Known | None = None) -> str:
     if known is not None and known.pinned_url:
-        return absolute_url(settings.ictrp_base_url, known.pinned_url)
+        return pinned_page(settings.ictrp_base_url, NAME, known)
     return f"{settings.ictrp_base_url}/Trial2.aspx?TrialID={registry_id}"
 
 

@@ -445,3 +445,4 @@ def test_a_sub_heading_inside_a_ctv_list_keeps_its_items(ctv_seed):
         groups = [(g["kind"], g["heading"], len(g["items"])) for g in r.eligibility.criteria_groups]
         assert groups == [("inclusion", None, 2), ("inclusion", "Patients of the second cohort:", 3)]
         assert r.unmapped is None
+
