@@ -181,7 +181,7 @@ class Http:
                 raise
             return dataclasses.replace(fetched, attempts=attempts + fetched.attempts)
         assert problem is not None  # every round ended unreadable
-        raise RetryLaterError(f"{problem.reason} (after {attempts} attempts)",
+        raise RetryLaterError(f"{problem.reason} (after {attempts} attempt{'s' * (attempts != 1)})",
                               http_status=problem.http_status, attempts=attempts,
                               **{**ctx, "url": problem.url or url})
 
@@ -278,7 +278,7 @@ class Http:
             try:
                 check(body)
             except ValueError as exc:  # a garbled answer: the same request may well heal it
-                raise _Unreadable(resp, f"unreadable answer, {str(exc)[:160]}", ctx) from exc
+                raise _Unreadable(resp, str(exc)[:200], ctx) from exc
         headers = {k.lower(): v for k, v in resp.headers.items()}
         return Fetched(url=resp.url or ctx["url"], status=status, body=body, headers=headers,
                        attempts=attempts)
@@ -319,12 +319,12 @@ def _json(body: bytes) -> None:
     try:
         orjson.loads(body)
     except orjson.JSONDecodeError as exc:
-        raise ValueError(f"not the JSON asked for: {exc}") from None
+        raise ValueError(f"malformed JSON ({exc})") from None
 
 
 def _markup(body: bytes) -> None:
     if b"<" not in body:  # an empty page, or text that is no page at all
-        raise ValueError(f"not the page asked for: no markup in {len(body)} bytes")
+        raise ValueError(f"no HTML page: no markup in {len(body)} bytes")
 
 
 def _host_key(url: str) -> str:

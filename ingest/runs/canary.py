@@ -45,6 +45,7 @@ from trialmirror.ingest.sources.base import Capture, Known, Source
 from trialmirror.models.record import Record
 from trialmirror.store.engine import utcnow
 from trialmirror.store.rows import FetchInfo
+from trialmirror.urls import masked
 
 log = logging.getLogger("trialmirror")
 
@@ -81,7 +82,7 @@ class SourceCheck:
 
     def as_dict(self) -> dict[str, Any]:
         return {"source": self.source, "label": self.label, "registry_id": self.registry_id,
-                "ok": self.ok, "checked_at": self.checked_at, "url": self.url,
+                "ok": self.ok, "checked_at": self.checked_at, "url": self.url and masked(self.url),
                 "http_status": self.http_status, "reachable": self.reachable,
                 "layout_recognised": self.layout_recognised, "fields_read": self.fields_read,
                 "missing_fields": self.missing,
@@ -124,7 +125,8 @@ def what_broke(exc: TrialmirrorError, label: str, http_status: int | None = None
         return "soft_404", f"soft 404: HTTP {http_status or 200}, but {exc.reason}"
     if isinstance(exc, LayoutChangedError):
         return "layout_changed", f"layout changed: {exc.reason}"
-    if isinstance(exc, ParseError):
+    if isinstance(exc, ParseError) or (isinstance(exc, RetryLaterError) and exc.http_status is not None
+                                       and exc.http_status < 300):  # an answer, unreadable each time
         return "parse_error", f"shape change, the payload cannot be read: {exc.reason}"
     if isinstance(exc, RetryLaterError) and exc.http_status is None:
         return "unreachable", f"unreachable: {exc.reason}"
@@ -203,7 +205,7 @@ class Canary:
             read_record(check, record)
         except TrialmirrorError as exc:
             check.failure, check.reason = what_broke(exc, source.label, check.http_status)
-            if isinstance(exc, (LayoutChangedError, ParseError)) or check.failure == "soft_404":
+            if isinstance(exc, (LayoutChangedError, ParseError)) or check.failure in ("soft_404", "parse_error"):
                 check.layout_recognised = False
             if isinstance(exc, ConfigError) and registry_id in self._title_failure and self._asked_title:
                 # A mirror found by the registry's title, which could not be read: blocked by
@@ -213,6 +215,7 @@ class Canary:
                                 f"({self._title_failure[registry_id]})")
             if exc.url and check.reason and exc.url not in check.reason:
                 check.reason += f" ({exc.url})"
+            check.reason = check.reason and masked(check.reason)  # shown by check and status
         check.duration_ms = (time.perf_counter() - t0) * 1000
         return check, record
 

@@ -130,7 +130,7 @@ def fetch(http: Http, settings: Settings, registry_id: str, *, target: str | Non
         raise NotFoundError(f"{exc.reason}; its address is a slug of the brief title: if the "
                             "site uses another, pin it in TRIALMIRROR_PINNED_URLS",
                             source=NAME, registry_id=registry_id, url=target,
-                            http_status=exc.http_status) from exc
+                            http_status=exc.http_status, attempts=exc.attempts) from exc
 
 
 def parse(raw: bytes, registry_id: str, *, url: str | None = None) -> Record:
