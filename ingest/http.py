@@ -146,12 +146,12 @@ class Http:
             label: str | None = None, accept: str = "application/json", etag: str | None = None,
             last_modified: str | None = None, check: BodyCheck | None = None,
             other_hosts: Collection[str] = ()) -> Fetched:
-        """GET ``url`` politely. ``check`` says whether a 2xx body is readable at all
-        (raises ValueError when not; default: JSON when ``accept`` asks for JSON, some
-        markup when it asks for HTML): an
-        unreadable, truncated or broken-off answer is fetched again, with the backoff.
-        Redirects are followed on the URL's own host only, or to ``other_hosts`` (the
-        rate limit is per host: a hop elsewhere would not be counted there)."""
+        """GET ``url`` politely. ``check`` says whether a 2xx body can be read at all
+        (it raises ValueError when not; by default JSON when ``accept`` asks for JSON,
+        markup when it asks for HTML): an unreadable, truncated or broken-off answer is
+        fetched again, with the backoff. Redirects are followed on the URL's own host
+        only, or to ``other_hosts`` (the rate limit is per host: a hop elsewhere would
+        not be counted there)."""
         ctx: dict[str, Any] = {"source": source, "registry_id": registry_id, "url": url}
         try:
             http_url(url)
@@ -205,7 +205,7 @@ class Http:
         try:
             http_url(where)
         except ValueError:
-            raise GiveUpError(f"HTTP {status} redirect to {where!r}, which is no http(s) URL: "
+            raise GiveUpError(f"HTTP {status} redirect to {where!r}, which is not an http(s) URL: "
                               "not followed", http_status=status, **ctx) from None
         if (urlsplit(where).hostname or "") not in hosts:
             raise GiveUpError(f"HTTP {status} redirect to another host ({where}): not followed, "

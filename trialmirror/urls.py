@@ -39,7 +39,7 @@ def http_url(value: str, what: str = "the URL") -> str:
     shown = masked(value)
     if not value or any(c.isspace() or ord(c) < 32 for c in value):
         raise ValueError(f"{what} {shown!r} is empty or has spaces or control characters")
-    if not _SCHEME.match(value) or _BARE_HOST.match(value) and "://" not in value:
+    if not _SCHEME.match(value) or (_BARE_HOST.match(value) and "://" not in value):
         raise ValueError(f"{what} {shown!r} has no scheme: write http://{shown} or https://{shown}")
     try:
         parts = urlsplit(value)
@@ -47,7 +47,7 @@ def http_url(value: str, what: str = "the URL") -> str:
     except ValueError as exc:
         raise ValueError(f"{what} {shown!r} is not a valid URL ({exc})") from None
     if parts.scheme.lower() not in SCHEMES:
-        raise ValueError(f"{what} {shown!r}: only http:// and https:// URLs are fetched, "
+        raise ValueError(f"{what} {shown!r}: only http:// and https:// URLs are supported, "
                          f"not {parts.scheme}://")
     if not parts.hostname:
         raise ValueError(f"{what} {shown!r} names no host (write http://HOST/...)")
@@ -59,7 +59,7 @@ def http_url(value: str, what: str = "the URL") -> str:
 def page_url(value: str, what: str = "the pinned URL") -> str:
     """A pinned page: an http(s) URL (checked as :func:`http_url`), or a path on the
     source's base URL (``/study/x`` or ``study/x``; never ``//host``, another host)."""
-    if _SCHEME.match(value) or _BARE_HOST.match(value) and ":" in value.split("/", 1)[0]:
+    if _SCHEME.match(value) or (_BARE_HOST.match(value) and ":" in value.split("/", 1)[0]):
         return http_url(value, what)
     if not value.strip() or any(c.isspace() or ord(c) < 32 for c in value):
         raise ValueError(f"{what} {masked(value)!r} is empty or has spaces or control characters")

@@ -148,7 +148,7 @@ def test_a_source_may_allow_another_host_and_each_hop_waits_for_its_host(setting
 
 def test_a_redirect_to_a_non_http_url_is_not_followed(settings, server):
     server.play("/x", Reply(302, b"", {"Location": "file:///etc/passwd"}))
-    with pytest.raises(GiveUpError, match="no http"):
+    with pytest.raises(GiveUpError, match="not an http"):
         _get(Http(settings), server)
 
 
