@@ -105,7 +105,8 @@ FAULTS = {  # id -> (replies before healing, expected error family)
     "NCT00000003": ([Reply(reset=True)] * 2, "retry_later"),
     "NCT00000004": ([Reply(delay=3.0)] * 2, "retry_later"),  # read timeout (1 s)
     "NCT00000005": ([Reply(cut_after=100)] * 2, "retry_later"),  # truncated body
-    "NCT00000006": ([Reply(body=b'{"protocolSection": {')], "parse"),  # invalid JSON
+    # Invalid JSON at each try of a run (max_retries 1): transient, as a truncated body is.
+    "NCT00000006": ([Reply(body=b'{"protocolSection": {')] * 2, "retry_later"),
     "NCT00000007": ([Reply(body=b" " * 60_000)], "give_up"),  # over the size cap
 }
 
