@@ -73,6 +73,13 @@ class Context:
     def pinned_url(self, source: str, registry_id: str) -> str | None:
         return self.state.pinned_url(source, registry_id)
 
+    def close(self) -> None:
+        """At the end of the invocation: a PostgreSQL connection left to the garbage
+        collector is a ResourceWarning, and the server holds it until then."""
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+
     @property
     def store(self) -> Store:
         if self._store is None:
@@ -119,6 +126,7 @@ def app(ctx: click.Context, database_url: str | None, config_file: Path | None) 
     except ValueError as exc:  # the settings file
         fail(str(exc), 2)
     ctx.obj = Context(settings)
+    ctx.call_on_close(ctx.obj.close)
 
 
 def source_named(name: str) -> Source:
