@@ -71,6 +71,23 @@ def test_a_toml_settings_file_and_the_environment_over_it(settings, tmp_path):
     assert missing.exit_code == 2 and "nope.toml not found" in missing.stderr
 
 
+
+def test_an_unknown_key_in_the_settings_file_is_an_error_naming_it(settings, tmp_path):
+    """`webhok_url` was ignored silently: the webhook stayed unset and nobody was told."""
+    config = tmp_path / "trialmirror.toml"
+    config.write_text(f'database_url = "{settings.database_url}"\nwebhok_url = "https://example.org/h"\n',
+                      encoding="utf-8")
+    typo = CliRunner().invoke(main, ["--config", str(config), "watch", "list"], env={"COLUMNS": "200"})
+    assert typo.exit_code == 2
+    assert typo.stderr.count("\n") == 1 and "unknown setting 'webhok_url'" in typo.stderr
+    assert "did you mean 'webhook_url'?" in typo.stderr and str(config) in typo.stderr
+    config.write_text('TRIALMIRROR_SOURCES = "ctgov"\nflavour = 1\n', encoding="utf-8")
+    shouted = CliRunner().invoke(main, ["--config", str(config), "watch", "list"], env={"COLUMNS": "200"})
+    assert shouted.exit_code == 2 and "'TRIALMIRROR_SOURCES'; did you mean 'sources'?" in shouted.stderr
+    config.write_text('sources = "ctgov\n', encoding="utf-8")
+    broken = CliRunner().invoke(main, ["--config", str(config), "watch", "list"], env={"COLUMNS": "200"})
+    assert broken.exit_code == 2 and "cannot read it as TOML" in broken.stderr
+
 def test_status_calls_a_service_silent_when_its_heartbeat_is_old(settings):
     from datetime import UTC, datetime, timedelta
 
