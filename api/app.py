@@ -159,9 +159,8 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     def versions(request: Request, registry_id: StudyId, source: SourceName = None) -> dict[str, Any]:
         registry_id, name = _id(registry_id), _source(source)
         rows = the_store(request).versions(registry_id, name)
-        if not rows:
-            raise NotStored(f"no stored version of {registry_id} from {name}; run "
-                            f"`trialmirror sync {registry_id} --source {name}` first")
+        if not rows:  # raises NotStored, naming a source that holds versions if one does
+            version_row(the_store(request), registry_id, name, command="history")
         return {"registry_id": registry_id, "source": name, "items": [version_meta(r) for r in rows]}
 
     @app.get("/studies/{registry_id}/diff", summary="Semantic diff between two versions")

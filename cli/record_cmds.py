@@ -148,8 +148,12 @@ def history_cmd(obj: Context, registry_id: str, source_name: str, as_json: bool)
         emit_json(items)
         return
     if not items:
-        fail(f"no stored version of {registry_id} from {source_name}; "
-              f"run `trialmirror sync {registry_id}` first")
+        from trialmirror.read.records import NotStored, version_row
+
+        try:
+            version_row(obj.store, registry_id, source_name, command="history")
+        except NotStored as exc:  # says what to run, or which source holds the versions
+            fail(str(exc))
     table = Table("version", "valid from", "observed at (UTC)", "status", "content hash")
     for i in items:
         table.add_row(str(i["version"]), i["valid_from"] or "", i["observed_at"][:19],
