@@ -9,10 +9,9 @@ from typing import Any
 
 import click
 from rich.markup import escape
-from rich.table import Table
 from rich.text import Text
 
-from trialmirror.cli.app import Context, app, emit_json, fail, json_option, source_named
+from trialmirror.cli.app import Context, Table, app, emit_json, fail, json_option, source_named
 from trialmirror.errors import require_extra
 from trialmirror.ingest.sources import REGISTRY
 
@@ -46,7 +45,6 @@ def search_cmd(obj: Context, query: str, status: str | None, phase: str | None,
                          "version": h.version} for h in hits])
         return
     table = Table("#", "record", "status", "phases", "title", "score")
-    table.columns[1].no_wrap = True
     for n, h in enumerate(hits, 1):
         table.add_row(str(n), h.registry_id, h.status or "", ", ".join(h.phases), escape(h.title or ""),
                       f"{h.score:.2f}")
@@ -162,15 +160,13 @@ def drift_cmd(obj: Context, since: datetime | None, source_names: tuple[str, ...
         return
     wide = obj.out.width >= 120  # the counts of versions and the last sighting fit beside
     table = Table("first seen", "source", "path", "action")
-    table.add_column("value", overflow="fold")
+    table.add_column("value")
     table.add_column("records", justify="right")
     if wide:
         table.add_column("versions", justify="right")
     table.add_column("e.g.")
     if wide:
         table.add_column("last seen")
-    for column in table.columns:
-        column.no_wrap = column.header != "value"
     for r in rows:
         table.add_row(f"{r.first_seen:%Y-%m-%d}", r.source, escape(r.path), r.action, escape(r.value),
                       str(r.records), *([str(r.versions)] if wide else []), r.example,

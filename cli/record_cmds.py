@@ -8,10 +8,10 @@ from datetime import datetime
 import click
 import orjson
 from rich.markup import escape
-from rich.table import Table
 
 from trialmirror.cli.app import (
     Context,
+    Table,
     app,
     emit_json,
     fail,

@@ -9,9 +9,8 @@ from typing import Any
 
 import click
 from rich.markup import escape
-from rich.table import Table
 
-from trialmirror.cli.app import Context, app, emit_json, fail, json_option, normalize_id, source_named
+from trialmirror.cli.app import Context, Table, app, emit_json, fail, json_option, normalize_id, source_named
 from trialmirror.ingest.sources import LIVE
 from trialmirror.store.engine import as_utc
 from trialmirror.store.rows import Health
@@ -159,9 +158,6 @@ def _print_check(obj: Context, check: dict[str, Any] | None, now: datetime) -> N
                   f"{next_run}: {len(check['sources']) - len(failed)} ok"
                   + (f", {len(failed)} failed ({', '.join(failed)})" if failed else ""), highlight=False)
     table = Table("source", "record", "checked", "result")
-    for column in table.columns[:2]:
-        column.no_wrap = True
-    table.columns[3].overflow = "fold"  # a long URL wraps, not cut
     for s in check["sources"]:
         result = "[green]ok[/green]" if s["ok"] else f"[red]FAILED[/red]: {escape(s['reason'] or '')}"
         table.add_row(s["source"], s["registry_id"], _ago(datetime.fromisoformat(s["at"]), now), result)

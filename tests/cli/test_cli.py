@@ -367,3 +367,37 @@ def test_diff_and_history_name_the_source_that_holds_the_versions(store_env):
     assert f"{NCT} has only version 1 from ctgov: nothing to diff; {hint}" in one
     assert {c["path"] for c in json.loads(_run(store_env, "diff", NCT, "--source", "ctgov_history",
                                                 "--json").stdout)} >= {"status.overall"}
+
+
+@pytest.mark.parametrize("columns", [None, "80", "60"])
+def test_tables_never_cut_ids_or_kinds(env, columns):
+    """Outside a terminal rich squeezed every column into 80, so ids came out as
+    `NCT013422…`. Piped (COLUMNS unset) a table keeps its natural width, one line per row;
+    at a set width the one-word columns stay whole and the others wrap."""
+    server, environment = env
+    environment = {**environment, "COLUMNS": columns, "TRIALMIRROR_SOURCES": "ctgov"}
+    server.play(PATH, _body(fx.earlier()), _body(fx.current()))
+    run = lambda *args: CliRunner().invoke(main, list(args), env=environment)  # noqa: E731
+    outputs = [run("sync").stdout, run("sync").stdout]
+    outputs += [run(*args).stdout for args in (["changes"], ["status"], ["history", NCT], ["search", "cord"],
+                                                ["watch", "list"])]
+    for output in outputs:
+        assert "…" not in output, output
+        rows = [line for line in output.splitlines() if line.startswith("│ ") and not line.startswith("│   ")]
+        assert rows and all(NCT in row or "sha256:" in row for row in rows), output
+    changes = outputs[2].splitlines()
+    assert any("status_change" in line and "new_record" not in line for line in changes)
+    if columns is None:
+        assert any("status_change" in line and "RECRUITING → COMPLETED (eligibility, enrollment, status)" in line
+                   for line in changes)
+
+
+def test_one_table_rule_for_every_command():
+    """The rule lives in trialmirror.cli.app.Table; no command builds rich's table directly."""
+    from pathlib import Path
+
+    import trialmirror.cli as cli
+
+    folder = Path(cli.__file__).parent
+    direct = [p.name for p in folder.glob("*.py") if p.name != "app.py" and "rich.table" in p.read_text()]
+    assert direct == []
