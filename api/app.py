@@ -4,7 +4,8 @@ Every answer is JSON (the Atom feed excepted); every error is an RFC 9457
 problem document (``application/problem+json``: ``type``, ``title``,
 ``status``, ``detail``, ``instance``) with a message that says what to do. A
 bad id or parameter is a 4xx, never a 500. The OpenAPI document is at
-``/openapi.json``, the interactive one at ``/docs``.
+``/openapi.json``, the interactive one at ``/docs`` (and ``/redoc``), their scripts served
+from here so that they work offline.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import orjson
 from fastapi import FastAPI, HTTPException, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from trialmirror.errors import TrialmirrorError
@@ -103,9 +105,12 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
         if own:
             app.state.store.close()
 
-    app = FastAPI(title="trialmirror", version="1", lifespan=lifespan,
-                  default_response_class=OrjsonResponse,
-                  description="Clinical-trial registry records: normalized, versioned, diffed. Read-only.")
+    # /docs and /redoc load Swagger UI and ReDoc from this server (fastapi-offline ships the
+    # files), not from a CDN: offline, or behind a firewall, FastAPI's pages stayed blank.
+    app = FastAPIOffline(title="trialmirror", version="1", lifespan=lifespan,
+                         default_response_class=OrjsonResponse, static_url="/docs-assets",
+                         swagger_ui_parameters={"validatorUrl": None},  # no call to swagger.io either
+                         description="Clinical-trial registry records: normalized, versioned, diffed. Read-only.")
 
     @app.exception_handler(StarletteHTTPException)
     async def http_problem(request: Request, exc: StarletteHTTPException) -> JSONResponse:

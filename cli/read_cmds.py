@@ -62,7 +62,7 @@ def search_cmd(obj: Context, query: str, status: str | None, phase: str | None,
 def serve_cmd(obj: Context, host: str, port: int) -> None:
     """The read-only HTTP API: studies, versions, diffs, timelines, reconciliation, the
     change feed, search, the Atom feed (OpenAPI at /docs)."""
-    require_extra("api", "fastapi", "uvicorn", needed_for="trialmirror serve (the HTTP API)")
+    require_extra("api", "fastapi", "fastapi_offline", "uvicorn", needed_for="trialmirror serve (the HTTP API)")
     import uvicorn
 
     from trialmirror.api.app import create_app
