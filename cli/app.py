@@ -25,6 +25,7 @@ from trialmirror import __version__
 from trialmirror.errors import ConfigError, MissingExtraError, TrialmirrorError
 from trialmirror.ingest.sources import LIVE, SOURCES, get_source
 from trialmirror.ingest.sources.base import Source
+from trialmirror.models.bounds import Bound
 from trialmirror.settings import Settings
 from trialmirror.store import Store
 from trialmirror.store.service_state import ServiceState
@@ -73,6 +74,13 @@ class Context:
     def pinned_url(self, source: str, registry_id: str) -> str | None:
         return self.state.pinned_url(source, registry_id)
 
+    def close(self) -> None:
+        """At the end of the command (click's ``call_on_close``): the store's connections
+        are given back, not left to the garbage collector (PostgreSQL would warn)."""
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+
     @property
     def store(self) -> Store:
         if self._store is None:
@@ -89,6 +97,12 @@ source_option = click.option(
     "--source", "source_name", default=LIVE, show_default=True,
     help=f"Source name: {', '.join(sorted(SOURCES))}.")
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for machines.")
+
+
+def whole(bound: Bound) -> click.IntRange:
+    """An integer option within ``bound`` (models/bounds.py, the API's too): a number out
+    of it is a usage error stating the range, exit 2, before the store sees it."""
+    return click.IntRange(bound.low, bound.high)
 
 
 class _Commands(click.Group):
@@ -119,6 +133,7 @@ def app(ctx: click.Context, database_url: str | None, config_file: Path | None) 
     except ValueError as exc:  # the settings file
         fail(str(exc), 2)
     ctx.obj = Context(settings)
+    ctx.call_on_close(ctx.obj.close)
 
 
 def source_named(name: str) -> Source:
