@@ -216,6 +216,7 @@ def query(q: str = "", *, status: str | None = None, phase: str | None = None,
     wrong with them (the CLI exits 2 with it, the API answers 400)."""
     if len(q) > QUERY_CHARS:
         raise InvalidQueryError(f"the query is {len(q)} characters long; at most {QUERY_CHARS}")
+    _no_control("query", q, _CONTROL)
     terms = _terms(q)
     if q.strip() and not terms:
         raise InvalidQueryError(f"the query {q!r} has no word to search for (letters or digits); "
@@ -227,8 +228,22 @@ def query(q: str = "", *, status: str | None = None, phase: str | None = None,
     condition = condition.strip() if condition else None
     if condition and len(condition) > CONDITION_CHARS:
         raise InvalidQueryError(f"the condition is {len(condition)} characters long; at most {CONDITION_CHARS}")
+    _no_control("condition", condition or "", _CONTROL_OR_BREAK)
     return Query(tuple(terms), status and _canonical("status", status), phase and _canonical("phase", phase),
                  condition or None)
+
+
+# No stored text holds these (PostgreSQL cannot hold NUL at all: it refused the query);
+# a line break in a condition would match across two of a record's conditions.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_CONTROL_OR_BREAK = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _no_control(what: str, value: str, pattern: re.Pattern[str]) -> None:
+    found = pattern.search(value)
+    if found:
+        raise InvalidQueryError(f"the {what} holds a control character (U+{ord(found[0]):04X}); "
+                                "give words as text")
 
 
 # What a filter value may be besides a canonical value: also "<prefix><value>" ("2": "Phase 2").

@@ -28,6 +28,9 @@ def _get(api, path, **params):
     ("/search", {"status": "bogus"}, 400, "unknown status 'bogus'; valid: ACTIVE_NOT_RECRUITING"),
     ("/search", {"q": "!!!"}, 400, "has no word to search for"),
     ("/search", {"q": " ".join(f"w{n}" for n in range(20))}, 400, "at most 16"),
+    ("/search", {"q": '"a\x00b"'}, 400, "control character (U+0000)"),  # PostgreSQL holds no NUL
+    ("/search", {"condition": "a\x00"}, 400, "control character (U+0000)"),
+    ("/search", {"condition": "cirrhosis\nhepatitis"}, 400, "control character (U+000A)"),
 ])
 def test_a_bad_parameter_is_a_problem_document_not_a_500_nor_a_404(api_on, path, params, status, words):
     response = _get(api_on, path, **params)
