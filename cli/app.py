@@ -29,6 +29,7 @@ from trialmirror import __version__
 from trialmirror.errors import ConfigError, MissingExtraError, TrialmirrorError
 from trialmirror.ingest.sources import LIVE, SOURCES, get_source
 from trialmirror.ingest.sources.base import Source
+from trialmirror.models.bounds import Bound
 from trialmirror.settings import Settings
 from trialmirror.store import Store
 from trialmirror.store.service_state import ServiceState
@@ -148,6 +149,12 @@ source_option = click.option(
     "--source", "source_name", default=LIVE, show_default=True,
     help=f"Source name: {', '.join(sorted(SOURCES))}.")
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for machines.")
+
+
+def whole(bound: Bound) -> click.IntRange:
+    """An integer option within ``bound`` (models/bounds.py, the API's too): a number out
+    of it is a usage error stating the range, exit 2, before the store sees it."""
+    return click.IntRange(bound.low, bound.high)
 
 
 class _Commands(click.Group):

@@ -23,6 +23,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from trialmirror.models.record import NCT_ID
+
 PROJECT_URL = "https://github.com/trialmirror/trialmirror"
 _CONFIG_FILE: ContextVar[Path | None] = ContextVar("trialmirror_config_file", default=None)
 HOUR, DAY = 3600.0, 86400.0
@@ -151,7 +153,7 @@ class Settings(BaseSettings):
     def _canary_is_a_registry_id(cls, value: str) -> str:
         # Every source keys its records by the registry's id; a wrong one would fail them all.
         candidate = value.strip().upper()
-        if not re.fullmatch(r"NCT\d{8}", candidate):
+        if not NCT_ID.fullmatch(candidate):
             raise ValueError(f"{value!r} is not a ClinicalTrials.gov id (NCT and eight digits)")
         return candidate
 

@@ -50,7 +50,7 @@ def test_versions_diff_timeline(api):
     ("/studies/NCT09999999", {}, 404, "run `trialmirror sync NCT09999999"),
     (f"/studies/{NCT}/reconciliation", {}, 404, "no mirror capture"),
     ("/changes", {"kind": "deleted"}, 422, "kind"),
-    ("/search", {"limit": "1000"}, 422, "limit"),
+    ("/search", {"limit": "1001"}, 422, "limit"),
     ("/nowhere", {}, 404, "Not Found"),
 ])
 def test_errors_are_problem_details_never_500(api, path, params, status, words):
