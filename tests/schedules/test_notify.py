@@ -132,3 +132,23 @@ def test_a_redirect_is_a_failed_attempt_never_followed(store, settings, receiver
     receiver.play("/hook", Reply(204))  # the receiver fixed: the same event is delivered
     assert notifier.run() == {"webhook": 1}
     assert [json.loads(b)["kind"] for _, _, b in receiver.posts] == ["status_change"] * 3
+
+
+def test_the_atom_file_gets_ordinary_permissions(store, settings, tmp_path):
+    """It was written 0600 (mkstemp's mode), so a web server or another user could not read it."""
+    import os
+    import stat
+
+    _history(store, settings)
+    feed = tmp_path / "feeds" / "status.atom"
+    notifier = Notifier(settings.model_copy(update={"atom_path": str(feed)}), store)
+    old = os.umask(0o022)
+    try:
+        notifier.run()
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(feed.stat().st_mode) == 0o644
+    feed.chmod(0o640)  # the user's choice, kept when the feed is rewritten
+    notifier._write_atom()
+    assert stat.S_IMODE(feed.stat().st_mode) == 0o640 and "<feed" in feed.read_text()
+    assert [p.name for p in feed.parent.iterdir()] == ["status.atom"]  # no temporary left
