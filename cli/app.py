@@ -184,11 +184,19 @@ def app(ctx: click.Context, database_url: str | None, config_file: Path | None) 
         settings = (Settings.load(config_file, database_url=database_url) if database_url
                     else Settings.load(config_file))
     except ValidationError as exc:
-        fail(f"invalid setting: {exc.errors()[0]['loc']}: {exc.errors()[0]['msg']}", 2)
+        fail(_setting_error(exc), 2)
     except ValueError as exc:  # the settings file
         fail(str(exc), 2)
     ctx.obj = Context(settings)
     ctx.call_on_close(ctx.obj.close)
+
+
+def _setting_error(exc: ValidationError) -> str:
+    """"invalid setting TRIALMIRROR_CANARY_ID: 'x' is not ..." from pydantic's first error."""
+    first = exc.errors()[0]
+    name = "TRIALMIRROR_" + "_".join(str(part) for part in first["loc"]).upper()
+    reason = first["msg"].removeprefix("Value error, ")
+    return f"invalid setting {name}: {reason}"
 
 
 def source_named(name: str) -> Source:
