@@ -4,7 +4,9 @@ Every command family is a module of its own (``sync_cmds``, ``record_cmds``, ``r
 ``service_cmds``, ``db_cmds``, ``check_cmds``) that registers its commands on :data:`app`;
 :mod:`trialmirror.cli.main` loads them all. Readable tables by default, ``--json`` for
 machines. Exit status 1 when any record failed (one line per failure on stderr: which
-record, which source, why, what to do), 2 for a usage or configuration error.
+record, which source, why, what to do), 2 for a usage or configuration error, and for a
+problem of the storage (a full disk, a read-only or damaged database, a file an export
+cannot write: one line naming the file and what to do).
 """
 
 from __future__ import annotations
@@ -22,11 +24,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from sqlalchemy.exc import SQLAlchemyError
 
 from trialmirror import __version__
-from trialmirror.errors import ConfigError, MissingExtraError, TrialmirrorError
+from trialmirror.errors import ConfigError, StorageError, TrialmirrorError
 from trialmirror.ingest.sources import LIVE, SOURCES, get_source
 from trialmirror.ingest.sources.base import Source
 from trialmirror.settings import Settings
-from trialmirror.store import Store
+from trialmirror.store import Store, open_for_reading
 from trialmirror.store.service_state import ServiceState
 
 
@@ -41,12 +43,21 @@ def fail(message: str, code: int = 1) -> NoReturn:
     sys.exit(code)
 
 
+# The commands that only read the store: they open it read-only (so they read read-only
+# media, and never wait for the write lock) and refuse a database that does not exist
+# instead of making an empty one where a mistyped path points.
+READERS = frozenset({"show", "history", "diff", "timeline", "reconcile", "changes", "search",
+                     "export", "drift", "serve"})
+
+
 class Context:
     """One invocation: its settings, its consoles (made now, so they read the terminal's
-    width of this run), and the store and service state, opened on first use."""
+    width of this run), and the store and service state, opened on first use (read-only
+    for the commands in :data:`READERS`, unless one sets ``reading`` False before)."""
 
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings, *, reading: bool = False):
         self.settings = settings
+        self.reading = reading
         self.out = Console(soft_wrap=True)
         self.err = Console(stderr=True, soft_wrap=True)
         self._store: Store | None = None
@@ -76,8 +87,9 @@ class Context:
     @property
     def store(self) -> Store:
         if self._store is None:
+            url = self.settings.database_url
             try:
-                self._store = Store(self.settings.database_url)
+                self._store = open_for_reading(url) if self.reading else Store(url)
             except (SQLAlchemyError, ValueError) as exc:
                 reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
                 fail(f"cannot open the database {self.settings.database_url!r}: {reason}. "
@@ -92,13 +104,15 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON f
 
 
 class _Commands(click.Group):
-    """Wherever a command meets an optional dependency that is not installed (serve,
-    worker, a broker, Parquet, PostgreSQL): one line naming the extra, exit 2."""
+    """Wherever a command meets a configuration error (an optional dependency that is not
+    installed: serve, worker, a broker, Parquet, PostgreSQL; a database URL trialmirror
+    cannot use) or a problem of the storage (full, read-only, damaged, missing): one line
+    naming what and what to do, exit 2; never a traceback."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except MissingExtraError as exc:
+        except (ConfigError, StorageError) as exc:
             fail(str(exc), 2)
 
 
@@ -118,7 +132,7 @@ def app(ctx: click.Context, database_url: str | None, config_file: Path | None) 
         fail(f"invalid setting: {exc.errors()[0]['loc']}: {exc.errors()[0]['msg']}", 2)
     except ValueError as exc:  # the settings file
         fail(str(exc), 2)
-    ctx.obj = Context(settings)
+    ctx.obj = Context(settings, reading=ctx.invoked_subcommand in READERS)
 
 
 def source_named(name: str) -> Source:

@@ -45,7 +45,12 @@ _UNMODELLED_INDEXES = {"ix_search_doc_tsv"}
 
 
 class SchemaError(ValueError):
-    """The database's schema is not the one this trialmirror works with."""
+    """The database's schema is not the one this trialmirror works with (``found``: where
+    it stands, when known)."""
+
+    def __init__(self, message: str, found: Status | None = None):
+        super().__init__(message)
+        self.found = found
 
 
 @dataclass
@@ -126,7 +131,7 @@ def ensure(engine: Engine, *, read_only: bool = False) -> None:
             found = status(conn)
         raise SchemaError(
             f"the database schema is {_describe(found)}; this trialmirror needs {HEAD}: "
-            "run `trialmirror db upgrade`")
+            "run `trialmirror db upgrade`", found)
     upgrade(engine)
 
 
