@@ -28,7 +28,7 @@ from trialmirror.errors import ConfigError, StorageError, TrialmirrorError
 from trialmirror.ingest.sources import LIVE, SOURCES, get_source
 from trialmirror.ingest.sources.base import Source
 from trialmirror.settings import Settings
-from trialmirror.store import Store, open_for_reading
+from trialmirror.store import Store, integrity, open_for_reading
 from trialmirror.store.service_state import ServiceState
 
 
@@ -48,16 +48,20 @@ def fail(message: str, code: int = 1) -> NoReturn:
 # instead of making an empty one where a mistyped path points.
 READERS = frozenset({"show", "history", "diff", "timeline", "reconcile", "changes", "search",
                      "export", "drift", "serve"})
+# The commands that store what they fetch or derive: on SQLite they check the database
+# first when its last check is older than TRIALMIRROR_DB_CHECK_INTERVAL (a write touches
+# a few pages and would not meet damage elsewhere).
+CHECK_FIRST = frozenset({"sync", "backfill", "reparse"})
 
 
 class Context:
     """One invocation: its settings, its consoles (made now, so they read the terminal's
     width of this run), and the store and service state, opened on first use (read-only
-    for the commands in :data:`READERS`, unless one sets ``reading`` False before)."""
+    for the ``command``s in :data:`READERS`, unless one sets ``reading`` False before)."""
 
-    def __init__(self, settings: Settings, *, reading: bool = False):
-        self.settings = settings
-        self.reading = reading
+    def __init__(self, settings: Settings, command: str | None = None):
+        self.settings, self.command = settings, command
+        self.reading = command in READERS
         self.out = Console(soft_wrap=True)
         self.err = Console(stderr=True, soft_wrap=True)
         self._store: Store | None = None
@@ -90,6 +94,9 @@ class Context:
             url = self.settings.database_url
             try:
                 self._store = open_for_reading(url) if self.reading else Store(url)
+                if self.command in CHECK_FIRST and not self.reading:
+                    integrity.before_writing(self._store, self.settings.db_check_interval,
+                                             by=f"trialmirror {self.command}")
             except (SQLAlchemyError, ValueError) as exc:
                 reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
                 fail(f"cannot open the database {self.settings.database_url!r}: {reason}. "
@@ -132,7 +139,7 @@ def app(ctx: click.Context, database_url: str | None, config_file: Path | None) 
         fail(f"invalid setting: {exc.errors()[0]['loc']}: {exc.errors()[0]['msg']}", 2)
     except ValueError as exc:  # the settings file
         fail(str(exc), 2)
-    ctx.obj = Context(settings, reading=ctx.invoked_subcommand in READERS)
+    ctx.obj = Context(settings, ctx.invoked_subcommand)
 
 
 def source_named(name: str) -> Source:
