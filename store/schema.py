@@ -129,10 +129,17 @@ def ensure(engine: Engine, *, read_only: bool = False) -> None:
     if read_only:
         with engine.connect() as conn:
             found = status(conn)
+        if found.state == "unknown revision":
+            raise SchemaError(_newer(found.revision), found)
         raise SchemaError(
             f"the database schema is {_describe(found)}; this trialmirror needs {HEAD}: "
             "run `trialmirror db upgrade`", found)
     upgrade(engine)
+
+
+def _newer(revision: str | None) -> str:
+    return (f"the database schema is at revision {revision}, which this trialmirror does not "
+            f"know (its newest is {HEAD}): a newer trialmirror wrote it; use that")
 
 
 def _describe(found: Status) -> str:
@@ -159,9 +166,7 @@ def upgrade(engine: Engine) -> Upgrade:
         before = status(conn)  # after the lock: another process may have done it meanwhile
         if before.revision != HEAD:
             if before.revision is not None and before.revision not in _known():
-                raise SchemaError(
-                    f"the database schema is at revision {before.revision}, which this trialmirror "
-                    f"does not know (its newest is {HEAD}): a newer trialmirror wrote it; use that")
+                raise SchemaError(_newer(before.revision), before)
             _migrate(conn, before)
         search.mark_new(conn)
     return Upgrade(before, HEAD, time.perf_counter() - t0)
