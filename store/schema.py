@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, Engine, inspect, text
 from sqlalchemy.exc import DBAPIError
 
-from trialmirror.store import search
+from trialmirror.store import faults, search
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -124,8 +124,10 @@ def ensure(engine: Engine, *, read_only: bool = False) -> None:
                 if row[1] is None and not read_only:
                     search.mark_new(conn)  # nothing indexed yet: what comes is this build's
                 return
-    except DBAPIError:
-        pass  # no alembic_version (a new database, or one made before the migrations)
+    except DBAPIError as exc:
+        if faults.storage_error(exc, engine.url.render_as_string(hide_password=False)) is not None:
+            raise  # a damaged or unreadable file is not a schema to make
+        # else: no alembic_version (a new database, or one made before the migrations)
     if read_only:
         with engine.connect() as conn:
             found = status(conn)
