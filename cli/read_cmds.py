@@ -103,6 +103,7 @@ def export_cmd(obj: Context, fmt: str, output: Path | None, as_of: datetime | No
         export.require_parquet()
     if fmt == "es-bulk" and day:
         fail("--as-of does not apply to es-bulk (an index holds the current records)", 2)
+    store = obj.store  # before any file: a database that cannot be read leaves none
     progress = obj.progress(eta=False)
     task = progress.add_task("export", total=None)
     advance = lambda done, total: progress.update(task, completed=done, total=total)  # noqa: E731
@@ -110,14 +111,14 @@ def export_cmd(obj: Context, fmt: str, output: Path | None, as_of: datetime | No
         if fmt in ("ndjson", "es-bulk"):
             with export.output(output) as out:  # whole or not at all
                 if fmt == "ndjson":
-                    count = export.ndjson(obj.store, out, as_of=day, progress=advance)
+                    count = export.ndjson(store, out, as_of=day, progress=advance)
                 else:
-                    count, cursor = export.es_bulk(obj.store, out, after=after, index=index_name)
+                    count, cursor = export.es_bulk(store, out, after=after, index=index_name)
                     obj.err.print(f"next cursor: {cursor}", highlight=False)
             obj.err.print(f"{count} records", highlight=False)
             return
         folder = output or Path("export")
-        counts = export.write_tables(obj.store, folder, fmt, as_of=day, progress=advance)
+        counts = export.write_tables(store, folder, fmt, as_of=day, progress=advance)
     obj.out.print(", ".join(f"{name}: {n}" for name, n in counts.items()) + f" → {folder}/",
                   highlight=False)
 

@@ -91,9 +91,16 @@ def output(path: Path | None) -> Iterator[IO[bytes]]:
     written under a temporary name and renamed into place when the block ends well,
     removed when it does not; a device or pipe (``/dev/stdout``) is written as it is.
     An OSError becomes a StorageError naming the file."""
-    if path is None or (path.exists() and not path.is_file()):
+    if path is None:
         try:
-            with open(path or sys.stdout.fileno(), "wb", closefd=path is not None) as out:
+            yield sys.stdout.buffer
+            sys.stdout.buffer.flush()
+        except OSError as exc:
+            raise write_error(exc, path) from exc
+        return
+    if path.exists() and not path.is_file():
+        try:
+            with path.open("wb") as out:
                 yield out
         except OSError as exc:
             raise write_error(exc, path) from exc

@@ -18,10 +18,10 @@ import pytest
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.pool import Pool
 
+from tests.fixtures import nct01342250 as fx
 from tests.fixtures.paged_registry import PagedRegistry
 from tests.fixtures.server import Reply, ScriptedServer
 from tests.fixtures.storage import NCT, cli_stores_closed, damage, fill, one_line, run
-from tests.fixtures import nct01342250 as fx
 from trialmirror.store import Store
 
 __all__ = ["cli_stores_closed"]

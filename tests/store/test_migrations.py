@@ -32,8 +32,8 @@ from sqlalchemy import create_engine, inspect, text
 from tests.conftest import _unavailable
 from tests.fixtures import nct01342250 as fx
 from tests.fixtures.server import Reply, ScriptedServer
-from trialmirror.cli import app as cli_app
 from trialmirror import store as store_package
+from trialmirror.cli import app as cli_app
 from trialmirror.cli.main import main
 from trialmirror.store import Store, schema, search, views
 from trialmirror.store.engine import make_engine
