@@ -22,7 +22,6 @@ import pytest
 from sqlalchemy import create_engine, inspect
 
 from tests.fixtures.storage import NCT, cli_stores_closed, fill, one_line, run
-from trialmirror.errors import StorageError
 from trialmirror.settings import Settings
 
 __all__ = ["cli_stores_closed"]
@@ -136,6 +135,7 @@ def test_serve_refuses_a_database_that_does_not_exist(nowhere, monkeypatch):
 
 def test_the_api_refuses_to_start_on_a_database_that_does_not_exist(nowhere):
     from trialmirror.api.app import create_app
+    from trialmirror.errors import StorageError
 
     app = create_app(Settings(database_url=nowhere, _env_file=None))
 
