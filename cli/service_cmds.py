@@ -56,7 +56,7 @@ def run_cmd(obj: Context, name: str, log_format: str, once: bool) -> None:
             fail(str(exc), 2)
         finally:
             service.store.close()
-        sys.exit(1 if any(s.failures for s in summaries) else 0)
+        sys.exit(1 if any(s.failures for s in summaries) or service.damage else 0)
     try:
         service.run_forever()
     except NameTaken as exc:

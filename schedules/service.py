@@ -136,6 +136,7 @@ class Service:
         self.canary = Canary(self.ingestor)
         self._checking = threading.Lock()
         self._checking_db = threading.Lock()
+        self.damage: integrity.CheckResult | None = None  # the last check's, when it found any
         self.stopping = threading.Event()
         self._notify_lock = threading.Lock()
         self.in_hand: set[tuple[str, str]] = set()  # (source, record) being fetched here now
@@ -239,6 +240,7 @@ class Service:
             finally:
                 engine.dispose()
             self.state.record_db_check(result, by=f"service {self.name}")
+            self.damage = None if result.ok else result
             fields = {"event": "db_check", "ok": result.ok, "method": result.method,
                       "problems": result.problems[:integrity.KEPT], "seconds": result.seconds}
             if result.ok:

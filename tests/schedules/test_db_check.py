@@ -68,6 +68,7 @@ def test_the_service_logs_damage_and_status_shows_it(tmp_path):
         page = damage(path, "delivery")  # no notification is configured: nothing reads it
         time.sleep(1.1)  # the check is due again
         damaged = svc.cli(environment, "run", "--once")
+    assert damaged.returncode == 1
     assert "ERROR database check: the database is DAMAGED: " in " ".join(damaged.stderr.split())
     assert f"Page {page}" in damaged.stderr and "run `trialmirror db check`" in damaged.stderr
     kept = _db_check(environment)
