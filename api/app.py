@@ -4,7 +4,8 @@ Every answer is JSON (the Atom feed excepted); every error is an RFC 9457
 problem document (``application/problem+json``: ``type``, ``title``,
 ``status``, ``detail``, ``instance``) with a message that says what to do. A
 bad id or parameter is a 4xx, never a 500. The OpenAPI document is at
-``/openapi.json``, the interactive one at ``/docs``.
+``/openapi.json``, the interactive one at ``/docs`` (and ``/redoc``), their scripts served
+from here so that they work offline.
 """
 
 from __future__ import annotations
@@ -18,11 +19,21 @@ import orjson
 from fastapi import FastAPI, HTTPException, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from trialmirror.errors import StorageError, TrialmirrorError
+from trialmirror.errors import InvalidQueryError, StorageError, TrialmirrorError
 from trialmirror.ingest.sources import LIVE, MIRRORS, SOURCES, ctgov
-from trialmirror.models import vocab
+from trialmirror.models.bounds import (
+    CONDITION_CHARS,
+    FEED_LIMIT,
+    QUERY_CHARS,
+    SEARCH_LIMIT,
+    SEARCH_OFFSET,
+    SEQ,
+    VERSION,
+    Bound,
+)
 from trialmirror.read.records import (
     NotStored,
     as_of_row,
@@ -41,7 +52,6 @@ PROBLEM = "application/problem+json"
 _KIND_PATTERN = "^(" + "|".join(EVENT_KINDS) + ")$"
 StudyId = Annotated[str, Path(description="A ClinicalTrials.gov id, NCT and 8 digits",
                               examples=["NCT01342250"], max_length=32)]
-INT32, INT64 = 2**31 - 1, 2**63 - 1  # the columns' ranges: a larger number is a 422, not a 500
 SourceName = Annotated[str | None, Query(description=f"One of {', '.join(SOURCES)}")]
 
 
@@ -50,6 +60,12 @@ class OrjsonResponse(JSONResponse):
 
     def render(self, content: Any) -> bytes:
         return orjson.dumps(content, option=orjson.OPT_NON_STR_KEYS)
+
+
+def whole(bound: Bound, **more: Any) -> Any:
+    """An integer parameter within ``bound`` (models/bounds.py, the CLI's too): a number
+    out of it is a 422 stating the range, before the store sees it."""
+    return Query(ge=bound.low, le=bound.high, **more)
 
 
 def _problem(status: int, title: str, detail: str, instance: str) -> JSONResponse:
@@ -101,9 +117,12 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
         if own:
             app.state.store.close()
 
-    app = FastAPI(title="trialmirror", version="1", lifespan=lifespan,
-                  default_response_class=OrjsonResponse,
-                  description="Clinical-trial registry records: normalized, versioned, diffed. Read-only.")
+    # /docs and /redoc load Swagger UI and ReDoc from this server (fastapi-offline ships the
+    # files), not from a CDN: offline, or behind a firewall, FastAPI's pages stayed blank.
+    app = FastAPIOffline(title="trialmirror", version="1", lifespan=lifespan,
+                         default_response_class=OrjsonResponse, static_url="/docs-assets",
+                         swagger_ui_parameters={"validatorUrl": None},  # no call to swagger.io either
+                         description="Clinical-trial registry records: normalized, versioned, diffed. Read-only.")
 
     @app.exception_handler(StarletteHTTPException)
     async def http_problem(request: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -139,7 +158,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
                  200: {"description": "The version and its record; `ETag` names the version"},
                  304: {"description": "Not modified: `If-None-Match` names the version that answers"}})
     def study(request: Request, registry_id: StudyId, source: SourceName = None,
-              version: Annotated[int | None, Query(ge=1, le=INT32, description="A stored version number")] = None,
+              version: Annotated[int | None, whole(VERSION, description="A stored version number")] = None,
               as_of: Annotated[str | None, Query(description="YYYY-MM-DD: the version current that day "
                                                  "(both ClinicalTrials.gov sources unless source)")] = None,
               ) -> Response:
@@ -162,15 +181,14 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     def versions(request: Request, registry_id: StudyId, source: SourceName = None) -> dict[str, Any]:
         registry_id, name = _id(registry_id), _source(source)
         rows = the_store(request).versions(registry_id, name)
-        if not rows:
-            raise NotStored(f"no stored version of {registry_id} from {name}; run "
-                            f"`trialmirror sync {registry_id} --source {name}` first")
+        if not rows:  # raises NotStored, naming a source that holds versions if one does
+            version_row(the_store(request), registry_id, name, command="history")
         return {"registry_id": registry_id, "source": name, "items": [version_meta(r) for r in rows]}
 
     @app.get("/studies/{registry_id}/diff", summary="Semantic diff between two versions")
     def study_diff(request: Request, registry_id: StudyId, source: SourceName = None,
-                   from_: Annotated[int | None, Query(alias="from", ge=1, le=INT32)] = None,
-                   to: Annotated[int | None, Query(ge=1, le=INT32)] = None) -> dict[str, Any]:
+                   from_: Annotated[int | None, whole(VERSION, alias="from")] = None,
+                   to: Annotated[int | None, whole(VERSION)] = None) -> dict[str, Any]:
         registry_id, name = _id(registry_id), _source(source)
         old, new, changes = changes_between(the_store(request), registry_id, name, from_, to)
         return {"registry_id": registry_id, "source": name, "from": old.version, "to": new.version,
@@ -195,25 +213,29 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
 
     @app.get("/changes", summary="The change feed: every event after a cursor, in order")
     def changes(request: Request,
-                after: Annotated[int, Query(ge=0, le=INT64, description="The last seq you processed")] = 0,
+                after: Annotated[int, whole(SEQ, description="The last seq you processed")] = 0,
                 kind: Annotated[str | None, Query(pattern=_KIND_PATTERN)] = None,
                 source: SourceName = None,
-                limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> dict[str, Any]:
+                limit: Annotated[int, whole(FEED_LIMIT)] = 100) -> dict[str, Any]:
         items = event_items(the_store(request).events(
             after=after, kind=kind, limit=limit, sources=[_source(source)] if source else None))
         return {"items": items, "next": items[-1]["seq"] if items else after}
 
     @app.get("/search", summary="Full-text search over the newest version of every record")
-    def search(request: Request, q: Annotated[str, Query(max_length=500)] = "",
-               status: Annotated[str | None, Query(max_length=64)] = None,
-               phase: Annotated[str | None, Query(max_length=32)] = None,
-               condition: Annotated[str | None, Query(max_length=200)] = None,
-               limit: Annotated[int, Query(ge=1, le=100)] = 20,
-               offset: Annotated[int, Query(ge=0, le=10_000)] = 0) -> dict[str, Any]:
-        hits = the_store(request).search(
-            q, status=vocab.OVERALL_STATUS.map(status).value if status else None,
-            phase=vocab.PHASE.map(phase).value if phase else None, condition=condition,
-            limit=limit, offset=offset)
+    def search(request: Request,
+               q: Annotated[str, Query(max_length=QUERY_CHARS, description="Words and \"phrases\"; "
+                                       "every one must match")] = "",
+               status: Annotated[str | None, Query(max_length=64, description="COMPLETED, "
+                                                   "'Active, not recruiting', ...")] = None,
+               phase: Annotated[str | None, Query(max_length=32, description="PHASE2, 2, 'Phase 2', ...")] = None,
+               condition: Annotated[str | None, Query(max_length=CONDITION_CHARS)] = None,
+               limit: Annotated[int, whole(SEARCH_LIMIT)] = 20,
+               offset: Annotated[int, whole(SEARCH_OFFSET)] = 0) -> dict[str, Any]:
+        try:
+            hits = the_store(request).search(q, status=status, phase=phase, condition=condition,
+                                             limit=limit, offset=offset)
+        except InvalidQueryError as exc:
+            raise HTTPException(400, str(exc)) from exc
         return {"query": q, "items": [
             {"registry_id": h.registry_id, "title": h.title, "status": h.status, "phases": h.phases,
              "score": round(h.score, 4), "source": h.source, "version": h.version} for h in hits]}

@@ -11,6 +11,7 @@ cannot write: one line naming the file and what to do).
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Any, NoReturn
@@ -18,15 +19,19 @@ from typing import Any, NoReturn
 import click
 import orjson
 from pydantic import ValidationError
-from rich.console import Console
+from rich.cells import cell_len
+from rich.console import Console, ConsoleOptions, RenderResult
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table as _RichTable
+from rich.text import Text
 from sqlalchemy.exc import SQLAlchemyError
 
 from trialmirror import __version__
 from trialmirror.errors import ConfigError, StorageError, TrialmirrorError
 from trialmirror.ingest.sources import LIVE, SOURCES, get_source
 from trialmirror.ingest.sources.base import Source
+from trialmirror.models.bounds import Bound
 from trialmirror.settings import Settings
 from trialmirror.store import Store, integrity, open_for_reading
 from trialmirror.store.service_state import ServiceState
@@ -54,6 +59,50 @@ READERS = frozenset({"show", "history", "diff", "timeline", "reconcile", "change
 CHECK_FIRST = frozenset({"sync", "backfill", "reparse"})
 
 
+_TOKEN_MAX = 40  # longer words (URLs, long paths) fold across lines instead
+_WRAP_MIN = 16  # a wrapping column keeps at least this much room (or its own width)
+_PIPED_WIDTH = 1000  # stdout not a terminal, COLUMNS unset: lines as long as they are
+
+
+def _token(cell: object) -> str | None:
+    """The cell's text when it is one word of at most _TOKEN_MAX characters, else None."""
+    text = Text.from_markup(cell) if isinstance(cell, str) else cell
+    if not isinstance(text, Text) or any(c.isspace() for c in text.plain) or cell_len(text.plain) > _TOKEN_MAX:
+        return None
+    return text.plain
+
+
+def _plain_width(cell: object) -> int:
+    text = Text.from_markup(cell) if isinstance(cell, str) else cell
+    return cell_len(text.plain) if isinstance(text, Text) else _WRAP_MIN
+
+
+class Table(_RichTable):
+    """Every table the CLI prints, with one rule for narrow widths: a column whose cells are
+    all single words (ids, sources, kinds, outcomes, numbers, dates) is never wrapped or
+    cut, and every other column wraps (a long word folds), so nothing ends in "…". Rich
+    used to squeeze every column alike, so at 80 columns a record's id came out as
+    ``NCT013422…``. When the whole words and a little room for the rest do not fit the
+    console, the table is printed wider than the console rather than cut."""
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        needed = self._extra_width
+        for column in self.columns:
+            tokens = [_token(cell) for cell in column.cells]
+            padding = self._get_padding_width(column._index)
+            header = cell_len(str(column.header))
+            if tokens and all(t is not None for t in tokens):
+                column.no_wrap = True
+                needed += padding + max(header, *(cell_len(t or "") for t in tokens))
+            else:
+                column.no_wrap, column.overflow = False, "fold"
+                natural = max([header, *(_plain_width(cell) for cell in column.cells)])
+                needed += padding + min(natural, _WRAP_MIN)
+        if needed > options.max_width:
+            options = options.update_width(needed)
+        yield from super().__rich_console__(console, options)
+
+
 class Context:
     """One invocation: its settings, its consoles (made now, so they read the terminal's
     width of this run), and the store and service state, opened on first use (read-only
@@ -63,6 +112,10 @@ class Context:
         self.settings, self.command = settings, command
         self.reading = command in READERS
         self.out = Console(soft_wrap=True)
+        if not self.out.is_terminal and "COLUMNS" not in os.environ:
+            # A pipe or a file has no width: tables at their natural width, one line per
+            # row, not squeezed into rich's default of 80 columns (COLUMNS still sets one).
+            self.out.width = _PIPED_WIDTH
         self.err = Console(stderr=True, soft_wrap=True)
         self._store: Store | None = None
         self._state: ServiceState | None = None
@@ -88,6 +141,13 @@ class Context:
     def pinned_url(self, source: str, registry_id: str) -> str | None:
         return self.state.pinned_url(source, registry_id)
 
+    def close(self) -> None:
+        """At the end of the invocation: a PostgreSQL connection left to the garbage
+        collector is a ResourceWarning, and the server holds it until then."""
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+
     @property
     def store(self) -> Store:
         if self._store is None:
@@ -108,6 +168,12 @@ source_option = click.option(
     "--source", "source_name", default=LIVE, show_default=True,
     help=f"Source name: {', '.join(sorted(SOURCES))}.")
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for machines.")
+
+
+def whole(bound: Bound) -> click.IntRange:
+    """An integer option within ``bound`` (models/bounds.py, the API's too): a number out
+    of it is a usage error stating the range, exit 2, before the store sees it."""
+    return click.IntRange(bound.low, bound.high)
 
 
 class _Commands(click.Group):
@@ -140,6 +206,7 @@ def app(ctx: click.Context, database_url: str | None, config_file: Path | None) 
     except ValueError as exc:  # the settings file
         fail(str(exc), 2)
     ctx.obj = Context(settings, ctx.invoked_subcommand)
+    ctx.call_on_close(ctx.obj.close)
 
 
 def source_named(name: str) -> Source:

@@ -6,10 +6,9 @@ import sys
 
 import click
 from rich.markup import escape
-from rich.table import Table
 from rich.text import Text
 
-from trialmirror.cli.app import Context, app, emit_json, json_option, source_named
+from trialmirror.cli.app import Context, Table, app, emit_json, json_option, source_named
 from trialmirror.ingest.runs.canary import Canary, CheckReport, SourceCheck
 from trialmirror.ingest.runs.pipeline import Ingestor
 from trialmirror.ingest.sources import SOURCES
@@ -43,7 +42,6 @@ def _result(check: SourceCheck) -> Text:
 def render(obj: Context, report: CheckReport) -> None:
     obj.out.print(f"{report.registry_id} read from each source:", highlight=False)
     table = Table("source", "reachable", "layout", "fields", "drift", "result")
-    table.columns[0].no_wrap = True  # a name is never cut
     for c in report.sources:
         table.add_row(c.source, _reachable(c), _layout(c),
                       "—" if c.fields_read is None else str(c.fields_read), str(len(c.drift)), _result(c))

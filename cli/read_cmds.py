@@ -7,45 +7,48 @@ from pathlib import Path
 
 import click
 from rich.markup import escape
-from rich.table import Table
 from rich.text import Text
 
-from trialmirror.cli.app import Context, app, emit_json, fail, json_option, source_named
-from trialmirror.errors import require_extra
+from trialmirror.cli.app import Context, Table, app, emit_json, fail, json_option, source_named, whole
+from trialmirror.errors import InvalidQueryError, require_extra
 from trialmirror.ingest.sources import REGISTRY
+from trialmirror.models.bounds import SEARCH_LIMIT, SEQ
 
 
 @app.command("search")
 @click.argument("query", required=False, default="")
-@click.option("--status", default=None, help="Only this overall status (COMPLETED, RECRUITING, ...).")
-@click.option("--phase", default=None, help="Only records with this phase (PHASE1, PHASE2, NA, ...).")
+@click.option("--status", default=None,
+              help="Only this overall status (completed, recruiting, 'Active, not recruiting', ...).")
+@click.option("--phase", default=None, help="Only records with this phase (1, 2, 'Phase 2', PHASE2, NA, ...).")
 @click.option("--condition", default=None, help="Only records with a condition containing this text.")
-@click.option("--limit", type=click.IntRange(1, 1000), default=20, show_default=True)
+@click.option("--limit", type=whole(SEARCH_LIMIT), default=20, show_default=True)
 @click.option("--reindex", is_flag=True, help="Rebuild the index from the stored versions first.")
 @json_option
 @click.pass_obj
 def search_cmd(obj: Context, query: str, status: str | None, phase: str | None,
                condition: str | None, limit: int, reindex: bool, as_json: bool) -> None:
     """Full-text search over the newest version of every record (titles, conditions,
-    interventions, arms, criteria, summary), best first."""
-    from trialmirror.models import vocab
+    interventions, arms, criteria, summary), best first: every word, and every "quoted
+    phrase", must match."""
+    from trialmirror.store.search import query as checked
 
+    try:  # before a reindex: a mistyped filter is said at once
+        request = checked(query, status=status, phase=phase, condition=condition)
+    except InvalidQueryError as exc:
+        fail(str(exc), 2)
     if reindex:
         obj.reading = False  # it writes the index
         obj.err.print(f"indexed {obj.store.reindex(REGISTRY)} records", highlight=False)
     elif obj.store.search_outdated():
         obj.err.print("the search index was built by an older trialmirror (ranking and "
                       "abbreviations differ): `trialmirror search --reindex` rebuilds it", highlight=False)
-    status = vocab.OVERALL_STATUS.map(status).value if status else None
-    phase = vocab.PHASE.map(phase).value if phase else None
-    hits = obj.store.search(query, status=status, phase=phase, condition=condition, limit=limit)
+    hits = obj.store.search(request, limit=limit)
     if as_json:
         emit_json([{"registry_id": h.registry_id, "title": h.title, "status": h.status,
                          "phases": h.phases, "score": round(h.score, 4), "source": h.source,
                          "version": h.version} for h in hits])
         return
     table = Table("#", "record", "status", "phases", "title", "score")
-    table.columns[1].no_wrap = True
     for n, h in enumerate(hits, 1):
         table.add_row(str(n), h.registry_id, h.status or "", ", ".join(h.phases), escape(h.title or ""),
                       f"{h.score:.2f}")
@@ -63,7 +66,7 @@ def search_cmd(obj: Context, query: str, status: str | None, phase: str | None,
 def serve_cmd(obj: Context, host: str, port: int) -> None:
     """The read-only HTTP API: studies, versions, diffs, timelines, reconciliation, the
     change feed, search, the Atom feed (OpenAPI at /docs)."""
-    require_extra("api", "fastapi", "uvicorn", needed_for="trialmirror serve (the HTTP API)")
+    require_extra("api", "fastapi", "fastapi_offline", "uvicorn", needed_for="trialmirror serve (the HTTP API)")
     import uvicorn
 
     from trialmirror.api.app import create_app
@@ -82,7 +85,7 @@ def serve_cmd(obj: Context, host: str, port: int) -> None:
               help="A file (ndjson, es-bulk; default stdout) or a folder (csv, parquet; default export/).")
 @click.option("--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
               help="Each record as it was on this date (YYYY-MM-DD); not with es-bulk.")
-@click.option("--after", type=click.IntRange(0), default=0, show_default=True,
+@click.option("--after", type=whole(SEQ), default=0, show_default=True,
               help="es-bulk: only records with an event after this seq (your cursor).")
 @click.option("--index", "index_name", default="trials", show_default=True, help="es-bulk: the index.")
 @click.pass_obj
@@ -157,15 +160,13 @@ def drift_cmd(obj: Context, since: datetime | None, source_names: tuple[str, ...
         return
     wide = obj.out.width >= 120  # the counts of versions and the last sighting fit beside
     table = Table("first seen", "source", "path", "action")
-    table.add_column("value", overflow="fold")
+    table.add_column("value")
     table.add_column("records", justify="right")
     if wide:
         table.add_column("versions", justify="right")
     table.add_column("e.g.")
     if wide:
         table.add_column("last seen")
-    for column in table.columns:
-        column.no_wrap = column.header != "value"
     for r in rows:
         table.add_row(f"{r.first_seen:%Y-%m-%d}", r.source, escape(r.path), r.action, escape(r.value),
                       str(r.records), *([str(r.versions)] if wide else []), r.example,

@@ -8,10 +8,10 @@ from datetime import datetime
 import click
 import orjson
 from rich.markup import escape
-from rich.table import Table
 
 from trialmirror.cli.app import (
     Context,
+    Table,
     app,
     emit_json,
     fail,
@@ -19,8 +19,10 @@ from trialmirror.cli.app import (
     normalize_id,
     source_named,
     source_option,
+    whole,
 )
 from trialmirror.ingest.sources import LIVE, MIRRORS, SOURCES
+from trialmirror.models.bounds import FEED_LIMIT, SEQ, VERSION
 from trialmirror.store.events import EVENT_KINDS
 from trialmirror.store.rows import VersionRow
 
@@ -51,7 +53,8 @@ def _as_of(obj: Context, registry_id: str, source_name: str | None, day: str) ->
 @click.option("--source", "source_name", default=None,
               help=f"Source name: {', '.join(sorted(SOURCES))} [default: ctgov; with --as-of, "
                    "both ClinicalTrials.gov sources].")
-@click.option("--version", "number", type=int, default=None, help="A stored version (default: latest).")
+@click.option("--version", "number", type=whole(VERSION), default=None,
+              help="A stored version (default: latest).")
 @click.option("--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
               help="The version current on this date (YYYY-MM-DD), from valid_from.")
 @json_option
@@ -148,8 +151,12 @@ def history_cmd(obj: Context, registry_id: str, source_name: str, as_json: bool)
         emit_json(items)
         return
     if not items:
-        fail(f"no stored version of {registry_id} from {source_name}; "
-              f"run `trialmirror sync {registry_id}` first")
+        from trialmirror.read.records import NotStored, version_row
+
+        try:
+            version_row(obj.store, registry_id, source_name, command="history")
+        except NotStored as exc:  # says what to run, or which source holds the versions
+            fail(str(exc))
     table = Table("version", "valid from", "observed at (UTC)", "status", "content hash")
     for i in items:
         table.add_row(str(i["version"]), i["valid_from"] or "", i["observed_at"][:19],
@@ -160,8 +167,8 @@ def history_cmd(obj: Context, registry_id: str, source_name: str, as_json: bool)
 @app.command("diff")
 @click.argument("registry_id")
 @source_option
-@click.option("--from", "from_n", type=int, default=None, help="Older version (default: to - 1).")
-@click.option("--to", "to_n", type=int, default=None, help="Newer version (default: latest).")
+@click.option("--from", "from_n", type=whole(VERSION), default=None, help="Older version (default: to - 1).")
+@click.option("--to", "to_n", type=whole(VERSION), default=None, help="Newer version (default: latest).")
 @json_option
 @click.pass_obj
 def diff_cmd(obj: Context, registry_id: str, source_name: str, from_n: int | None,
@@ -186,9 +193,10 @@ def diff_cmd(obj: Context, registry_id: str, source_name: str, from_n: int | Non
 
 
 @app.command("changes")
-@click.option("--after", type=int, default=0, show_default=True, help="Events after this seq.")
+@click.option("--after", type=whole(SEQ), default=0, show_default=True, help="Events after this seq.")
 @click.option("--kind", type=click.Choice(EVENT_KINDS), default=None, help="Only this kind of event.")
-@click.option("--limit", type=int, default=None, help="At most this many events.")
+@click.option("--limit", type=whole(FEED_LIMIT), default=None,
+              help=f"At most this many events ({FEED_LIMIT}) [default: every one].")
 @click.option("--source", "source_names", multiple=True,
               help="Only events of this source, repeatable (the feed holds the mirrors' too).")
 @json_option

@@ -7,8 +7,9 @@ from typing import Any
 
 import orjson
 from rich.console import Group
-from rich.table import Table
 from rich.text import Text
+
+from trialmirror.cli.app import Table
 
 
 def _date(value: dict[str, Any] | None) -> str:

@@ -9,11 +9,11 @@ from typing import Any
 
 import click
 from rich.markup import escape
-from rich.table import Table
 
-from trialmirror.cli.app import Context, app, emit_json, fail, json_option, normalize_id, source_named
+from trialmirror.cli.app import Context, Table, app, emit_json, fail, json_option, normalize_id, source_named
 from trialmirror.ingest.sources import LIVE
 from trialmirror.store.engine import as_utc
+from trialmirror.store.rows import Health
 
 
 def _ago(when: datetime | None, now: datetime) -> str:
@@ -158,9 +158,6 @@ def _print_check(obj: Context, check: dict[str, Any] | None, now: datetime) -> N
                   f"{next_run}: {len(check['sources']) - len(failed)} ok"
                   + (f", {len(failed)} failed ({', '.join(failed)})" if failed else ""), highlight=False)
     table = Table("source", "record", "checked", "result")
-    for column in table.columns[:2]:
-        column.no_wrap = True
-    table.columns[3].overflow = "fold"  # a long URL wraps, not cut
     for s in check["sources"]:
         result = "[green]ok[/green]" if s["ok"] else f"[red]FAILED[/red]: {escape(s['reason'] or '')}"
         table.add_row(s["source"], s["registry_id"], _ago(datetime.fromisoformat(s["at"]), now), result)
@@ -189,6 +186,38 @@ def _print_db_check(obj: Context, db: dict[str, Any] | None, now: datetime) -> N
                   "lists them", highlight=False)
 
 
+_STATE_CELLS = {"ok": "[green]ok[/green]", "overdue": "[red]OVERDUE[/red]",
+                "never_succeeded": "[yellow]never succeeded[/yellow]",
+                "never_fetched": "[yellow]not fetched yet[/yellow]"}
+
+
+def _judge(h: Health, added: datetime, limit: float, now: datetime) -> dict[str, Any]:
+    """The record's state and the sentence that explains it. Lateness is measured from the
+    last success, else from when trying began (added, or the first attempt if earlier);
+    a failure explains it only when it came after that success: an old failure followed
+    by many successes says nothing about why the record is late now."""
+    since = as_utc(h.last_success) if h.last_success else min(
+        added, as_utc(h.first_attempt) if h.first_attempt else added)
+    overdue = (now - since).total_seconds() > limit
+    if h.last_success is not None:
+        why = f"last success {_ago(h.last_success, now)}"
+    elif h.first_attempt is not None:
+        why = f"never succeeded, tried since {_ago(since, now)}"
+    else:
+        why = f"never fetched, watched since {_ago(since, now)}"
+    if overdue:
+        why += f", longer than the {limit:g}s allowed"
+    failed_since = h.last_failure is not None and (
+        h.last_success is None or as_utc(h.last_failure) > as_utc(h.last_success))
+    if failed_since and h.last_error:
+        why += f"; {h.consecutive_failures} failure(s) since, the last {_ago(h.last_failure, now)}: {h.last_error}"
+    elif overdue and h.last_success is not None:
+        why += "; no attempt since (is the service running? `trialmirror run`)"
+    state = ("overdue" if overdue else "ok" if h.last_success is not None
+             else "never_succeeded" if h.first_attempt is not None else "never_fetched")
+    return {"max_age_s": limit, "overdue": overdue, "state": state, "explanation": why}
+
+
 @app.command("status")
 @click.option("--max-age", type=float, default=None,
               help="Seconds without a success before a record counts as failing "
@@ -213,8 +242,6 @@ def status_cmd(obj: Context, max_age: float | None, name: str, as_json: bool) ->
     health = state.health()
     for h in health:
         limit = max_age or obj.settings.stale_after or 3 * obj.settings.interval(h.source)
-        since = as_utc(h.last_success) if h.last_success else added[(h.source, h.registry_id)]
-        overdue = (now - since).total_seconds() > limit
         items.append({
             "source": h.source, "registry_id": h.registry_id,
             "last_success": h.last_success and as_utc(h.last_success).isoformat(),
@@ -222,7 +249,7 @@ def status_cmd(obj: Context, max_age: float | None, name: str, as_json: bool) ->
             "last_error_family": h.last_error_family, "last_error": h.last_error,
             "consecutive_failures": h.consecutive_failures,
             "next_run": runs[h.source].isoformat() if h.source in runs else None,
-            "max_age_s": limit, "overdue": overdue})
+            **_judge(h, added[(h.source, h.registry_id)], limit, now)})
     if as_json:
         emit_json({"service": {"name": name, **service}, "records": items, "check": check,
                    "db_check": db_check})
@@ -230,20 +257,20 @@ def status_cmd(obj: Context, max_age: float | None, name: str, as_json: bool) ->
         obj.out.print(f"service {name}: {service['summary']}", highlight=False)
         table = Table("source", "record", "last success", "last failure", "fails", "next run (UTC)",
                       "state")
-        for column in table.columns[:2]:
-            column.no_wrap = True
         for i, h in zip(items, health, strict=True):
             why = f" ({i['last_error_family']})" if i["last_error_family"] else ""
             table.add_row(i["source"], i["registry_id"], _ago(h.last_success, now),
                           _ago(h.last_failure, now) + why, str(i["consecutive_failures"]),
-                          (i["next_run"] or "not scheduled")[:19].replace("T", " "),
-                          "[red]OVERDUE[/red]" if i["overdue"] else "[green]ok[/green]")
+                          (i["next_run"] or "not scheduled")[:19].replace("T", " "), _STATE_CELLS[i["state"]])
         obj.out.print(table)
         _print_check(obj, check, now)
         _print_db_check(obj, db_check, now)
         for i in items:
-            if i["overdue"] and i["last_error"]:
-                obj.err.print(f"[red]overdue:[/red] {escape(i['last_error'])}", highlight=False)
+            if i["state"] != "ok":
+                colour = "red" if i["overdue"] else "yellow"
+                label = "overdue" if i["overdue"] else "not ok"
+                line = f"[{i['source']}] {i['registry_id']}: {i['explanation']}"
+                obj.err.print(f"[{colour}]{label}:[/{colour}] {escape(line)}", highlight=False)
     if not items:
         obj.err.print("nothing is watched: `trialmirror watch add ID`", highlight=False)
     if any(i["overdue"] for i in items):
@@ -279,7 +306,7 @@ def reparse_cmd(obj: Context, source_names: tuple[str, ...], everything: bool, a
                       f"{result.unchanged} unchanged, {result.skipped} already parsed by this parser, "
                       f"{len(result.failed)} failed", highlight=False)
     for source, registry_id, error in result.failed:
-        obj.err.print(f"[red]failed:[/red] [{source}] {registry_id}: {escape(error)}", highlight=False)
+        obj.err.print(f"[red]failed:[/red] {escape(f'[{source}] {registry_id}: {error}')}", highlight=False)
     if result.failed:
         sys.exit(1)
 

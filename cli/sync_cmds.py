@@ -8,9 +8,8 @@ from typing import Any
 
 import click
 from rich.markup import escape
-from rich.table import Table
 
-from trialmirror.cli.app import Context, app, emit_json, fail, json_option, source_named
+from trialmirror.cli.app import Context, Table, app, emit_json, fail, json_option, source_named
 from trialmirror.errors import TrialmirrorError
 from trialmirror.ingest.runs.pipeline import Ingestor, RecordResult, RunSummary, sync
 from trialmirror.ingest.sources import HISTORY, LIVE, SOURCES, registry_first

@@ -26,10 +26,15 @@ them deliberately and note it in README.md ("Schema"). Rules:
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 from typing_extensions import TypedDict
+
+# A ClinicalTrials.gov id, the key of every source's records: ASCII digits only (``\d``
+# would take full-width and other Unicode digits, NCT０１３４２２５０, as a different id).
+NCT_ID = re.compile(r"NCT[0-9]{8}")
 
 # "actual" | "anticipated", or a word the registry started using, kept verbatim (flagged):
 # a new date kind must not freeze every record at its last stored state.

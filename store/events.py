@@ -117,7 +117,7 @@ class Events:
             query = query.where(EVENT.c.source.in_(sources))
         if registry_id:
             query = query.where(EVENT.c.registry_id == registry_id)
-        if limit:
+        if limit is not None:  # 0 is no event, not every event
             query = query.limit(limit)
         with self.db.tx() as conn:
             return [EventRow._make(row) for row in conn.execute(query)]

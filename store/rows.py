@@ -159,6 +159,9 @@ class Health:
     last_error: str | None
     last_error_family: str | None
     consecutive_failures: int
+    # The earliest attempt logged, success or not: a record that never succeeded has been
+    # failing since then, even when it was removed and watched again later.
+    first_attempt: datetime | None = None
 
 
 @dataclass

@@ -22,8 +22,13 @@ term frequencies, one document length over all fields):
   for ``STATS_TTL`` seconds per database.
 
 Queries are plain words and "quoted phrases"; every word must match (stemmed:
-"cords" finds "cord"). Filters: status (exact, canonical), phase (one of the
-record's phases), condition (a case-insensitive substring of a condition).
+"cords" finds "cord"). A query is checked before it runs (:func:`query`): a word
+or phrase given twice counts once, at most ``QUERY_WORDS`` words (a phrase counts
+its words), and a query with no word at all (only punctuation) is refused, as is
+a filter value that names nothing. Filters: status (one of the record's overall
+status), phase (one of the record's phases), each in the words people type
+("completed", "Active, not recruiting"; "2", "Phase 2", "phase2" are PHASE2), and
+condition (a case-insensitive substring of a condition, ``%`` and ``_`` literal).
 Differences left between the stores: PostgreSQL drops English stop words (a
 query of only stop words finds nothing there) and scores a quoted phrase by its
 words, FTS5 by the phrase.
@@ -40,6 +45,9 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
+from trialmirror.errors import InvalidQueryError
+from trialmirror.models import vocab
+from trialmirror.models.bounds import CONDITION_CHARS, QUERY_CHARS, QUERY_WORDS
 from trialmirror.store import abbrev, meta
 
 FIELDS = ("title", "conditions", "interventions", "arms", "criteria", "summary")
@@ -191,9 +199,84 @@ class Hit:
     version: int
 
 
+@dataclass(frozen=True)
+class Query:
+    """A search as asked, checked by :func:`query`: the words and "phrases" every hit
+    matches, and the filters in canonical words."""
+
+    terms: tuple[str, ...] = ()
+    status: str | None = None
+    phase: str | None = None
+    condition: str | None = None
+
+
+def query(q: str = "", *, status: str | None = None, phase: str | None = None,
+          condition: str | None = None) -> Query:
+    """``q`` and the filters as typed -> a :class:`Query`; InvalidQueryError says what is
+    wrong with them (the CLI exits 2 with it, the API answers 400)."""
+    if len(q) > QUERY_CHARS:
+        raise InvalidQueryError(f"the query is {len(q)} characters long; at most {QUERY_CHARS}")
+    _no_control("query", q, _CONTROL)
+    terms = _terms(q)
+    if q.strip() and not terms:
+        raise InvalidQueryError(f"the query {q!r} has no word to search for (letters or digits); "
+                                "leave it out to list records by the filters alone")
+    words = sum(len(_WORD.findall(t)) for t in terms)
+    if words > QUERY_WORDS:
+        raise InvalidQueryError(f"the query has {words} different words; a search takes at most "
+                                f"{QUERY_WORDS} (a word given twice counts once, a phrase counts its words)")
+    condition = condition.strip() if condition else None
+    if condition and len(condition) > CONDITION_CHARS:
+        raise InvalidQueryError(f"the condition is {len(condition)} characters long; at most {CONDITION_CHARS}")
+    _no_control("condition", condition or "", _CONTROL_OR_BREAK)
+    return Query(tuple(terms), status and _canonical("status", status), phase and _canonical("phase", phase),
+                 condition or None)
+
+
+# No stored text holds these (PostgreSQL cannot hold NUL at all: it refused the query);
+# a line break in a condition would match across two of a record's conditions.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_CONTROL_OR_BREAK = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _no_control(what: str, value: str, pattern: re.Pattern[str]) -> None:
+    found = pattern.search(value)
+    if found:
+        raise InvalidQueryError(f"the {what} holds a control character (U+{ord(found[0]):04X}); "
+                                "give words as text")
+
+
+# What a filter value may be besides a canonical value: also "<prefix><value>" ("2": "Phase 2").
+_VOCABULARIES = {"status": (vocab.OVERALL_STATUS, ""), "phase": (vocab.PHASE, "Phase ")}
+_TYPED = {"status": "as ClinicalTrials.gov writes them too, e.g. 'completed', 'Active, not recruiting'",
+          "phase": "also '2', 'Phase 2', 'phase2'"}
+
+
+def _canonical(name: str, value: str) -> str:
+    vocabulary, prefix = _VOCABULARIES[name]
+    for candidate in (value, prefix + value.strip()):
+        mapped = vocabulary.map(candidate)
+        if mapped.known:
+            return mapped.value
+    raise InvalidQueryError(f"unknown {name} {value!r}; valid: {', '.join(sorted(vocabulary.values))} "
+                            f"({_TYPED[name]})")
+
+
 def _terms(q: str) -> list[str]:
-    """The words and "phrases" of a query, in order."""
-    return [t for t in (phrase or word for phrase, word in _TERM.findall(q)) if t.strip()]
+    """The words and "phrases" of a query, in order, each once (whatever its case), and
+    only those with a word in them: FTS5 and PostgreSQL would match nothing, or
+    everything, on punctuation alone."""
+    found: dict[str, str] = {}
+    for term in (phrase or word for phrase, word in _TERM.findall(q)):
+        words = _WORD.findall(term.casefold())
+        if words:
+            found.setdefault(" ".join(words), term)
+    return list(found.values())
+
+
+def _like(value: str) -> str:
+    """``value`` matched literally by ``LIKE ... ESCAPE '\\'`` (its ``%`` and ``_`` are no wildcards)."""
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def _fts_query(terms: list[str]) -> str:
@@ -201,31 +284,29 @@ def _fts_query(terms: list[str]) -> str:
     return " ".join('"' + t.replace('"', "") + '"' for t in terms)
 
 
-def _filters(status: str | None, phase: str | None, condition: str | None
-             ) -> tuple[list[str], dict[str, Any]]:
+def _filters(request: Query) -> tuple[list[str], dict[str, Any]]:
     where: list[str] = []
     params: dict[str, Any] = {}
-    if status:
+    if request.status:
         where.append("d.status = :status")
-        params["status"] = status
-    if phase:
-        where.append("(' ' || d.phases || ' ') LIKE :phase")
-        params["phase"] = f"% {phase} %"
-    if condition:
-        where.append("d.conditions_filter LIKE :condition")
-        params["condition"] = f"%{condition.casefold()}%"
+        params["status"] = request.status
+    if request.phase:
+        where.append("(' ' || d.phases || ' ') LIKE :phase ESCAPE '\\'")
+        params["phase"] = f"% {_like(request.phase)} %"
+    if request.condition:
+        where.append("d.conditions_filter LIKE :condition ESCAPE '\\'")
+        params["condition"] = f"%{_like(request.condition.casefold())}%"
     return where, params
 
 
 _HEAD = "SELECT d.registry_id, d.title, d.status, d.phases, {score} AS score, d.source, d.version "
 
 
-def search(conn: Connection, postgres: bool, q: str = "", *, status: str | None = None,
-           phase: str | None = None, condition: str | None = None, limit: int = 20,
+def search(conn: Connection, postgres: bool, request: Query, *, limit: int = 20,
            offset: int = 0) -> list[Hit]:
-    where, params = _filters(status, phase, condition)
+    where, params = _filters(request)
     params.update(limit=limit, offset=offset)
-    terms = _terms(q)
+    terms = list(request.terms)
     if not terms:
         sql, order = _HEAD.format(score="0.0") + "FROM search_doc d", "d.registry_id"
     elif postgres:

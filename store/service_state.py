@@ -203,8 +203,11 @@ class ServiceState:
     # --- health ---------------------------------------------------------------
 
     def health(self) -> list[Health]:
-        """Per watched (source, record): last success, last failure, failures since."""
+        """Per watched (source, record): last success, last failure, failures since,
+        first attempt."""
         keys = (FETCH.c.source, FETCH.c.registry_id)
+        first = (select(*keys, func.min(FETCH.c.started_at).label("first_at"))
+                 .where(FETCH.c.outcome.in_((*OK_OUTCOMES, "error"))).group_by(*keys).subquery())
         ok = (select(*keys, func.max(FETCH.c.id).label("ok_id"),
                      func.max(FETCH.c.started_at).label("ok_at"))
               .where(FETCH.c.outcome.in_(OK_OUTCOMES)).group_by(*keys).subquery())
@@ -218,13 +221,13 @@ class ServiceState:
         last_err = FETCH.alias("last_err")
         on = lambda q: and_(q.c.source == WATCH.c.source, q.c.registry_id == WATCH.c.registry_id)  # noqa: E731
         query = (select(WATCH.c.source, WATCH.c.registry_id, ok.c.ok_at, last_err.c.started_at,
-                        last_err.c.error, last_err.c.error_family, since.c.n)
+                        last_err.c.error, last_err.c.error_family, since.c.n, first.c.first_at)
                  .select_from(WATCH.outerjoin(ok, on(ok)).outerjoin(err, on(err))
                               .outerjoin(last_err, last_err.c.id == err.c.err_id)
-                              .outerjoin(since, on(since)))
+                              .outerjoin(since, on(since)).outerjoin(first, on(first)))
                  .order_by(WATCH.c.source, WATCH.c.registry_id))
         with self.store.transaction() as conn:
-            return [Health(r[0], r[1], r[2], r[3], r[4], r[5], int(r[6] or 0)) for r in conn.execute(query)]
+            return [Health(r[0], r[1], r[2], r[3], r[4], r[5], int(r[6] or 0), r[7]) for r in conn.execute(query)]
 
     # --- the job store ----------------------------------------------------------
 

@@ -35,7 +35,7 @@ from trialmirror.cli.main import main
 
 ROOT = Path(__file__).resolve().parents[1]
 NCT = "NCT01342250"
-OPTIONAL = {"postgres": ["psycopg"], "api": ["fastapi", "uvicorn"], "distributed": ["celery", "redis"],
+OPTIONAL = {"postgres": ["psycopg"], "api": ["fastapi", "fastapi_offline", "uvicorn"], "distributed": ["celery", "redis"],
             "parquet": ["pyarrow"]}
 # What a checkout holds that no build reads (and the build's own leftovers).
 NOT_SOURCES = shutil.ignore_patterns(".git", ".venv", "build", "dist", "*.egg-info", "__pycache__", "*.so",

@@ -358,3 +358,27 @@ def test_the_links_between_the_pages_lead_somewhere(page):
         if anchor:
             headings = re.findall(r"^#+ (.+)$", linked.read_text(encoding="utf-8"), re.M)
             assert anchor in {_anchor(h) for h in headings}, f"{page.name} links to {target}: no such heading"
+
+
+# Command blocks that no test can run as written, and why; any other command block of
+# the README or docs/ must be marked tested, so a new example runs before it is shown.
+UNTESTED = {
+    "python3 -m venv .venv && .venv/bin/pip install -q -e . &&": "installs from the index and syncs the real "
+    "registry (tests/test_install.py installs the built wheel offline)",
+    "python3 -m venv .venv && .venv/bin/pip install -q -e '.[test]' &&": "the test suite itself (.ci/run runs it)",
+    "trialmirror watch add NCT04280705": "`run` runs until Ctrl-C; the POST it makes is checked above and "
+    "`run --once` by tests/schedules",
+    "trialmirror sync --all": "needs the real registry (tests/ingest/test_bulk.py runs it on a paged local one)",
+    "export TRIALMIRROR_DATABASE_URL=postgresql://trialmirror@db.internal/trialmirror": "needs that database server",
+    "python -m trialmirror.store.migrations revision": "writes a migration into the checkout",
+}
+BLOCK = re.compile(r"(?P<before>[^\n]*)\n```(?P<lang>sh|console|bash|shell)\n(?P<body>.*?)```", re.S)
+
+
+def test_every_command_block_is_tested_or_says_why_not():
+    unmarked = [(page.name, m["body"].splitlines()[0]) for page in PAGES
+                for m in BLOCK.finditer(page.read_text(encoding="utf-8")) if "<!-- tested" not in m["before"]]
+    unexplained = [(name, first) for name, first in unmarked if not first.startswith(tuple(UNTESTED))]
+    assert unexplained == [], "mark these <!-- tested --> or say in UNTESTED why no test can run them"
+    stale = [start for start in UNTESTED if not any(first.startswith(start) for _, first in unmarked)]
+    assert stale == [], f"UNTESTED names blocks that are gone or tested now: {stale}"

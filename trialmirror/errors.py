@@ -4,6 +4,7 @@
     ├── ConfigError                   config        fix the settings or the command
     │   ├── InvalidIdError            invalid_id    refused before any request
     │   ├── UnknownSourceError        config        lists the valid source names
+    │   ├── InvalidQueryError         config        a search that cannot run: says why
     │   └── MissingExtraError         config        an optional dependency: names the extra
     ├── RetryLaterError               retry_later   429, 5xx, timeout, reset, truncated body
     ├── GiveUpError                   give_up       other 4xx, oversized body
@@ -60,6 +61,13 @@ class InvalidIdError(ConfigError):
 
 class UnknownSourceError(ConfigError):
     pass
+
+
+class InvalidQueryError(ConfigError):
+    """A search query or filter that cannot be run as given (the message says why and,
+    for a filter, lists the valid values)."""
+
+    hint = ""
 
 
 class MissingExtraError(ConfigError):

@@ -8,8 +8,10 @@ environment wins over the file. Nothing reads the environment at import time.
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
+import tomllib
 from contextvars import ContextVar
 from pathlib import Path
 
@@ -20,6 +22,8 @@ from pydantic_settings import (
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
+
+from trialmirror.models.record import NCT_ID
 
 PROJECT_URL = "https://github.com/trialmirror/trialmirror"
 _CONFIG_FILE: ContextVar[Path | None] = ContextVar("trialmirror_config_file", default=None)
@@ -107,11 +111,29 @@ class Settings(BaseSettings):
             return cls(**values)  # type: ignore[arg-type]
         if not path.is_file():
             raise ValueError(f"settings file {path} not found (TRIALMIRROR_CONFIG / --config)")
+        cls._check_keys(path)
         token = _CONFIG_FILE.set(path)
         try:
             return cls(**values)  # type: ignore[arg-type]
         finally:
             _CONFIG_FILE.reset(token)
+
+    @classmethod
+    def _check_keys(cls, path: Path) -> None:
+        """A key the settings do not know is an error naming it: a typo (``webhok_url``)
+        ignored silently leaves the setting at its default, unnoticed. The environment is
+        not checked so: other programs' variables share it."""
+        try:
+            keys = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            raise ValueError(f"settings file {path}: cannot read it as TOML: {exc}") from exc
+        known = sorted(cls.model_fields)
+        for key in keys:
+            if key not in cls.model_fields:
+                guess = key.lower().removeprefix("trialmirror_")
+                close = difflib.get_close_matches(guess, known, n=1, cutoff=0.75)
+                hint = f"did you mean {close[0]!r}?" if close else "see docs/settings.md for every setting"
+                raise ValueError(f"settings file {path}: unknown setting {key!r}; {hint}")
 
     def interval(self, source: str) -> float:
         return float(getattr(self, f"{source}_interval"))
@@ -135,7 +157,7 @@ class Settings(BaseSettings):
     def _canary_is_a_registry_id(cls, value: str) -> str:
         # Every source keys its records by the registry's id; a wrong one would fail them all.
         candidate = value.strip().upper()
-        if not re.fullmatch(r"NCT\d{8}", candidate):
+        if not NCT_ID.fullmatch(candidate):
             raise ValueError(f"{value!r} is not a ClinicalTrials.gov id (NCT and eight digits)")
         return candidate
 

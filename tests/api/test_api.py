@@ -50,7 +50,7 @@ def test_versions_diff_timeline(api):
     ("/studies/NCT09999999", {}, 404, "run `trialmirror sync NCT09999999"),
     (f"/studies/{NCT}/reconciliation", {}, 404, "no mirror capture"),
     ("/changes", {"kind": "deleted"}, 422, "kind"),
-    ("/search", {"limit": "1000"}, 422, "limit"),
+    ("/search", {"limit": "1001"}, 422, "limit"),
     ("/nowhere", {}, 404, "Not Found"),
 ])
 def test_errors_are_problem_details_never_500(api, path, params, status, words):
@@ -158,3 +158,21 @@ def test_a_poller_gets_304_until_the_record_moves(api):
     moved = requests.get(f"{base}/studies/{rid}", headers={"If-None-Match": etag}, timeout=10)
     assert moved.status_code == 200 and moved.json()["record"]["status"]["overall"] == "TERMINATED"
     assert moved.headers["ETag"] != etag
+
+
+@pytest.mark.parametrize("page", ["/docs", "/redoc"])
+def test_the_docs_pages_load_every_asset_from_this_server(api, page):
+    """/docs loaded Swagger UI from a CDN: offline it was a blank page."""
+    import re
+
+    html = _get(api, page)
+    assert html.status_code == 200 and "text/html" in html.headers["content-type"]
+    urls = re.findall(r"""(?:src|href)=["']([^"']+)["']|url: ?["']([^"']+)["']|<redoc spec-url=["']([^"']+)""",
+                      html.text)
+    urls = [next(u for u in found if u) for found in urls]
+    assert any(u.endswith(".js") for u in urls) and "/openapi.json" in urls
+    for url in urls:
+        assert url.startswith("/") and not url.startswith("//"), f"{page} loads {url} from elsewhere"
+        asset = requests.get(api[0] + url, timeout=10)
+        assert asset.status_code == 200 and asset.content, url
+    assert "http://" not in html.text.replace(api[0], "") and "https://" not in html.text

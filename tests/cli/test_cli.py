@@ -320,3 +320,86 @@ def test_show_and_timeline_read_a_record_the_drift_policy_kept(env):
     assert "eligibility.min_age.unit kept '18'" in shown.stdout
     assert "status.last_update_posted.date dropped '2011-02-30'" in shown.stdout
     assert _run(env, "timeline", NCT).exit_code == 0
+
+
+@pytest.fixture
+def store_env(env, store):
+    """The local server, and the CLI on the `store` fixture's database (SQLite, then PostgreSQL)."""
+    server, environment = env
+    yield server, {**environment, "TRIALMIRROR_DATABASE_URL": store.url,
+                   "TRIALMIRROR_CTGOV_HISTORY_BASE_URL": server.base_url}
+
+
+def test_as_of_before_the_stored_versions_says_none_is_that_old_not_unregistered(store_env, corpus_dir):
+    """NCT00000410 was first posted 1999-11-04; synced once, its one version is valid from its
+    last update (2015-08-04). `--as-of 2010-01-01` said "was not yet registered"."""
+    server, _ = store_env
+    other = "NCT00000410"
+    server.play(f"/api/v2/studies/{other}", Reply(body=(corpus_dir / "ctgov_v2" / f"{other}.json").read_bytes()))
+    assert _run(store_env, "sync", other).exit_code == 0
+    early = _run(store_env, "show", other, "--as-of", "2010-01-01")
+    message = " ".join(early.stderr.split())
+    assert early.exit_code == 1 and "not yet registered" not in message
+    assert (f"no stored version of {other} from ctgov_history or ctgov is as old as 2010-01-01: the earliest, "
+            "version 1 from ctgov (first posted 1999-11-04), is valid from 2015-08-04; "
+            f"`trialmirror backfill {other}` stores every version") in message
+    only_live = " ".join(_run(store_env, "show", other, "--as-of", "2010-01-01", "--source", "ctgov").stderr.split())
+    assert "without --source, the record history's versions answer too" in only_live
+    unborn = _run(store_env, "show", other, "--as-of", "1999-01-01")
+    assert f"{other} was not yet registered on 1999-01-01: first posted 1999-11-04" in unborn.stderr
+
+
+def test_diff_and_history_name_the_source_that_holds_the_versions(store_env):
+    """After a backfill, `diff ID` (ctgov by default) said "nothing to diff" and pointed at
+    `sync`, while three versions were under --source ctgov_history."""
+    server, _ = store_env
+    history = f"/api/int/studies/{NCT}/history"
+    server.play(history, _body(fx.history_list()))
+    for n in range(3):
+        server.play(f"{history}/{n}", _body(fx.history_version(n)))
+    server.play(PATH, _body(fx.current()))
+    assert _run(store_env, "backfill", NCT).exit_code == 0
+    hint = f"ctgov_history holds 3 version(s): `trialmirror diff {NCT} --source ctgov_history`"
+    nothing = _run(store_env, "diff", NCT)  # ctgov holds none yet
+    assert nothing.exit_code == 1 and hint in " ".join(nothing.stderr.split())
+    assert "sync" not in nothing.stderr
+    assert "holds 3 version(s): `trialmirror history" in " ".join(_run(store_env, "history", NCT).stderr.split())
+    assert _run(store_env, "sync", NCT).exit_code == 0
+    one = " ".join(_run(store_env, "diff", NCT).stderr.split())
+    assert f"{NCT} has only version 1 from ctgov: nothing to diff; {hint}" in one
+    assert {c["path"] for c in json.loads(_run(store_env, "diff", NCT, "--source", "ctgov_history",
+                                                "--json").stdout)} >= {"status.overall"}
+
+
+@pytest.mark.parametrize("columns", [None, "80", "60"])
+def test_tables_never_cut_ids_or_kinds(env, columns):
+    """Outside a terminal rich squeezed every column into 80, so ids came out as
+    `NCT013422…`. Piped (COLUMNS unset) a table keeps its natural width, one line per row;
+    at a set width the one-word columns stay whole and the others wrap."""
+    server, environment = env
+    environment = {**environment, "COLUMNS": columns, "TRIALMIRROR_SOURCES": "ctgov"}
+    server.play(PATH, _body(fx.earlier()), _body(fx.current()))
+    run = lambda *args: CliRunner().invoke(main, list(args), env=environment)  # noqa: E731
+    outputs = [run("sync").stdout, run("sync").stdout]
+    outputs += [run(*args).stdout for args in (["changes"], ["status"], ["history", NCT], ["search", "cord"],
+                                                ["watch", "list"])]
+    for output in outputs:
+        assert "…" not in output, output
+        rows = [line for line in output.splitlines() if line.startswith("│ ") and not line.startswith("│   ")]
+        assert rows and all(NCT in row or "sha256:" in row for row in rows), output
+    changes = outputs[2].splitlines()
+    assert any("status_change" in line and "new_record" not in line for line in changes)
+    if columns is None:
+        assert any("status_change" in line and "RECRUITING → COMPLETED (eligibility, enrollment, status)" in line
+                   for line in changes)
+
+
+def test_one_table_rule_for_every_command():
+    """The rule lives in trialmirror.cli.app.Table; no command builds rich's table directly."""
+    from pathlib import Path
+
+    import trialmirror.cli as cli
+
+    folder = Path(cli.__file__).parent
+    direct = [p.name for p in folder.glob("*.py") if p.name != "app.py" and "rich.table" in p.read_text()]
+    assert direct == []

@@ -1,6 +1,7 @@
 """The service's commands in-process: watch, status (its exit status), a TOML settings file."""
 
 import json
+import types
 
 from click.testing import CliRunner
 
@@ -70,6 +71,23 @@ def test_a_toml_settings_file_and_the_environment_over_it(settings, tmp_path):
     assert missing.exit_code == 2 and "nope.toml not found" in missing.stderr
 
 
+
+def test_an_unknown_key_in_the_settings_file_is_an_error_naming_it(settings, tmp_path):
+    """`webhok_url` was ignored silently: the webhook stayed unset and nobody was told."""
+    config = tmp_path / "trialmirror.toml"
+    config.write_text(f'database_url = "{settings.database_url}"\nwebhok_url = "https://example.org/h"\n',
+                      encoding="utf-8")
+    typo = CliRunner().invoke(main, ["--config", str(config), "watch", "list"], env={"COLUMNS": "200"})
+    assert typo.exit_code == 2
+    assert typo.stderr.count("\n") == 1 and "unknown setting 'webhok_url'" in typo.stderr
+    assert "did you mean 'webhook_url'?" in typo.stderr and str(config) in typo.stderr
+    config.write_text('TRIALMIRROR_SOURCES = "ctgov"\nflavour = 1\n', encoding="utf-8")
+    shouted = CliRunner().invoke(main, ["--config", str(config), "watch", "list"], env={"COLUMNS": "200"})
+    assert shouted.exit_code == 2 and "'TRIALMIRROR_SOURCES'; did you mean 'sources'?" in shouted.stderr
+    config.write_text('sources = "ctgov\n', encoding="utf-8")
+    broken = CliRunner().invoke(main, ["--config", str(config), "watch", "list"], env={"COLUMNS": "200"})
+    assert broken.exit_code == 2 and "cannot read it as TOML" in broken.stderr
+
 def test_status_calls_a_service_silent_when_its_heartbeat_is_old(settings):
     from datetime import UTC, datetime, timedelta
 
@@ -84,3 +102,66 @@ def test_status_calls_a_service_silent_when_its_heartbeat_is_old(settings):
     report = _run(_env(settings), "status", "--json")
     assert json.loads(report.stdout)["service"]["state"] == "silent"
     assert "SILENT: last heartbeat 5.0m ago (pid 4242)" in _run(_env(settings), "status").stdout
+
+
+def _log(store, when, outcome, error=None, registry_id=NCT):
+    from trialmirror.store.rows import FetchInfo
+
+    store.log_fetch(FetchInfo("ctgov", registry_id, "u", when, 1.0), outcome=outcome,
+                    error_family=error and "retry_later", error=error)
+
+
+def test_status_says_a_record_that_never_succeeded_is_not_ok(store):
+    """A record whose every attempt failed was shown `ok`, exit 0, until the allowed age
+    had passed since it was watched; and watching it again restarted that clock."""
+    from datetime import UTC, datetime, timedelta
+
+    from trialmirror.store.service_state import ServiceState
+
+    now = datetime.now(UTC)
+    state = ServiceState(store)
+    state.watch_add([NCT, "NCT00000102"], ["ctgov"])
+    _log(store, now - timedelta(minutes=1), "error", "retry_later: HTTP 503 from the registry")
+    env = _env(types.SimpleNamespace(database_url=store.url), TRIALMIRROR_SOURCES="ctgov",
+               TRIALMIRROR_WATCHLIST=f"{NCT} NCT00000102")
+    fresh = _run(env, "status", "--max-age", "3600")
+    assert fresh.exit_code == 0  # within the hour: shown, not yet a reason to page anyone
+    row = next(line for line in fresh.stdout.splitlines() if NCT in line)
+    assert "never succeeded" in row and " ok " not in row
+    assert "not fetched yet" in next(line for line in fresh.stdout.splitlines() if "NCT00000102" in line)
+    assert f"[ctgov] {NCT}: never succeeded, tried since 1.0m ago" in fresh.stderr
+    assert "HTTP 503 from the registry" in fresh.stderr
+    records = {r["registry_id"]: r for r in json.loads(_run(env, "status", "--json").stdout)["records"]}
+    assert records[NCT]["state"] == "never_succeeded" and records["NCT00000102"]["state"] == "never_fetched"
+
+    # Failing for two hours, then watched again: still failing for two hours, not since now.
+    _log(store, now - timedelta(hours=2), "error", "retry_later: HTTP 503 from the registry")
+    state.watch_remove(NCT)
+    state.watch_add([NCT], ["ctgov"])
+    late = _run(env, "status", "--max-age", "3600")
+    assert late.exit_code == 1
+    assert f"[ctgov] {NCT}: never succeeded, tried since 2.0h ago, longer than the 3600s allowed" in late.stderr
+
+
+def test_status_explains_lateness_by_the_last_success_not_an_old_failure(store):
+    """An old failure followed by many successes was printed as the reason a record is
+    late; the reason is how long ago the last success was (and a failure only after it)."""
+    from datetime import UTC, datetime, timedelta
+
+    from trialmirror.store.service_state import ServiceState
+
+    now = datetime.now(UTC)
+    ServiceState(store).watch_add([NCT], ["ctgov"])
+    _log(store, now - timedelta(hours=5), "error", "retry_later: an old timeout")
+    for hours in (4, 3, 2):
+        _log(store, now - timedelta(hours=hours), "unchanged")
+    env = _env(types.SimpleNamespace(database_url=store.url), TRIALMIRROR_SOURCES="ctgov")
+    late = _run(env, "status", "--max-age", "60")
+    assert late.exit_code == 1 and "OVERDUE" in late.stdout
+    assert "old timeout" not in late.stderr
+    assert f"overdue: [ctgov] {NCT}: last success 2.0h ago, longer than the 60s allowed; no attempt " \
+           "since (is the service running?" in " ".join(late.stderr.split())
+    _log(store, now - timedelta(minutes=30), "error", "retry_later: a new timeout")
+    failing = " ".join(_run(env, "status", "--max-age", "60").stderr.split())
+    assert "last success 2.0h ago, longer than the 60s allowed; 1 failure(s) since, the last 30.0m ago: " \
+           "retry_later: a new timeout" in failing

@@ -112,3 +112,23 @@ def test_atom_feed_lists_the_notified_events(store, settings, tmp_path):
     text = feed.read_text()
     assert text.count("<entry>") == 1 and "NCT01342250 [ctgov]: RECRUITING → COMPLETED" in text
     assert notifier.run() == {"atom": 0}
+
+
+def test_the_atom_file_gets_ordinary_permissions(store, settings, tmp_path):
+    """It was written 0600 (mkstemp's mode), so a web server or another user could not read it."""
+    import os
+    import stat
+
+    _history(store, settings)
+    feed = tmp_path / "feeds" / "status.atom"
+    notifier = Notifier(settings.model_copy(update={"atom_path": str(feed)}), store)
+    old = os.umask(0o022)
+    try:
+        notifier.run()
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(feed.stat().st_mode) == 0o644
+    feed.chmod(0o640)  # the user's choice, kept when the feed is rewritten
+    notifier._write_atom()
+    assert stat.S_IMODE(feed.stat().st_mode) == 0o640 and "<feed" in feed.read_text()
+    assert [p.name for p in feed.parent.iterdir()] == ["status.atom"]  # no temporary left

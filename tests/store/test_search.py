@@ -10,6 +10,7 @@ from tests.conftest import POSTGRES_URL
 from tests.fixtures import mirror_pages as mp
 from tests.fixtures import nct01342250 as fx
 from tests.fixtures.corpus_store import fill
+from trialmirror.errors import InvalidQueryError
 from trialmirror.ingest.runs.pipeline import Ingestor
 from trialmirror.ingest.sources import REGISTRY, get_source
 from trialmirror.store import Store
@@ -116,3 +117,43 @@ def test_an_index_built_by_an_older_build_says_so_until_reindexed(store, setting
         conn.execute(text("UPDATE store_meta SET value = '1' WHERE key = 'search_index_version'"))
     assert store.search_outdated()
     assert store.reindex(REGISTRY) == 1 and not store.search_outdated()
+
+
+@pytest.mark.corpus
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_filters_take_the_words_people_type_and_refuse_the_others(stores, backend):
+    store = stores[backend]
+    canonical = {h.registry_id for h in store.search("", status="COMPLETED", phase="PHASE2", limit=1000)}
+    assert NCT in canonical
+    for status, phase in [("completed", "2"), ("Completed", "Phase 2"), ("COMPLETED", "phase2"), ("completed", "II")]:
+        assert {h.registry_id for h in store.search("", status=status, phase=phase, limit=1000)} == canonical
+    active = store.search("", status="Active, not recruiting", limit=1000)
+    assert active and {h.status for h in active} == {"ACTIVE_NOT_RECRUITING"}
+    for filters in ({"status": "bogus"}, {"phase": "%"}, {"phase": "_HASE2"}, {"phase": "PHASE"}):
+        with pytest.raises(InvalidQueryError, match="valid: "):
+            store.search("cord", **filters)
+
+
+@pytest.mark.corpus
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_a_condition_filter_is_text_not_a_like_pattern(stores, backend):
+    store = stores[backend]
+    assert len(store.search("", condition="cirrhosis", limit=1000)) >= 1
+    assert len(store.search("", limit=1000)) > 900
+    for pattern in ("%", "_", "%%", "c_rrhosis", "cirrhosis%", "\\"):
+        assert store.search("", condition=pattern, limit=1000) == [], pattern
+
+
+@pytest.mark.corpus
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_repeated_words_count_once_and_a_query_without_words_is_refused(stores, backend):
+    store = stores[backend]
+    once = store.search("umbilical cord", limit=50)
+    assert store.search(("Umbilical CORD cord " * 25).strip(), limit=50) == once
+    with pytest.raises(InvalidQueryError, match="at most 16"):
+        store.search(" ".join(f"w{n}" for n in range(17)))
+    with pytest.raises(InvalidQueryError, match="at most 16"):  # a phrase counts its words
+        store.search('"' + " ".join(f"w{n}" for n in range(17)) + '"')
+    for query in ("!!!", '"---"', "_", "%", "* ? . ,"):
+        with pytest.raises(InvalidQueryError, match="no word to search for"):
+            store.search(query)

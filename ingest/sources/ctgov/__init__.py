@@ -6,12 +6,11 @@ search that bulk sync reads is :mod:`.search`.
 
 from __future__ import annotations
 
-import re
-
 from trialmirror.errors import InvalidIdError
 from trialmirror.ingest.http import Fetched, Http
 from trialmirror.ingest.sources.base import Known, source_of
 from trialmirror.ingest.sources.ctgov.parser import NAME, PARSER_VERSION, parse, parse_document
+from trialmirror.models.record import NCT_ID
 from trialmirror.settings import Settings
 
 __all__ = ["LABEL", "NAME", "PARSER_VERSION", "RANK", "ROLE", "SOURCE", "fetch", "parse", "parse_document",
@@ -20,12 +19,11 @@ __all__ = ["LABEL", "NAME", "PARSER_VERSION", "RANK", "ROLE", "SOURCE", "fetch",
 LABEL = "ClinicalTrials.gov"
 ROLE = "registry"
 RANK = 1  # the live record: newer than the history's version of the same day
-NCT_ID = re.compile(r"^NCT\d{8}$")
 
 
 def validate_id(registry_id: str) -> str:
     candidate = registry_id.strip().upper()
-    if not NCT_ID.match(candidate):
+    if not NCT_ID.fullmatch(candidate):
         raise InvalidIdError(f"{registry_id!r} is not a ClinicalTrials.gov id", source=NAME,
                              registry_id=registry_id)
     return candidate

@@ -20,6 +20,7 @@ from trialmirror.errors import GiveUpError, TrialmirrorError
 from trialmirror.ingest.http import Http
 from trialmirror.ingest.parsing.dates import is_iso
 from trialmirror.ingest.sources.ctgov import LABEL, NAME
+from trialmirror.models.record import NCT_ID
 from trialmirror.settings import Settings
 
 _REFUSED_TOKEN = (400, 404, 410)
@@ -74,16 +75,16 @@ def _module(study: Any, name: str) -> dict[str, Any]:
 
 
 def study_id(study: Any) -> str | None:
+    """The study's id, when it is one (a page's word is not trusted to key the store)."""
     rid = _module(study, "identificationModule").get("nctId")
-    return rid if isinstance(rid, str) and rid else None
+    return rid if isinstance(rid, str) and NCT_ID.fullmatch(rid) else None
 
 
 def aliases(study: Any) -> list[str]:
     """Ids the study was registered under before (merged into it)."""
     found = _module(study, "identificationModule").get("nctIdAliases")
-    if isinstance(found, str):
-        return [found]
-    return [a for a in found if isinstance(a, str)] if isinstance(found, list) else []
+    found = [found] if isinstance(found, str) else found
+    return [a for a in found if isinstance(a, str) and NCT_ID.fullmatch(a)] if isinstance(found, list) else []
 
 
 def last_update(study: Any) -> str | None:
