@@ -203,3 +203,24 @@ def test_the_store_names_the_damage_on_both_databases(url):
         assert caught.value.kind == "damaged" and "`trialmirror db check`" in str(caught.value)
     finally:
         store.close()
+
+
+def test_the_api_answers_damage_with_a_problem_naming_it(tmp_path):
+    import requests
+
+    from tests.fixtures.api_server import serving
+    from trialmirror.settings import Settings
+    from trialmirror.store import open_for_reading
+
+    url, path, _ = _damaged_store(tmp_path, "version")
+    reader = open_for_reading(url)
+    try:
+        with serving(Settings(database_url=url, _env_file=None), reader) as base:
+            answer = requests.get(f"{base}/studies/{NCT}", timeout=10)
+    finally:
+        reader.close()
+    assert answer.status_code == 503
+    assert answer.headers["content-type"].startswith("application/problem+json")
+    problem = answer.json()
+    assert problem["title"] == "Storage unavailable" and str(path) in problem["detail"]
+    assert "`trialmirror db check`" in problem["detail"]
