@@ -22,7 +22,7 @@ from fastapi.responses import JSONResponse, Response
 from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from trialmirror.errors import InvalidQueryError, TrialmirrorError
+from trialmirror.errors import InvalidQueryError, StorageError, TrialmirrorError
 from trialmirror.ingest.sources import LIVE, MIRRORS, SOURCES, ctgov
 from trialmirror.models.bounds import (
     CONDITION_CHARS,
@@ -45,7 +45,7 @@ from trialmirror.read.records import (
     version_row,
 )
 from trialmirror.settings import Settings
-from trialmirror.store import Store
+from trialmirror.store import Store, open_for_reading
 from trialmirror.store.events import EVENT_KINDS
 
 PROBLEM = "application/problem+json"
@@ -106,15 +106,13 @@ def _matches(if_none_match: str | None, etag: str) -> bool:
 
 
 def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
-    """The app over ``store`` (one is opened from the settings when not given, read-only
-    on a schema made here first)."""
+    """The app over ``store`` (when not given, one is opened read-only from the settings;
+    a database that does not exist is refused, never made empty)."""
     own = store is None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if store is None:
-            Store(settings.database_url).close()
-        app.state.store = store or Store(settings.database_url, read_only=True)
+        app.state.store = store or open_for_reading(settings.database_url)
         yield
         if own:
             app.state.store.close()
@@ -141,6 +139,11 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     @app.exception_handler(NotStored)
     async def not_stored(request: Request, exc: NotStored) -> JSONResponse:
         return _problem(404, "Not found", str(exc), request.url.path)
+
+    @app.exception_handler(StorageError)
+    async def storage_problem(request: Request, exc: StorageError) -> JSONResponse:
+        # The database, not the request: damaged or unreadable (the message says what to do).
+        return _problem(503, "Storage unavailable", str(exc), request.url.path)
 
     def the_store(request: Request) -> Store:
         return request.app.state.store  # type: ignore[no-any-return]

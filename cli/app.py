@@ -4,7 +4,9 @@ Every command family is a module of its own (``sync_cmds``, ``record_cmds``, ``r
 ``service_cmds``, ``db_cmds``, ``check_cmds``) that registers its commands on :data:`app`;
 :mod:`trialmirror.cli.main` loads them all. Readable tables by default, ``--json`` for
 machines. Exit status 1 when any record failed (one line per failure on stderr: which
-record, which source, why, what to do), 2 for a usage or configuration error.
+record, which source, why, what to do), 2 for a usage or configuration error, and for a
+problem of the storage (a full disk, a read-only or damaged database, a file an export
+cannot write: one line naming the file and what to do).
 """
 
 from __future__ import annotations
@@ -26,12 +28,12 @@ from rich.text import Text
 from sqlalchemy.exc import SQLAlchemyError
 
 from trialmirror import __version__
-from trialmirror.errors import ConfigError, MissingExtraError, TrialmirrorError
+from trialmirror.errors import ConfigError, StorageError, TrialmirrorError
 from trialmirror.ingest.sources import LIVE, SOURCES, get_source
 from trialmirror.ingest.sources.base import Source
 from trialmirror.models.bounds import Bound
 from trialmirror.settings import Settings
-from trialmirror.store import Store
+from trialmirror.store import Store, integrity, open_for_reading
 from trialmirror.store.service_state import ServiceState
 from trialmirror.urls import masked
 
@@ -47,6 +49,17 @@ def fail(message: str, code: int = 1) -> NoReturn:
     Console(stderr=True, soft_wrap=True).print(f"[red]error:[/red] {escape(masked(message))}",
                                                highlight=False)
     sys.exit(code)
+
+
+# The commands that only read the store: they open it read-only (so they read read-only
+# media, and never wait for the write lock) and refuse a database that does not exist
+# instead of making an empty one where a mistyped path points.
+READERS = frozenset({"show", "history", "diff", "timeline", "reconcile", "changes", "search",
+                     "export", "drift", "serve"})
+# The commands that store what they fetch or derive: on SQLite they check the database
+# first when its last check is older than TRIALMIRROR_DB_CHECK_INTERVAL (a write touches
+# a few pages and would not meet damage elsewhere).
+CHECK_FIRST = frozenset({"sync", "backfill", "reparse"})
 
 
 _TOKEN_MAX = 40  # longer words (URLs, long paths) fold across lines instead
@@ -95,10 +108,12 @@ class Table(_RichTable):
 
 class Context:
     """One invocation: its settings, its consoles (made now, so they read the terminal's
-    width of this run), and the store and service state, opened on first use."""
+    width of this run), and the store and service state, opened on first use (read-only
+    for the ``command``s in :data:`READERS`, unless one sets ``reading`` False before)."""
 
-    def __init__(self, settings: Settings):
-        self.settings = settings
+    def __init__(self, settings: Settings, command: str | None = None):
+        self.settings, self.command = settings, command
+        self.reading = command in READERS
         self.out = Console(soft_wrap=True)
         if not self.out.is_terminal and "COLUMNS" not in os.environ:
             # A pipe or a file has no width: tables at their natural width, one line per
@@ -139,8 +154,12 @@ class Context:
     @property
     def store(self) -> Store:
         if self._store is None:
+            url = self.settings.database_url
             try:
-                self._store = Store(self.settings.database_url)
+                self._store = open_for_reading(url) if self.reading else Store(url)
+                if self.command in CHECK_FIRST and not self.reading:
+                    integrity.before_writing(self._store, self.settings.db_check_interval,
+                                             by=f"trialmirror {self.command}")
             except (SQLAlchemyError, ValueError) as exc:
                 reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
                 fail(f"cannot open the database {self.settings.database_url!r}: {reason}. "
@@ -161,13 +180,15 @@ def whole(bound: Bound) -> click.IntRange:
 
 
 class _Commands(click.Group):
-    """Wherever a command meets an optional dependency that is not installed (serve,
-    worker, a broker, Parquet, PostgreSQL): one line naming the extra, exit 2."""
+    """Wherever a command meets a configuration error (an optional dependency that is not
+    installed: serve, worker, a broker, Parquet, PostgreSQL; a database URL trialmirror
+    cannot use) or a problem of the storage (full, read-only, damaged, missing): one line
+    naming what and what to do, exit 2; never a traceback."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except MissingExtraError as exc:
+        except (ConfigError, StorageError) as exc:
             fail(str(exc), 2)
 
 
@@ -187,7 +208,7 @@ def app(ctx: click.Context, database_url: str | None, config_file: Path | None) 
         fail(_setting_error(exc), 2)
     except ValueError as exc:  # the settings file
         fail(str(exc), 2)
-    ctx.obj = Context(settings)
+    ctx.obj = Context(settings, ctx.invoked_subcommand)
     ctx.call_on_close(ctx.obj.close)
 
 

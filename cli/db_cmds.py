@@ -1,8 +1,10 @@
-"""The database's commands: ``db upgrade`` and ``db current`` (its schema revision).
+"""The database's commands: ``db upgrade`` and ``db current`` (its schema revision), and
+``db check`` (its integrity).
 
 Every command that writes brings the schema to the head on first use; ``db upgrade``
 does only that, for operators who upgrade on purpose (before starting the API, or a
 fleet of workers), and ``db current`` says where a database stands without changing it.
+``db check`` runs the database's own integrity check (:mod:`trialmirror.store.integrity`).
 """
 
 from __future__ import annotations
@@ -14,13 +16,13 @@ import click
 from sqlalchemy.exc import SQLAlchemyError
 
 from trialmirror.cli.app import Context, app, emit_json, fail, json_option
-from trialmirror.store import schema
+from trialmirror.store import faults, integrity, schema
 from trialmirror.store.engine import make_engine
 
 
 @app.group("db")
 def db_group() -> None:
-    """The database's schema: its revision, and upgrading it."""
+    """The database: its schema's revision, upgrading it, checking its integrity."""
 
 
 def _cannot(obj: Context, exc: Exception) -> NoReturn:
@@ -48,6 +50,75 @@ def upgrade_cmd(obj: Context, as_json: bool) -> None:
     else:
         was = done.before.revision or ("from before migrations" if done.before.legacy else "empty")
         obj.out.print(f"upgraded {was} → {done.after} in {done.seconds:.2f}s", highlight=False)
+
+
+def _existing(obj: Context) -> str:
+    """The database URL, refused when it names a SQLite file that does not exist (a
+    read-only open would fail less clearly, a writable one would make it)."""
+    url = obj.settings.database_url
+    path = faults.sqlite_path(url)
+    if path is not None and not path.is_file():
+        raise faults.missing(url, "no such file")
+    return url
+
+
+@db_group.command("check")
+@click.option("--quick", is_flag=True,
+              help="SQLite: quick_check, without the index contents (faster on a big file).")
+@json_option
+@click.pass_obj
+def check_cmd(obj: Context, quick: bool, as_json: bool) -> None:
+    """Run the database's own integrity check: SQLite's PRAGMA integrity_check (every page,
+    every index against its table); on PostgreSQL amcheck on every index where the
+    extension is installed, and a read of every table. Changes nothing but the result
+    `status` shows. Exit status 1 naming the damage."""
+    url = _existing(obj)
+    engine = make_engine(url, read_only=True)
+    try:
+        result = integrity.check(engine, quick=quick)
+    except SQLAlchemyError as exc:
+        _cannot(obj, exc)
+    finally:
+        engine.dispose()
+    kept = _keep(url, result)
+    if as_json:
+        emit_json({"database": faults.display_name(url), **result.as_dict(), "kept": kept is None})
+    else:
+        _print_check(obj, url, result)
+    if result.note:
+        obj.err.print(f"note: {result.note}", highlight=False)
+    if kept is not None:
+        obj.err.print(f"note: the result is not kept for `trialmirror status`: {kept}", highlight=False)
+    if not result.ok:
+        sys.exit(1)
+
+
+def _keep(url: str, result: integrity.CheckResult) -> str | None:
+    """Keep the result for ``status``; why not, when the database cannot take it (read-only
+    media, damage, a database without trialmirror's tables)."""
+    engine = make_engine(url)
+    try:
+        with engine.begin() as conn:
+            integrity.record(conn, result, by="trialmirror db check")
+    except SQLAlchemyError as exc:
+        return str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+    finally:
+        engine.dispose()
+    return None
+
+
+def _print_check(obj: Context, url: str, result: integrity.CheckResult) -> None:
+    name = faults.display_name(url)
+    if result.ok:
+        obj.out.print(f"{name}: ok ({result.method}, {result.seconds:.2f}s)", highlight=False)
+        return
+    obj.out.print(f"{name}: DAMAGED ({result.method} found {len(result.problems)} problem(s)"
+                  f"{', the first ' + str(integrity.LIMIT) if len(result.problems) >= integrity.LIMIT else ''}):",
+                  highlight=False)
+    for problem in result.problems:
+        obj.out.print(f"  {problem}", highlight=False, soft_wrap=True)
+    obj.err.print(f"[red]error:[/red] the database {name} is damaged: restore it from a backup, or "
+                  "move it aside and run `trialmirror sync` to fetch the records again", highlight=False)
 
 
 @db_group.command("current")

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import sys
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 import click
 from rich.markup import escape
@@ -39,6 +37,7 @@ def search_cmd(obj: Context, query: str, status: str | None, phase: str | None,
     except InvalidQueryError as exc:
         fail(str(exc), 2)
     if reindex:
+        obj.reading = False  # it writes the index
         obj.err.print(f"indexed {obj.store.reindex(REGISTRY)} records", highlight=False)
     elif obj.store.search_outdated():
         obj.err.print("the search index was built by an older trialmirror (ranking and "
@@ -71,10 +70,8 @@ def serve_cmd(obj: Context, host: str, port: int) -> None:
     import uvicorn
 
     from trialmirror.api.app import create_app
-    from trialmirror.store import Store
 
-    obj.store  # noqa: B018  (makes the schema; fails here, clearly, when the database cannot be opened)
-    reader = Store(obj.settings.database_url, read_only=True)
+    reader = obj.store  # read-only; fails here, clearly, when there is no database to serve
     try:
         uvicorn.run(create_app(obj.settings, reader), host=host, port=port, log_level="info")
     finally:
@@ -109,27 +106,25 @@ def export_cmd(obj: Context, fmt: str, output: Path | None, as_of: datetime | No
         export.require_parquet()
     if fmt == "es-bulk" and day:
         fail("--as-of does not apply to es-bulk (an index holds the current records)", 2)
+    store = obj.store  # before any file: a database that cannot be read leaves none
     progress = obj.progress(eta=False)
     task = progress.add_task("export", total=None)
     advance = lambda done, total: progress.update(task, completed=done, total=total)  # noqa: E731
     with progress:
         if fmt in ("ndjson", "es-bulk"):
-            with (output.open("wb") if output else _stdout()) as out:
+            with export.output(output) as out:  # whole or not at all
                 if fmt == "ndjson":
-                    count = export.ndjson(obj.store, out, as_of=day, progress=advance)
+                    count = export.ndjson(store, out, as_of=day, progress=advance)
                 else:
-                    count, cursor = export.es_bulk(obj.store, out, after=after, index=index_name)
+                    count, cursor = export.es_bulk(store, out, after=after, index=index_name)
                     obj.err.print(f"next cursor: {cursor}", highlight=False)
             obj.err.print(f"{count} records", highlight=False)
             return
         folder = output or Path("export")
-        counts = export.write_tables(obj.store, folder, fmt, as_of=day, progress=advance)
+        counts = export.write_tables(store, folder, fmt, as_of=day, progress=advance)
     obj.out.print(", ".join(f"{name}: {n}" for name, n in counts.items()) + f" → {folder}/",
                   highlight=False)
 
-
-def _stdout() -> Any:
-    return open(sys.stdout.fileno(), "wb", closefd=False)  # noqa: SIM115 (a context manager above)
 
 
 @app.command("drift")

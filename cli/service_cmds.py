@@ -57,7 +57,7 @@ def run_cmd(obj: Context, name: str, log_format: str, once: bool) -> None:
             fail(str(exc), 2)
         finally:
             service.store.close()
-        sys.exit(1 if any(s.failures for s in summaries) else 0)
+        sys.exit(1 if any(s.failures for s in summaries) or service.damage else 0)
     try:
         service.run_forever()
     except NameTaken as exc:
@@ -170,6 +170,28 @@ def _print_check(obj: Context, check: dict[str, Any] | None, now: datetime) -> N
     obj.out.print(table)
 
 
+def _db_check_summary(last: dict[str, Any] | None, next_run: datetime | None) -> dict[str, Any] | None:
+    """The database's last integrity check (``db check``, or the service's daily one)."""
+    if last is None:
+        return None
+    return {**last, "next_run": next_run.isoformat() if next_run else None}
+
+
+def _print_db_check(obj: Context, db: dict[str, Any] | None, now: datetime) -> None:
+    if db is None:
+        obj.out.print("database never checked (`trialmirror db check`; the service checks daily)",
+                      highlight=False)
+        return
+    when = f"database last checked {_ago(datetime.fromisoformat(db['at']), now)} by {db['by']}"
+    if db["ok"]:
+        obj.out.print(f"{when}: [green]ok[/green] ({db['method']})", highlight=False)
+        return
+    count = db.get("problem_count", len(db["problems"]))
+    obj.out.print(f"{when}: [red]DAMAGED[/red], {count} problem(s), first: "
+                  f"{escape(db['problems'][0] if db['problems'] else '?')}; `trialmirror db check` "
+                  "lists them", highlight=False)
+
+
 _STATE_CELLS = {"ok": "[green]ok[/green]", "overdue": "[red]OVERDUE[/red]",
                 "never_succeeded": "[yellow]never succeeded[/yellow]",
                 "never_fetched": "[yellow]not fetched yet[/yellow]"}
@@ -213,13 +235,14 @@ def status_cmd(obj: Context, max_age: float | None, name: str, as_json: bool) ->
     """Per source and record: last success, last failure and why, consecutive failures,
     next run; then the last check of the sources (`check`). Exit 1 when a record has gone
     without a success for longer than allowed."""
-    from trialmirror.schedules.service import next_check, next_runs, service_state
+    from trialmirror.schedules.service import next_check, next_db_check, next_runs, service_state
 
     state = obj.state
     now = datetime.now(UTC)
     runs = next_runs(obj.store, name)
     service = _service_summary(service_state(obj.store, name), obj.settings.notify_interval, now)
     check = _check_summary(state.last_check(), next_check(obj.store, name))
+    db_check = _db_check_summary(state.last_db_check(), next_db_check(obj.store, name))
     added = {(w.source, w.registry_id): as_utc(w.added_at) for w in state.watched()}
     items: list[dict[str, Any]] = []
     health = state.health()
@@ -234,7 +257,8 @@ def status_cmd(obj: Context, max_age: float | None, name: str, as_json: bool) ->
             "next_run": runs[h.source].isoformat() if h.source in runs else None,
             **_judge(h, added[(h.source, h.registry_id)], limit, now)})
     if as_json:
-        emit_json({"service": {"name": name, **service}, "records": items, "check": check})
+        emit_json({"service": {"name": name, **service}, "records": items, "check": check,
+                   "db_check": db_check})
     else:
         obj.out.print(f"service {name}: {service['summary']}", highlight=False)
         table = Table("source", "record", "last success", "last failure", "fails", "next run (UTC)",
@@ -246,6 +270,7 @@ def status_cmd(obj: Context, max_age: float | None, name: str, as_json: bool) ->
                           (i["next_run"] or "not scheduled")[:19].replace("T", " "), _STATE_CELLS[i["state"]])
         obj.out.print(table)
         _print_check(obj, check, now)
+        _print_db_check(obj, db_check, now)
         for i in items:
             if i["state"] != "ok":
                 colour = "red" if i["overdue"] else "yellow"

@@ -7,18 +7,30 @@ tables are :data:`trialmirror.read.flat.TABLES` plus ``versions`` (every stored 
 and ``changes`` (the event log). ``es-bulk`` writes an ``index`` action and the
 record for every record with an event after a cursor, and returns the new cursor,
 so an index is kept current incrementally.
+
+Files are written whole or not at all: each goes to a temporary name beside it and
+is renamed into place once complete (:func:`output`, :func:`write_tables`), so a full
+disk or a damaged database met half-way leaves no partial export, nor an older one
+overwritten. A file that cannot be written is one
+:class:`~trialmirror.errors.StorageError` naming it and what to do.
 """
 
 from __future__ import annotations
 
 import csv
+import errno
+import os
+import secrets
+import stat
+import sys
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import IO, Any
 
 import orjson
 
-from trialmirror.errors import require_extra
+from trialmirror.errors import StorageError, require_extra
 from trialmirror.ingest.sources import REGISTRY
 from trialmirror.read.flat import TABLES, rows
 from trialmirror.read.records import event_items, version_meta
@@ -30,6 +42,81 @@ VERSION_COLUMNS = ("registry_id", "source", "version", "valid_from", "observed_a
 ALL_TABLES = (*TABLES, "versions", "changes")
 CHANGE_COLUMNS = ("seq", "registry_id", "source", "version", "kind", "occurred_at", "produced_by",
                   "status_old", "status_new", "kinds")
+
+
+def write_error(exc: OSError, path: Path | None, *, folder: bool = False) -> StorageError:
+    """What a failed write of an export means, and what to do (``path`` None: stdout)."""
+    name = str(path) if path is not None else "standard output"
+    nothing = "; nothing was written" if path is not None else ""
+    reason = exc.strerror or str(exc)
+    kind, message = "io", f"cannot write {name} ({reason}): choose another --output{nothing}"
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+        what = "the file would be larger than allowed" if exc.errno == errno.EFBIG else "the disk is full"
+        kind, message = "full", (f"cannot write {name}: {what} ({reason}): free some space"
+                                 + (", or choose another --output" if path is not None else "")
+                                 + f", then export again{nothing}")
+    elif exc.errno == errno.ENOENT and path is not None:
+        message = (f"cannot write {name}: the folder {path.parent} does not exist: create it, or "
+                   "choose another --output")
+    elif exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        kind, message = "read_only", f"cannot write {name} ({reason}): choose another --output{nothing}"
+    elif exc.errno in (errno.EEXIST, errno.ENOTDIR) and folder:
+        message = (f"cannot write the tables into {name}: it is a file, and csv and parquet write "
+                   "a folder of tables: give a folder with --output")
+    elif exc.errno == errno.EISDIR:
+        message = f"cannot write {name}: it is a folder; this format writes one file: give a file name"
+    return StorageError(message, kind=kind, path=name)
+
+
+def _temporary(final: Path) -> tuple[Path, int]:
+    """A new file beside ``final`` (same folder: the rename stays on one file system),
+    with the permissions an ordinary new file gets (the umask's), or ``final``'s own."""
+    temp = final.with_name(f".{final.name}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    if final.exists():
+        os.fchmod(fd, stat.S_IMODE(final.stat().st_mode))
+    return temp, fd
+
+
+def _finish(temp: Path, final: Path, handle: IO[bytes]) -> None:
+    handle.flush()
+    os.fsync(handle.fileno())  # the data is on disk before its name is
+    handle.close()
+    os.replace(temp, final)
+
+
+@contextmanager
+def output(path: Path | None) -> Iterator[IO[bytes]]:
+    """``path`` (or stdout, when None) to write one export into: a regular file is
+    written under a temporary name and renamed into place when the block ends well,
+    removed when it does not; a device or pipe (``/dev/stdout``) is written as it is.
+    An OSError becomes a StorageError naming the file."""
+    if path is None:
+        try:
+            yield sys.stdout.buffer
+            sys.stdout.buffer.flush()
+        except OSError as exc:
+            raise write_error(exc, path) from exc
+        return
+    if path.exists() and not path.is_file():
+        try:
+            with path.open("wb") as out:
+                yield out
+        except OSError as exc:
+            raise write_error(exc, path) from exc
+        return
+    final = Path(os.path.realpath(path))  # a symlink stays one: its target is replaced
+    temp: Path | None = None
+    try:
+        temp, fd = _temporary(final)
+        with os.fdopen(fd, "wb") as out:
+            yield out
+            _finish(temp, final, out)
+    except OSError as exc:
+        raise write_error(exc, path) from exc
+    finally:
+        if temp is not None and temp.exists():
+            temp.unlink()
 
 
 def ndjson(store: Store, out: IO[bytes], *, as_of: str | None = None,
@@ -89,22 +176,64 @@ _BOOL = {"healthy_volunteers"}
 _BATCH = 10_000
 
 
+class _Files:
+    """One temporary file per table, beside its final name; renamed into place together
+    once every table is complete (:meth:`commit`), or all removed (:meth:`discard`)."""
+
+    def __init__(self, directory: Path, suffix: str):
+        self.final = {name: directory / f"{name}.{suffix}" for name in ALL_TABLES}
+        self.temps: dict[str, Path] = {}
+        self.handles: dict[str, IO[bytes]] = {}
+        try:
+            for name, final in self.final.items():
+                temp, fd = _temporary(final)
+                self.temps[name], self.handles[name] = temp, os.fdopen(fd, "wb")
+        except OSError:
+            self.discard()
+            raise
+
+    def commit(self) -> None:
+        for handle in self.handles.values():
+            handle.flush()
+            os.fsync(handle.fileno())
+            handle.close()
+        for name, temp in self.temps.items():
+            os.replace(temp, self.final[name])
+        self.temps.clear()
+
+    def discard(self) -> None:
+        for handle in self.handles.values():
+            with suppress(OSError):  # a buffer the full disk refused: the file goes anyway
+                handle.close()
+        for temp in self.temps.values():
+            temp.unlink(missing_ok=True)
+
+
 class _CsvSink:
     def __init__(self, directory: Path):
-        self.files: dict[str, Any] = {}
+        import io
+
+        self.files = _Files(directory, "csv")
+        self.texts: dict[str, io.TextIOWrapper] = {}
         self.writers: dict[str, Any] = {}
         for name in ALL_TABLES:
-            handle = (directory / f"{name}.csv").open("w", newline="", encoding="utf-8")
-            self.files[name] = handle
-            self.writers[name] = csv.DictWriter(handle, fieldnames=_columns(name))
+            text = io.TextIOWrapper(self.files.handles[name], newline="", encoding="utf-8",
+                                    write_through=True)
+            self.texts[name] = text
+            self.writers[name] = csv.DictWriter(text, fieldnames=_columns(name))
             self.writers[name].writeheader()
 
     def add(self, name: str, row: dict[str, Any]) -> None:
         self.writers[name].writerow(row)
 
     def close(self) -> None:
-        for handle in self.files.values():
-            handle.close()
+        for text in self.texts.values():
+            text.flush()
+            text.detach()  # the handle stays open for the commit's fsync
+        self.files.commit()
+
+    def discard(self) -> None:
+        self.files.discard()
 
 
 class _ParquetSink:
@@ -113,12 +242,13 @@ class _ParquetSink:
         import pyarrow.parquet as pq
 
         self.pa = pa
+        self.files = _Files(directory, "parquet")
         self.buffers: dict[str, list[dict[str, Any]]] = {}
         self.writers: dict[str, Any] = {}
         for name in ALL_TABLES:
             schema = pa.schema([(c, pa.int64() if c in _INT else pa.float64() if c in _FLOAT
                                  else pa.bool_() if c in _BOOL else pa.string()) for c in _columns(name)])
-            self.writers[name] = pq.ParquetWriter(directory / f"{name}.parquet", schema)
+            self.writers[name] = pq.ParquetWriter(self.files.handles[name], schema)
             self.buffers[name] = []
 
     def add(self, name: str, row: dict[str, Any]) -> None:
@@ -136,6 +266,10 @@ class _ParquetSink:
             if self.buffers[name]:
                 self._flush(name)
             writer.close()
+        self.files.commit()
+
+    def discard(self) -> None:
+        self.files.discard()
 
 
 def require_parquet() -> None:
@@ -146,18 +280,29 @@ def require_parquet() -> None:
 def write_tables(store: Store, directory: Path, fmt: str, *, as_of: str | None = None,
                  progress: Progress | None = None) -> dict[str, int]:
     """The flat tables as CSV or Parquet files, streamed: a batch of records in memory
-    at a time, whatever the number of records."""
+    at a time, whatever the number of records. Every table is renamed into place once
+    all are complete; on any failure none is (a folder made for them is removed)."""
     if fmt == "parquet":  # before anything is written
         require_parquet()
-    directory.mkdir(parents=True, exist_ok=True)
-    sink: _CsvSink | _ParquetSink = _CsvSink(directory) if fmt == "csv" else _ParquetSink(directory)
+    made = not directory.exists()
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        sink: _CsvSink | _ParquetSink = _CsvSink(directory) if fmt == "csv" else _ParquetSink(directory)
+    except OSError as exc:
+        raise write_error(exc, directory, folder=True) from exc
     counts = dict.fromkeys(ALL_TABLES, 0)
     try:
         for name, row in table_rows(store, as_of=as_of, progress=progress):
             sink.add(name, row)
             counts[name] += 1
-    finally:
         sink.close()
+    except BaseException as exc:
+        sink.discard()
+        if made and not any(directory.iterdir()):
+            directory.rmdir()
+        if isinstance(exc, OSError):
+            raise write_error(exc, directory, folder=True) from exc
+        raise
     return counts
 
 

@@ -23,6 +23,10 @@
   have the registry's title), else on its own job; one service of those on a database
   checks per interval (a lease). Its last result per source is in the store for
   ``trialmirror status``.
+- The database's integrity check (``trialmirror db check``) every
+  ``TRIALMIRROR_DB_CHECK_INTERVAL`` seconds (daily; 0: never): at the start of a round
+  when due, else on its own job; one service of those on a database per interval (a
+  lease). Damage is logged as an error; its last result is in the store for ``status``.
 - SIGTERM or Ctrl-C: jobs finish the record in hand, the service exits 0. A second
   signal exits at once (each record is its own transaction: nothing half-written).
 """
@@ -54,8 +58,8 @@ from trialmirror.ingest.sources import SOURCES, registry_first
 from trialmirror.schedules.dispatch import Enqueued, check, dispatch
 from trialmirror.schedules.notify import Notifier
 from trialmirror.settings import Settings
-from trialmirror.store import Store
-from trialmirror.store.engine import utcnow
+from trialmirror.store import Store, integrity
+from trialmirror.store.engine import make_engine, utcnow
 from trialmirror.store.service_state import ServiceState
 
 log = logging.getLogger("trialmirror")
@@ -131,6 +135,8 @@ class Service:
         self.notifier = Notifier(settings, self.store, self.state)
         self.canary = Canary(self.ingestor)
         self._checking = threading.Lock()
+        self._checking_db = threading.Lock()
+        self.damage: integrity.CheckResult | None = None  # the last check's, when it found any
         self.stopping = threading.Event()
         self._notify_lock = threading.Lock()
         self.in_hand: set[tuple[str, str]] = set()  # (source, record) being fetched here now
@@ -164,6 +170,8 @@ class Service:
         """Every source in turn, the registry's first, then the check of the sources when
         it is due, then notifications."""
         summaries = []
+        if (due := self.next_db_check()) is not None and due <= utcnow():
+            self.check_database()  # before writing: damage is logged, and status shows it
         for source in ordered(sources):
             if self.stopping.is_set():
                 break
@@ -210,6 +218,44 @@ class Service:
         finally:
             self.state.release("check", "canary", self.holder, done=True)
             self._checking.release()
+
+    def next_db_check(self) -> datetime | None:
+        """When the database's integrity check is due (None: disabled)."""
+        return integrity.due(self.state.last_db_check(), self.settings.db_check_interval)
+
+    def check_database(self) -> integrity.CheckResult | None:
+        """The database's integrity check, its result kept for ``status``; skipped when a
+        service on this database did it within half an interval."""
+        interval = self.settings.db_check_interval
+        if not interval or not self._checking_db.acquire(blocking=False):
+            return None
+        fresh = utcnow() - timedelta(seconds=interval / 2)
+        if not self.state.claim("db", "check", self.holder, self.settings.lease_ttl, fresh):
+            self._checking_db.release()
+            return None
+        try:
+            engine = make_engine(self.settings.database_url, read_only=True)
+            try:
+                result = integrity.check(engine)
+            finally:
+                engine.dispose()
+            self.state.record_db_check(result, by=f"service {self.name}")
+            self.damage = None if result.ok else result
+            fields = {"event": "db_check", "ok": result.ok, "method": result.method,
+                      "problems": result.problems[:integrity.KEPT], "seconds": result.seconds}
+            if result.ok:
+                log.info("database check: ok (%s, %.1fs)", result.method, result.seconds,
+                         extra={"fields": fields})
+            else:
+                log.error("database check: the database is DAMAGED: %s; run `trialmirror db check`",
+                          "; ".join(result.problems[:3]), extra={"fields": fields})
+            return result
+        except Exception:  # a failed check must not stop the service
+            log.exception("the database check failed", extra={"fields": {"event": "db_check"}})
+            return None
+        finally:
+            self.state.release("db", "check", self.holder, done=True)
+            self._checking_db.release()
 
     def claim_name(self) -> None:
         """Hold this service's name in the store while running: two services of one
@@ -311,6 +357,13 @@ class Service:
                 "trialmirror.schedules.service:_run_check", IntervalTrigger(seconds=interval),
                 id="check", name="check sources", replace_existing=True,
                 next_run_time=due if due > now else now + timedelta(seconds=interval))
+        if self.settings.db_check_interval:
+            interval, when = self.settings.db_check_interval, self.next_db_check() or now
+            # Due now: the first round starts with it, and this job takes the next.
+            self.scheduler.add_job(
+                "trialmirror.schedules.service:_run_db_check", IntervalTrigger(seconds=interval),
+                id="db_check", name="check the database", replace_existing=True,
+                next_run_time=when if when > now else now + timedelta(seconds=interval))
         self.scheduler.add_job("trialmirror.schedules.service:_run_notify",
                                IntervalTrigger(seconds=self.settings.notify_interval), id="notify",
                                name="notify", replace_existing=True)
@@ -374,6 +427,10 @@ def _run_check() -> None:
     _service().check_sources()
 
 
+def _run_db_check() -> None:
+    _service().check_database()
+
+
 def _run_notify() -> None:
     _service().heartbeat()
     _service().notify()
@@ -394,3 +451,8 @@ def next_runs(store: Store, name: str = "main") -> dict[str, datetime]:
 def next_check(store: Store, name: str = "main") -> datetime | None:
     """When the service's check of the sources runs next (None: not scheduled)."""
     return ServiceState(store).next_runs(jobs_table(name)).get("check")
+
+
+def next_db_check(store: Store, name: str = "main") -> datetime | None:
+    """When the service's check of the database runs next (None: not scheduled)."""
+    return ServiceState(store).next_runs(jobs_table(name)).get("db_check")

@@ -5,6 +5,8 @@ work is done by its parts:
 
 - ``engine``: the engine, SQLite's pragmas and transaction hooks, one connection
   per thread (:class:`~trialmirror.store.engine.Database`).
+- ``faults``: a full disk, a read-only or damaged database as one clear error.
+- ``integrity``: the database's own integrity check (``trialmirror db check``).
 - ``schema``, ``migrations``: the schema, owned by Alembic.
 - ``write``: archive, fetch log, versions (one transaction per record).
 - ``events``: the event kinds, which one a new version makes, the log's reads.
@@ -23,7 +25,8 @@ from contextlib import AbstractContextManager
 import orjson
 from sqlalchemy import Connection
 
-from trialmirror.store import search
+from trialmirror.errors import StorageError
+from trialmirror.store import faults, schema, search
 from trialmirror.store.engine import Database
 from trialmirror.store.events import Events
 from trialmirror.store.queries import Reads
@@ -99,3 +102,31 @@ class Store:
         """Whether an older build of the index wrote some search rows (``reindex``)."""
         with self.db.tx() as conn:
             return search.outdated(conn)
+
+
+def open_for_reading(url: str) -> Store:
+    """A read-only store, for the commands that only read and the HTTP API.
+
+    It never makes a database: a mistyped path or an empty database is refused
+    (:func:`trialmirror.store.faults.missing`), not answered with nothing stored. On
+    SQLite it opens the file read-only, so it reads read-only media. A schema behind
+    the head is upgraded first when the database can be written (what the first use
+    of a writable store does); on read-only media it is refused with what to run.
+    """
+    path = faults.sqlite_path(url)
+    if path is not None and not path.is_file():
+        raise faults.missing(url, "no such file" if not path.exists() else "not a file")
+    try:
+        return Store(url, read_only=True)
+    except schema.SchemaError as exc:
+        if exc.found is None or exc.found.state not in ("behind", "made before migrations", "empty"):
+            raise
+        if exc.found.state == "empty":
+            raise faults.missing(url, "it holds no trialmirror tables") from None
+        try:
+            Store(url).close()  # the upgrade, as a writable store's first use does it
+        except StorageError as cannot:
+            if cannot.kind == "read_only":
+                raise exc from None  # on read-only media: says to run `trialmirror db upgrade`
+            raise
+    return Store(url, read_only=True)

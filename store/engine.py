@@ -1,25 +1,33 @@
 """The database under the store: its engine, dialect facts, and transactions.
 
 The same code runs on SQLite (WAL, the default ``sqlite:///trialmirror.db``) and
-PostgreSQL. On SQLite every writing transaction begins IMMEDIATE (one writer at
-a time); a read-only engine (the HTTP API) begins plain deferred transactions
-that cannot write. Each thread keeps one connection for the life of the
-:class:`Database` (see :meth:`Database.tx`).
+PostgreSQL; other databases are refused when the URL is read. On SQLite every
+writing transaction begins IMMEDIATE (one writer at a time); a read-only engine (the
+HTTP API, the read commands) opens the file read-only and begins plain deferred
+transactions that cannot write, so it also reads a database on read-only media.
+Each thread keeps one connection for the life of the :class:`Database` (see
+:meth:`Database.tx`); an error that is the storage's fault leaves it as one
+:class:`~trialmirror.errors.StorageError` (:mod:`trialmirror.store.faults`).
 """
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import orjson
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import URL, Connection, Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError
 
-from trialmirror.errors import require_extra
-from trialmirror.store import schema
+from trialmirror.errors import ConfigError, StorageError, require_extra
+from trialmirror.store import faults, schema
 
 # PostgreSQL advisory locks (transaction-scoped). Order: record lock, then event lock.
 EVENT_LOCK = 0x7472_6D69  # "trmi": orders event appends, so seq follows commit order
@@ -57,9 +65,11 @@ def _sqlite_begin(conn: Connection) -> None:
     driver.execute("BEGIN IMMEDIATE")
 
 
-def _sqlite_connect_read_only(dbapi_conn: Any, record: Any) -> None:
-    _sqlite_connect(dbapi_conn, record)
+def _sqlite_connect_read_only(dbapi_conn: Any, _record: Any) -> None:
+    # No journal_mode here: WAL is a property of the file, and setting it is a write.
+    dbapi_conn.execute("PRAGMA busy_timeout=30000")
     dbapi_conn.execute("PRAGMA query_only=ON")  # a write by mistake fails loudly
+    dbapi_conn.isolation_level = None
 
 
 def _sqlite_begin_read(conn: Connection) -> None:
@@ -69,12 +79,47 @@ def _sqlite_begin_read(conn: Connection) -> None:
     driver.execute("BEGIN")
 
 
+SUPPORTED = "SQLite (sqlite:///path/to/file.db) and PostgreSQL (postgresql://user@host/dbname)"
+# The URL's scheme -> the driver trialmirror installs for it.
+_DRIVERS = {"sqlite": "sqlite", "sqlite+pysqlite": "sqlite", "postgresql": "postgresql+psycopg",
+            "postgresql+psycopg": "postgresql+psycopg"}
+
+
+def database_url(url: str) -> URL:
+    """The URL parsed, on the driver trialmirror uses; ConfigError for anything else (a
+    typo, another database: SQLAlchemy would fail later on a driver nobody installed)."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise ConfigError(f"{faults.display_name(url)!r} is not a database URL: trialmirror "
+                          f"stores in {SUPPORTED}") from None
+    if parsed.drivername not in _DRIVERS:
+        raise ConfigError(f"{faults.display_name(url)}: {parsed.drivername} databases are not "
+                          f"supported; trialmirror stores in {SUPPORTED}")
+    return parsed.set(drivername=_DRIVERS[parsed.drivername])
+
+
+def _read_only_sqlite(url: URL) -> URL:
+    """The file opened read-only (``mode=ro``). In a folder nobody can write (read-only
+    media) and without the ``-shm`` file a WAL reader needs, SQLite cannot open it at
+    all; then it is opened ``immutable``: no writer can exist there (a writer would have
+    made the ``-shm`` file), so there is nothing to lock against."""
+    if not url.database or url.database == ":memory:" or url.database.startswith("file:"):
+        return url  # in memory, or the user's own URI: as given
+    path = Path(url.database).resolve()
+    query: dict[str, str] = {"uri": "true", "mode": "ro"}
+    if not os.access(path.parent, os.W_OK) and not path.with_name(path.name + "-shm").exists():
+        query["immutable"] = "1"
+    return url.set(database=f"file:{quote(path.as_posix())}", query={**url.query, **query})
+
+
 def make_engine(url: str, *, read_only: bool = False) -> Engine:
-    if url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url[len("postgresql://"):]
-    if url.startswith("postgresql+psycopg://"):
+    parsed = database_url(url)
+    if parsed.get_backend_name() == "postgresql":
         require_extra("postgres", "psycopg", needed_for="a postgresql:// database")
-    engine = create_engine(url)
+    elif read_only:
+        parsed = _read_only_sqlite(parsed)
+    engine = create_engine(parsed)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_connect_read_only if read_only else _sqlite_connect)
         event.listen(engine, "begin", _sqlite_begin_read if read_only else _sqlite_begin)
@@ -94,13 +139,21 @@ class Database:
         dbapi = self.engine.dialect.loaded_dbapi
         self.integrity_errors: tuple[type[Exception], ...] = (dbapi.IntegrityError,)
         self._lost_connection = (dbapi.OperationalError, dbapi.InterfaceError)
+        # SQLAlchemy's wrapper, and the driver's own (raised directly by HotSql).
+        self._database_errors: tuple[type[Exception], ...] = (DBAPIError, dbapi.Error)
+
+    def storage_error(self, exc: BaseException) -> StorageError | None:
+        """What ``exc`` means when it is the storage's fault (full, read-only, damaged)."""
+        return faults.storage_error(exc, self.url) if isinstance(exc, self._database_errors) else None
 
     def ensure_schema(self) -> None:
         """Bring the schema to the head revision (a read-only store only checks it)."""
         try:
             schema.ensure(self.engine, read_only=self.read_only)
-        except BaseException:
+        except BaseException as exc:
             self.engine.dispose()
+            if (problem := self.storage_error(exc)) is not None:
+                raise problem from exc
             raise
 
     @contextmanager
@@ -112,17 +165,26 @@ class Database:
         than the writes themselves. A connection the database dropped is
         invalidated by SQLAlchemy and replaced on the next use.
         """
+        try:
+            conn = self._connection()
+            try:
+                with conn.begin():
+                    yield conn
+            except self._lost_connection:
+                conn.invalidate()  # raised by the driver directly (HotSql): start afresh next time
+                raise
+        except self._database_errors as exc:
+            if (problem := self.storage_error(exc)) is not None:
+                raise problem from exc  # a full disk, a damaged file: one line, not a traceback
+            raise
+
+    def _connection(self) -> Connection:
         conn = getattr(self._local, "conn", None)
         if conn is None or conn.closed:
             conn = self._local.conn = self.engine.connect()
             with self._lock:
                 self._connections.append(conn)
-        try:
-            with conn.begin():
-                yield conn
-        except self._lost_connection:
-            conn.invalidate()  # raised by the driver directly (HotSql): start afresh next time
-            raise
+        return conn
 
     def close(self) -> None:
         with self._lock:

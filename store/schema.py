@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, Engine, inspect, text
 from sqlalchemy.exc import DBAPIError
 
-from trialmirror.store import search
+from trialmirror.store import faults, search
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -45,7 +45,12 @@ _UNMODELLED_INDEXES = {"ix_search_doc_tsv"}
 
 
 class SchemaError(ValueError):
-    """The database's schema is not the one this trialmirror works with."""
+    """The database's schema is not the one this trialmirror works with (``found``: where
+    it stands, when known)."""
+
+    def __init__(self, message: str, found: Status | None = None):
+        super().__init__(message)
+        self.found = found
 
 
 @dataclass
@@ -119,15 +124,24 @@ def ensure(engine: Engine, *, read_only: bool = False) -> None:
                 if row[1] is None and not read_only:
                     search.mark_new(conn)  # nothing indexed yet: what comes is this build's
                 return
-    except DBAPIError:
-        pass  # no alembic_version (a new database, or one made before the migrations)
+    except DBAPIError as exc:
+        if faults.storage_error(exc, engine.url.render_as_string(hide_password=False)) is not None:
+            raise  # a damaged or unreadable file is not a schema to make
+        # else: no alembic_version (a new database, or one made before the migrations)
     if read_only:
         with engine.connect() as conn:
             found = status(conn)
+        if found.state == "unknown revision":
+            raise SchemaError(_newer(found.revision), found)
         raise SchemaError(
             f"the database schema is {_describe(found)}; this trialmirror needs {HEAD}: "
-            "run `trialmirror db upgrade`")
+            "run `trialmirror db upgrade`", found)
     upgrade(engine)
+
+
+def _newer(revision: str | None) -> str:
+    return (f"the database schema is at revision {revision}, which this trialmirror does not "
+            f"know (its newest is {HEAD}): a newer trialmirror wrote it; use that")
 
 
 def _describe(found: Status) -> str:
@@ -154,9 +168,7 @@ def upgrade(engine: Engine) -> Upgrade:
         before = status(conn)  # after the lock: another process may have done it meanwhile
         if before.revision != HEAD:
             if before.revision is not None and before.revision not in _known():
-                raise SchemaError(
-                    f"the database schema is at revision {before.revision}, which this trialmirror "
-                    f"does not know (its newest is {HEAD}): a newer trialmirror wrote it; use that")
+                raise SchemaError(_newer(before.revision), before)
             _migrate(conn, before)
         search.mark_new(conn)
     return Upgrade(before, HEAD, time.perf_counter() - t0)

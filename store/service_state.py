@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import and_, delete, func, insert, inspect, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
 
-from trialmirror.store import Store, meta
+from trialmirror.store import Store, integrity, meta
 from trialmirror.store.engine import as_utc, utcnow
 from trialmirror.store.rows import DeliveryRow, Health, WatchRow
 from trialmirror.store.sql import CURSOR, DELIVERY, FETCH, LEASE, WATCH, columns
@@ -109,6 +109,17 @@ class ServiceState:
         """``{at, by, sources: {source: {ok, at, failure, reason, ...}}}``, or None."""
         value = self.get_meta(_CHECK)
         return json.loads(value) if value else None
+
+    # --- the database's integrity check ----------------------------------------
+
+    def record_db_check(self, result: integrity.CheckResult, *, by: str) -> None:
+        with self.store.transaction() as conn:
+            integrity.record(conn, result, by=by)
+
+    def last_db_check(self) -> dict[str, Any] | None:
+        """The last ``db check`` (``{at, by, ok, method, problems, ...}``), or None."""
+        with self.store.transaction() as conn:
+            return integrity.last(conn)
 
     # --- leases -------------------------------------------------------------
 

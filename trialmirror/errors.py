@@ -12,9 +12,16 @@
     │   └── LayoutChangedError        layout_changed  the source's page or JSON changed shape
     └── ParseError                    parse         malformed payload or unexpected shape
 
+    StorageError                      storage       the store's own disk or database: stops the command
+
 Each error names the source, the record, the URL or field path, and what to do;
 a URL's password never shows (:func:`trialmirror.urls.masked`).
 A run counts these per record; none of them stops the other records.
+
+:class:`StorageError` stands apart from the tree on purpose: every handler of one
+record's failure catches :class:`TrialmirrorError` and goes on to the next record,
+but a full disk, a read-only or damaged database fails every record alike, so it
+must stop the command with one line (exit 2) instead of being counted per record.
 """
 
 from __future__ import annotations
@@ -122,3 +129,16 @@ class ParseError(TrialmirrorError):
         if field_path:
             reason = f"{reason} at {field_path}"
         super().__init__(reason, **kwargs)  # type: ignore[arg-type]
+
+
+class StorageError(Exception):
+    """The store's own disk or database failed: full, read-only, damaged, missing or
+    unreadable; or an export's file cannot be written. The message names the file and
+    what to do. ``kind``: ``full``, ``read_only``, ``damaged``, ``missing``, ``cannot_open``,
+    ``io``."""
+
+    family = "storage"
+
+    def __init__(self, message: str, *, kind: str, path: str | None = None):
+        self.kind, self.path = kind, path
+        super().__init__(message)

@@ -76,6 +76,10 @@ class Settings(BaseSettings):
     canary_id: str = Field("NCT01342250", description="The record `check` reads from every source")
     canary_interval: float = Field(DAY, ge=0, description="Seconds between the service's checks; "
                                    "0: the service does not check")
+    # The database's integrity check (`trialmirror db check`).
+    db_check_interval: float = Field(DAY, ge=0, description="Seconds between checks of the "
+                                     "database's integrity: the service's, and on SQLite a writing "
+                                     "command's; 0: never")
     stale_after: float | None = Field(None, gt=0, description="status: alarm after this many seconds "
                                       "without a success [default: 3 intervals of the source]")
     # Notifications, driven by the event log.

@@ -85,6 +85,7 @@ def test_failures_exit_non_zero_with_one_line_each(env):
 
 
 def test_show_before_sync_says_what_to_do(env):
+    assert _run(env, "db", "upgrade").exit_code == 0  # a database, with nothing stored yet
     result = CliRunner().invoke(main, ["show", NCT], env=env[1])
     assert result.exit_code == 1
     assert "trialmirror sync NCT01342250" in result.stderr
@@ -237,6 +238,7 @@ def test_sync_mirrors_then_reconcile_shows_the_agreement_table(mirror_env, reque
 def test_reconcile_refuses_a_registry_source_and_says_what_to_run(env):
     refused = _run(env, "reconcile", NCT, "--source", "ctgov")
     assert refused.exit_code == 2 and "'ctgov' is not a mirror; mirrors: ctv, ictrp" in refused.stderr
+    assert _run(env, "db", "upgrade").exit_code == 0  # a database, with nothing stored yet
     empty = _run(env, "reconcile", NCT)
     assert empty.exit_code == 1 and "run `trialmirror sync NCT01342250` first" in empty.stderr
 

@@ -32,6 +32,7 @@ from sqlalchemy import create_engine, inspect, text
 from tests.conftest import _unavailable
 from tests.fixtures import nct01342250 as fx
 from tests.fixtures.server import Reply, ScriptedServer
+from trialmirror import store as store_package
 from trialmirror.cli import app as cli_app
 from trialmirror.cli.main import main
 from trialmirror.store import Store, schema, search, views
@@ -123,6 +124,7 @@ def _cli_stores_closed(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
             opened.append(self)
 
     monkeypatch.setattr(cli_app, "Store", Closed)
+    monkeypatch.setattr(store_package, "Store", Closed)  # the read commands' (open_for_reading)
     yield
     for store in opened:
         store.close()
