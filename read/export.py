@@ -20,8 +20,6 @@ from __future__ import annotations
 import csv
 import errno
 import os
-import secrets
-import stat
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
@@ -31,6 +29,7 @@ from typing import IO, Any
 import orjson
 
 from trialmirror.errors import StorageError, require_extra
+from trialmirror.files import replaced, temporary_beside
 from trialmirror.ingest.sources import REGISTRY
 from trialmirror.read.flat import TABLES, rows
 from trialmirror.read.records import event_items, version_meta
@@ -68,23 +67,6 @@ def write_error(exc: OSError, path: Path | None, *, folder: bool = False) -> Sto
     return StorageError(message, kind=kind, path=name)
 
 
-def _temporary(final: Path) -> tuple[Path, int]:
-    """A new file beside ``final`` (same folder: the rename stays on one file system),
-    with the permissions an ordinary new file gets (the umask's), or ``final``'s own."""
-    temp = final.with_name(f".{final.name}.{secrets.token_hex(4)}.tmp")
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    if final.exists():
-        os.fchmod(fd, stat.S_IMODE(final.stat().st_mode))
-    return temp, fd
-
-
-def _finish(temp: Path, final: Path, handle: IO[bytes]) -> None:
-    handle.flush()
-    os.fsync(handle.fileno())  # the data is on disk before its name is
-    handle.close()
-    os.replace(temp, final)
-
-
 @contextmanager
 def output(path: Path | None) -> Iterator[IO[bytes]]:
     """``path`` (or stdout, when None) to write one export into: a regular file is
@@ -106,17 +88,11 @@ def output(path: Path | None) -> Iterator[IO[bytes]]:
             raise write_error(exc, path) from exc
         return
     final = Path(os.path.realpath(path))  # a symlink stays one: its target is replaced
-    temp: Path | None = None
     try:
-        temp, fd = _temporary(final)
-        with os.fdopen(fd, "wb") as out:
+        with replaced(final) as out:
             yield out
-            _finish(temp, final, out)
     except OSError as exc:
         raise write_error(exc, path) from exc
-    finally:
-        if temp is not None and temp.exists():
-            temp.unlink()
 
 
 def ndjson(store: Store, out: IO[bytes], *, as_of: str | None = None,
@@ -186,7 +162,7 @@ class _Files:
         self.handles: dict[str, IO[bytes]] = {}
         try:
             for name, final in self.final.items():
-                temp, fd = _temporary(final)
+                temp, fd = temporary_beside(final)
                 self.temps[name], self.handles[name] = temp, os.fdopen(fd, "wb")
         except OSError:
             self.discard()

@@ -29,15 +29,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
-import os
-import secrets
-import stat
 import time
 from pathlib import Path
 
 import orjson
 import requests
 
+from trialmirror.files import replaced
 from trialmirror.ingest.http import user_agent
 from trialmirror.read.feeds import Notice, atom_feed, notices
 from trialmirror.settings import Settings
@@ -157,18 +155,9 @@ class Notifier:
     def _write_atom(self) -> None:
         path = Path(self.settings.atom_path or "")
         path.parent.mkdir(parents=True, exist_ok=True)
-        # Not mkstemp: its file is 0600, and the feed is for others to read (a web server,
-        # a feed reader). os.open with 0666 gets the umask's permissions, as any new file
-        # does, and a feed that exists keeps its own mode.
-        tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-        try:
-            with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666), "wb") as handle:
-                if path.exists():
-                    os.fchmod(handle.fileno(), stat.S_IMODE(path.stat().st_mode))
-                handle.write(atom_feed(self.store, self.kinds, self.produced_by))
-            os.replace(tmp, path)  # readers see the old feed or the new one, never half of one
-        finally:
-            tmp.unlink(missing_ok=True)
+        with replaced(path) as handle:  # for others to read: ordinary permissions, whole or not at all
+            handle.write(atom_feed(self.store, self.kinds, self.produced_by))
+
 
 def _retry_after(value: str | None) -> float | None:
     if value and value.strip().isdigit():
