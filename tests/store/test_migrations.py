@@ -19,7 +19,6 @@ import sqlite3
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
@@ -32,12 +31,13 @@ from sqlalchemy import create_engine, inspect, text
 from tests.conftest import _unavailable
 from tests.fixtures import nct01342250 as fx
 from tests.fixtures.server import Reply, ScriptedServer
-from trialmirror import store as store_package
-from trialmirror.cli import app as cli_app
+from tests.fixtures.storage import cli_stores_closed
 from trialmirror.cli.main import main
 from trialmirror.store import Store, schema, search, views
 from trialmirror.store.engine import make_engine
 from trialmirror.store.service_state import ServiceState
+
+__all__ = ["cli_stores_closed"]  # the fixture, for pytest
 
 MAKE_LEGACY = Path(__file__).resolve().parents[1] / "fixtures" / "make_legacy_db.py"
 NCT = "NCT01342250"
@@ -114,20 +114,8 @@ def legacy(url: str, legacy_dumps: Path) -> str:
 
 
 @pytest.fixture(autouse=True)
-def _cli_stores_closed(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def _cli_stores_closed(cli_stores_closed: None) -> None:
     """The CLI leaves its store to the process's exit; here, the test closes them."""
-    opened: list[Store] = []
-
-    class Closed(Store):
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            super().__init__(*args, **kwargs)
-            opened.append(self)
-
-    monkeypatch.setattr(cli_app, "Store", Closed)
-    monkeypatch.setattr(store_package, "Store", Closed)  # the read commands' (open_for_reading)
-    yield
-    for store in opened:
-        store.close()
 
 
 def _cli(url: str, *args: str, **env: str) -> Any:
