@@ -26,13 +26,13 @@ def test_a_bare_host_and_port_is_told_the_scheme_to_write():
         http_url("127.0.0.1:35497")
 
 
-@pytest.mark.parametrize("url", ["https://clinicaltrials.gov", "http://127.0.0.1:35497", "http://[::1]:80/x",
+@pytest.mark.parametrize("url", ["https://registry.example.org", "http://127.0.0.1:35497", "http://[::1]:80/x",
                                  "https://user:pw@mirror.example.org:8443/base"])
 def test_http_urls_pass(url):
     assert http_url(url) == url
 
 
-@pytest.mark.parametrize("pin", ["/study/x", "study/x", "https://ctv.veeva.com/study/x"])
+@pytest.mark.parametrize("pin", ["/study/x", "study/x", "https://mirror.example.org/study/x"])
 def test_a_pin_is_an_http_url_or_a_path_on_the_base(pin):
     assert page_url(pin) == pin
 
@@ -54,7 +54,7 @@ def test_masked_hides_every_password(shown, secret):
 
 
 def test_masked_leaves_urls_without_secrets_alone():
-    text = "https://clinicaltrials.gov/api/v2/studies?pageToken=abc&x=1 and http://127.0.0.1:8000/x"
+    text = "https://registry.example.org/api/v2/studies?pageToken=abc&x=1 and http://127.0.0.1:8000/x"
     assert masked(text) == text
 
 
