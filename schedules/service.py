@@ -41,11 +41,11 @@ import signal
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from types import FrameType
-from typing import Any
+from typing import Any, TypeVar
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
@@ -62,6 +62,7 @@ from trialmirror.store import Store, integrity
 from trialmirror.store.engine import make_engine, utcnow
 from trialmirror.store.service_state import ServiceState
 
+T = TypeVar("T")
 log = logging.getLogger("trialmirror")
 NAME = re.compile(r"^[a-z][a-z0-9_]{0,30}$")
 _FAR_FUTURE = timedelta(days=3650)
@@ -198,26 +199,14 @@ class Service:
     def check_sources(self) -> CheckReport | None:
         """The canary over the sources this service fetches, its result kept for ``status``;
         skipped when a service on this database did it within half an interval."""
-        interval = self.settings.canary_interval
-        fresh = utcnow() - timedelta(seconds=interval / 2)
-        # The lease keeps services apart; inside this one, the end of a round and the
-        # check's own job (two scheduler threads, one holder) are kept apart here.
-        if not interval or not self._checking.acquire(blocking=False):
-            return None
-        if not self.state.claim("check", "canary", self.holder, self.settings.lease_ttl, fresh):
-            self._checking.release()
-            return None
-        try:
-            report = self.canary.run(self.sources(), should_stop=self.stopping.is_set)
-            self.state.record_check({c.source: c.summary() for c in report.sources},
-                                    at=report.checked_at, by=f"service {self.name}")
-            return report
-        except Exception:  # a bug of the canary must not stop the service
-            log.exception("the check of the sources failed", extra={"fields": {"event": "check"}})
-            return None
-        finally:
-            self.state.release("check", "canary", self.holder, done=True)
-            self._checking.release()
+        return self._exclusive(self._checking, ("check", "canary"), self.settings.canary_interval,
+                               self._check_sources, "the check of the sources", "check")
+
+    def _check_sources(self) -> CheckReport:
+        report = self.canary.run(self.sources(), should_stop=self.stopping.is_set)
+        self.state.record_check({c.source: c.summary() for c in report.sources},
+                                at=report.checked_at, by=f"service {self.name}")
+        return report
 
     def next_db_check(self) -> datetime | None:
         """When the database's integrity check is due (None: disabled)."""
@@ -226,36 +215,48 @@ class Service:
     def check_database(self) -> integrity.CheckResult | None:
         """The database's integrity check, its result kept for ``status``; skipped when a
         service on this database did it within half an interval."""
-        interval = self.settings.db_check_interval
-        if not interval or not self._checking_db.acquire(blocking=False):
-            return None
-        fresh = utcnow() - timedelta(seconds=interval / 2)
-        if not self.state.claim("db", "check", self.holder, self.settings.lease_ttl, fresh):
-            self._checking_db.release()
+        return self._exclusive(self._checking_db, ("db", "check"), self.settings.db_check_interval,
+                               self._check_database, "the database check", "db_check")
+
+    def _check_database(self) -> integrity.CheckResult:
+        engine = make_engine(self.settings.database_url, read_only=True)
+        try:
+            result = integrity.check(engine)
+        finally:
+            engine.dispose()
+        self.state.record_db_check(result, by=f"service {self.name}")
+        self.damage = None if result.ok else result
+        fields = {"event": "db_check", "ok": result.ok, "method": result.method,
+                  "problems": result.problems[:integrity.KEPT], "seconds": result.seconds}
+        if result.ok:
+            log.info("database check: ok (%s, %.1fs)", result.method, result.seconds,
+                     extra={"fields": fields})
+        else:
+            log.error("database check: the database is DAMAGED: %s; run `trialmirror db check`",
+                      "; ".join(result.problems[:3]), extra={"fields": fields})
+        return result
+
+    def _exclusive(self, lock: threading.Lock, lease: tuple[str, str], interval: float,
+                   work: Callable[[], T], what: str, event: str) -> T | None:
+        """``work`` once at a time: not while this service runs it (the end of a round and
+        its own job are two scheduler threads of one holder: ``lock``), nor when a service
+        on this database did it within half an interval (``lease``). Its failure is logged;
+        it never stops the service. None: disabled (interval 0), skipped or failed."""
+        if not interval or not lock.acquire(blocking=False):
             return None
         try:
-            engine = make_engine(self.settings.database_url, read_only=True)
+            fresh = utcnow() - timedelta(seconds=interval / 2)
+            if not self.state.claim(*lease, self.holder, self.settings.lease_ttl, fresh):
+                return None
             try:
-                result = integrity.check(engine)
+                return work()
+            except Exception:  # a bug or a failure of the check must not stop the service
+                log.exception("%s failed", what, extra={"fields": {"event": event}})
+                return None
             finally:
-                engine.dispose()
-            self.state.record_db_check(result, by=f"service {self.name}")
-            self.damage = None if result.ok else result
-            fields = {"event": "db_check", "ok": result.ok, "method": result.method,
-                      "problems": result.problems[:integrity.KEPT], "seconds": result.seconds}
-            if result.ok:
-                log.info("database check: ok (%s, %.1fs)", result.method, result.seconds,
-                         extra={"fields": fields})
-            else:
-                log.error("database check: the database is DAMAGED: %s; run `trialmirror db check`",
-                          "; ".join(result.problems[:3]), extra={"fields": fields})
-            return result
-        except Exception:  # a failed check must not stop the service
-            log.exception("the database check failed", extra={"fields": {"event": "db_check"}})
-            return None
+                self.state.release(*lease, self.holder, done=True)
         finally:
-            self.state.release("db", "check", self.holder, done=True)
-            self._checking_db.release()
+            lock.release()
 
     def claim_name(self) -> None:
         """Hold this service's name in the store while running: two services of one
