@@ -27,7 +27,7 @@ them deliberately and note it in README.md ("Schema"). Rules:
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 from typing_extensions import TypedDict
@@ -55,10 +55,13 @@ class SecondaryId(TypedDict, closed=True):
     id: str
     kind: str | None
     domain: str | None
+    link: str | None
 
 
 class Identifiers(_Frozen):
     org_study_id: str | None = None
+    org_study_id_kind: str | None = None  # the kind of a US grant number: NIH, FDA, VA, ...
+    org_study_id_link: str | None = None
     secondary: list[SecondaryId] | None = None
     aliases: list[str] | None = None
 
@@ -67,6 +70,13 @@ class Identifiers(_Frozen):
 class DateValue(TypedDict, closed=True):
     date: str
     kind: DateKind | None
+
+
+# An expanded-access program a study points to (or, on an expanded-access record, itself).
+class ExpandedAccess(TypedDict, closed=True):
+    available: bool | None  # "hasExpandedAccess": the drug is available outside the study
+    registry_id: str | None  # the expanded-access record's NCT id
+    status: str | None  # that record's status (AVAILABLE, NO_LONGER_AVAILABLE, ...)
 
 
 class Status(_Frozen):
@@ -79,16 +89,49 @@ class Status(_Frozen):
     first_posted: DateValue | None = None
     last_update_posted: DateValue | None = None
     verified: DateValue | None = None
+    # The registry's submission milestones ("submitted" by the sponsor, "qc" when it met
+    # the registry's quality-control review, "posted" on the public site). ``kind`` is
+    # null for dates the registry gives without one.
+    first_submitted: DateValue | None = None
+    first_submitted_qc: DateValue | None = None
+    last_update_submitted: DateValue | None = None
+    results_first_submitted: DateValue | None = None
+    results_first_submitted_qc: DateValue | None = None
+    results_first_posted: DateValue | None = None
+    # The certification / extension request that delays results ("disposition").
+    disposition_first_submitted: DateValue | None = None
+    disposition_first_submitted_qc: DateValue | None = None
+    disposition_first_posted: DateValue | None = None
+    delayed_posting: bool | None = None  # posting of a device study delayed at the sponsor's request
+    results_waived: bool | None = None
+    expanded_access: ExpandedAccess | None = None
+
+
+# years: None only when the unit is missing or not one we can convert
+class Age(TypedDict, closed=True):
+    value: int | float
+    unit: str | None
+    years: float | None
 
 
 class Design(_Frozen):
     allocation: str | None = None
     intervention_model: str | None = None
+    intervention_model_description: str | None = None
     masking: str | None = None
+    masking_description: str | None = None
     who_masked: list[str] | None = None
     primary_purpose: str | None = None
     observational_model: str | None = None
     time_perspective: str | None = None
+    patient_registry: bool | None = None
+    target_duration: Age | None = None  # a patient registry's follow-up, as an age is given
+    bio_spec_retention: str | None = None  # NONE_RETAINED | SAMPLES_WITH_DNA | SAMPLES_WITHOUT_DNA
+    bio_spec_description: str | None = None
+    # Expanded access: the kinds offered (INDIVIDUAL, INTERMEDIATE, TREATMENT) and how many
+    # registry records point to this one as their expanded-access program.
+    expanded_access_types: list[str] | None = None
+    expanded_access_referrers: int | None = None
 
 
 class Enrollment(TypedDict, closed=True):
@@ -110,13 +153,6 @@ class Intervention(TypedDict, closed=True):
     description: str | None
     arm_labels: list[str] | None
     other_names: list[str] | None
-
-
-# years: None only when the unit is missing or not one we can convert
-class Age(TypedDict, closed=True):
-    value: int | float
-    unit: str | None
-    years: float | None
 
 
 CriteriaLayout = Literal["headed", "no_headers"]
@@ -147,6 +183,10 @@ class Eligibility(_Frozen):
     sex: str | None = None
     healthy_volunteers: bool | None = None
     std_ages: list[str] | None = None
+    gender_based: bool | None = None  # eligibility rests on gender identity, not sex
+    gender_description: str | None = None
+    study_population: str | None = None  # observational studies: who is studied
+    sampling_method: str | None = None  # PROBABILITY_SAMPLE | NON_PROBABILITY_SAMPLE
 
 
 class Outcome(TypedDict, closed=True):
@@ -166,6 +206,18 @@ class Outcomes(_Frozen):
 Organization = TypedDict("Organization", {"name": str | None, "class": str | None}, closed=True)
 
 
+# Who answers for the record to the registry. ``investigator_*`` when that is a person
+# (PRINCIPAL_INVESTIGATOR, SPONSOR_INVESTIGATOR); ``old_*`` the free text of records
+# registered before the registry split it into fields.
+class ResponsibleParty(TypedDict, closed=True):
+    type: str | None  # SPONSOR | PRINCIPAL_INVESTIGATOR | SPONSOR_INVESTIGATOR
+    investigator_name: str | None
+    investigator_title: str | None
+    investigator_affiliation: str | None
+    old_name_title: str | None
+    old_organization: str | None
+
+
 class Sponsors(_Frozen):
     lead: Organization | None = None
     collaborators: list[Organization] | None = None
@@ -173,14 +225,194 @@ class Sponsors(_Frozen):
     # show them without saying whose each is (mirrors' "Funder types"). Null where
     # the classes sit on the organizations themselves (ClinicalTrials.gov).
     funder_types: list[str] | None = None
+    # The organization whose account registered the study (its "organization").
+    organization: Organization | None = None
+    responsible_party: ResponsibleParty | None = None
 
 
+# A person to contact, as the registry publishes them (personal: see Settings
+# ``personal_contacts``, which leaves name, phone and email out of the store).
+class Contact(TypedDict, closed=True):
+    name: str | None
+    role: str | None  # CONTACT | PRINCIPAL_INVESTIGATOR | STUDY_CHAIR | ...
+    phone: str | None
+    phone_ext: str | None
+    email: str | None
+
+
+class Official(TypedDict, closed=True):
+    name: str | None
+    affiliation: str | None
+    role: str | None  # PRINCIPAL_INVESTIGATOR | STUDY_CHAIR | STUDY_DIRECTOR | SUB_INVESTIGATOR
+
+
+class Contacts(_Frozen):
+    central: list[Contact] | None = None  # the study's central contacts
+    officials: list[Official] | None = None  # its overall officials
+
+
+# latitude / longitude: WGS 84 degrees, the registry's geocode of the site's city
+# (not of the facility itself).
 class Site(TypedDict, closed=True):
     facility: str | None
     city: str | None
     state: str | None
     country: str | None
     status: str | None
+    zip: str | None
+    latitude: float | None
+    longitude: float | None
+    contacts: list[Contact] | None
+
+
+class Retraction(TypedDict, closed=True):
+    pmid: str | None
+    source: str | None
+
+
+class Citation(TypedDict, closed=True):
+    pmid: str | None
+    type: str | None  # BACKGROUND | RESULT | DERIVED
+    citation: str | None
+    retractions: list[Retraction] | None
+
+
+class Link(TypedDict, closed=True):
+    label: str | None
+    url: str | None
+
+
+# Individual participant data (or documents) said to be available elsewhere.
+class AvailableIpd(TypedDict, closed=True):
+    id: str | None
+    type: str | None  # free text: "Individual Participant Data Set", "Study Protocol", ...
+    url: str | None
+    comment: str | None
+
+
+class References(_Frozen):
+    citations: list[Citation] | None = None
+    links: list[Link] | None = None  # "see also" links
+    available_ipds: list[AvailableIpd] | None = None
+
+
+class IpdSharing(_Frozen):
+    sharing: str | None = None  # YES | NO | UNDECIDED
+    description: str | None = None
+    info_types: list[str] | None = None  # STUDY_PROTOCOL | SAP | ICF | CSR | ANALYTIC_CODE
+    time_frame: str | None = None
+    access_criteria: str | None = None
+    url: str | None = None
+
+
+# The record's FDA oversight and monitoring flags, as the sponsor declares them.
+class Oversight(_Frozen):
+    has_dmc: bool | None = None  # a data monitoring committee
+    fda_regulated_drug: bool | None = None
+    fda_regulated_device: bool | None = None
+    unapproved_device: bool | None = None
+    ppsd: bool | None = None  # a pediatric postmarket surveillance of a device
+    us_export: bool | None = None  # a product made in and exported from the US
+    fdaaa801_violation: bool | None = None
+
+
+class MeshTerm(TypedDict, closed=True):
+    id: str | None  # the MeSH descriptor id, "D008103"
+    term: str | None
+
+
+# A term of the registry's browse index: ``as_found`` the words of the record it was
+# found from; ``relevance`` HIGH for the record's own terms, LOW for their ancestors.
+class BrowseLeaf(TypedDict, closed=True):
+    id: str | None
+    name: str | None
+    as_found: str | None
+    relevance: str | None
+
+
+class BrowseBranch(TypedDict, closed=True):
+    abbrev: str | None  # "BC06"
+    name: str | None  # "Digestive System Diseases"
+
+
+# The registry's MeSH indexing of the conditions (or of the interventions): the
+# terms it matched, their ancestors in the MeSH tree, and its browse index.
+class MeshIndex(_Frozen):
+    terms: list[MeshTerm] | None = None
+    ancestors: list[MeshTerm] | None = None
+    leaves: list[BrowseLeaf] | None = None
+    branches: list[BrowseBranch] | None = None
+
+
+class Mesh(_Frozen):
+    conditions: MeshIndex | None = None
+    interventions: MeshIndex | None = None
+
+
+# A large document (protocol, statistical analysis plan, informed consent form).
+class LargeDoc(TypedDict, closed=True):
+    type_abbrev: str | None  # "Prot", "SAP", "ICF", "Prot_SAP", ...
+    has_protocol: bool | None
+    has_sap: bool | None
+    has_icf: bool | None
+    label: str | None
+    date: str | None  # the document's own date, ISO
+    uploaded: str | None  # when it was uploaded, "2017-10-05T11:25" (registry's clock)
+    filename: str | None
+    size: int | None  # bytes
+
+
+class Documents(_Frozen):
+    no_sap: bool | None = None  # the sponsor says there is no statistical analysis plan
+    large_docs: list[LargeDoc] | None = None
+
+
+# The registry's notes on results it has not posted: a submission it returned
+# (RESET), released to review (RELEASE) or that the sponsor withdrew (UNRELEASE).
+class UnpostedEvent(TypedDict, closed=True):
+    type: str | None
+    date: str | None
+    date_unknown: bool | None
+
+
+# An FDAAA 801 violation the FDA notified, and what followed.
+class ViolationEvent(TypedDict, closed=True):
+    type: str | None  # VIOLATION_IDENTIFIED | CORRECTION_CONFIRMED | PENALTY_IMPOSED | ...
+    description: str | None
+    created: str | None
+    issued: str | None
+    released: str | None
+    posted: str | None
+
+
+class Annotations(_Frozen):
+    unposted_responsible_party: str | None = None
+    unposted_events: list[UnpostedEvent] | None = None
+    violation_events: list[ViolationEvent] | None = None
+
+
+# One results submission under review, as the registry tracks it ("mcp": the
+# registry's major-comments process).
+class Submission(TypedDict, closed=True):
+    released: str | None
+    unreleased: str | None
+    unreleased_unknown: bool | None
+    reset: str | None
+    mcp_release_n: int | None
+
+
+class SubmissionTracking(_Frozen):
+    estimated_results_first_submitted: str | None = None
+    first_mcp_posted: DateValue | None = None
+    submissions: list[Submission] | None = None
+
+
+class RegistryInfo(_Frozen):
+    # The date of the registry's data this record was read from; it moves every time
+    # the registry rebuilds its data, so it is provenance (left out of hash and diffs).
+    version_holder: str | None = None
+    removed_countries: list[str] | None = None  # countries whose every site was removed
+    submission_tracking: SubmissionTracking | None = None
 
 
 # What the drift policy did with a value it could not take as it came.
@@ -223,7 +455,23 @@ class Record(_Frozen):
     sites: list[Site] | None = None
     summary: str | None = None
     description: str | None = None
+    # Added with the whole record (issue 15); see ADDED_FIELDS.
+    has_results: bool | None = None
+    contacts: Contacts | None = None
+    oversight: Oversight | None = None
+    references: References | None = None
+    ipd_sharing: IpdSharing | None = None
+    mesh: Mesh | None = None
+    documents: Documents | None = None
+    annotations: Annotations | None = None
+    registry_info: RegistryInfo | None = None
     unmapped: list[Unmapped] | None = None
+
+
+def blank(item: type, **values: Any) -> dict[str, Any]:
+    """An item of a closed TypedDict (``Site``, ``SecondaryId`` ...) with ``values`` and
+    every other key null: for sources that say a few of its keys."""
+    return {key: values.get(key) for key in item.__annotations__}
 
 
 # Left out of the content hash: they describe the capture, not the trial.
@@ -231,7 +479,28 @@ PROVENANCE_FIELDS = frozenset({"source", "source_url", "source_version_date"})
 # Also left out: the registry's "last update posted" date moves whenever the
 # registry touches the record (even derived data only); it is when a state
 # became current, the version's ``valid_from``, not part of the state.
-PROVENANCE_PATHS = (("status", "last_update_posted"),)
+PROVENANCE_PATHS = (("status", "last_update_posted"), ("registry_info", "version_holder"))
 # Fields added to the contract after versions were stored: left out of the content
-# hash while null, so adding one does not make a new version of every stored record.
-ADDED_FIELDS = (("sponsors", "funder_types"), ("eligibility", "criteria_groups"))
+# hash while null (or absent, as in a version stored before), so adding one does not
+# make a new version of every stored record. Dotted paths; a list on the way applies
+# the rest of the path to each of its items ("sites.zip": every site's zip).
+ADDED_FIELDS = (
+    "sponsors.funder_types", "eligibility.criteria_groups",
+    # issue 15: the whole record
+    "has_results", "contacts", "oversight", "references", "ipd_sharing", "mesh", "documents",
+    "annotations", "registry_info",
+    "identifiers.org_study_id_kind", "identifiers.org_study_id_link", "identifiers.secondary.link",
+    "status.first_submitted", "status.first_submitted_qc", "status.last_update_submitted",
+    "status.results_first_submitted", "status.results_first_submitted_qc",
+    "status.results_first_posted", "status.disposition_first_submitted",
+    "status.disposition_first_submitted_qc", "status.disposition_first_posted",
+    "status.delayed_posting", "status.results_waived", "status.expanded_access",
+    "design.intervention_model_description", "design.masking_description",
+    "design.patient_registry", "design.target_duration", "design.bio_spec_retention",
+    "design.bio_spec_description", "design.expanded_access_types",
+    "design.expanded_access_referrers",
+    "eligibility.gender_based", "eligibility.gender_description",
+    "eligibility.study_population", "eligibility.sampling_method",
+    "sponsors.organization", "sponsors.responsible_party",
+    "sites.zip", "sites.latitude", "sites.longitude", "sites.contacts",
+)

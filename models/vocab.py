@@ -203,3 +203,63 @@ AGE_UNIT_PER_YEAR = {
     "YEARS": 1.0, "MONTHS": 12.0, "WEEKS": 365.2425 / 7, "DAYS": 365.2425,
     "HOURS": 365.2425 * 24, "MINUTES": 365.2425 * 24 * 60,
 }
+
+# --- the whole record (issue 15): the API v2 enums as they are, few synonyms yet ----------
+
+ORG_STUDY_ID_TYPE = Vocabulary(
+    "org_study_id_type", ["NIH", "FDA", "VA", "CDC", "AHRQ", "SAMHSA"]
+)
+
+EXPANDED_ACCESS_STATUS = Vocabulary(
+    "expanded_access_status",
+    ["AVAILABLE", "NO_LONGER_AVAILABLE", "TEMPORARILY_NOT_AVAILABLE", "APPROVED_FOR_MARKETING"],
+)
+
+EXPANDED_ACCESS_TYPE = Vocabulary(
+    "expanded_access_type", ["INDIVIDUAL", "INTERMEDIATE", "TREATMENT"]
+)
+
+RESPONSIBLE_PARTY_TYPE = Vocabulary(
+    "responsible_party_type", ["SPONSOR", "PRINCIPAL_INVESTIGATOR", "SPONSOR_INVESTIGATOR"],
+    {"Principal Investigator": "PRINCIPAL_INVESTIGATOR", "Sponsor-Investigator": "SPONSOR_INVESTIGATOR"},
+)
+
+BIO_SPEC_RETENTION = Vocabulary(
+    "bio_spec_retention", ["NONE_RETAINED", "SAMPLES_WITH_DNA", "SAMPLES_WITHOUT_DNA"],
+    {"None Retained": "NONE_RETAINED", "Samples With DNA": "SAMPLES_WITH_DNA",
+     "Samples Without DNA": "SAMPLES_WITHOUT_DNA"},
+)
+
+SAMPLING_METHOD = Vocabulary(
+    "sampling_method", ["PROBABILITY_SAMPLE", "NON_PROBABILITY_SAMPLE"],
+    {"Non-Probability Sample": "NON_PROBABILITY_SAMPLE"},
+)
+
+CONTACT_ROLE = Vocabulary(
+    "contact_role",
+    ["STUDY_CHAIR", "STUDY_DIRECTOR", "PRINCIPAL_INVESTIGATOR", "SUB_INVESTIGATOR", "CONTACT"],
+)
+
+OFFICIAL_ROLE = Vocabulary(
+    "official_role", ["STUDY_CHAIR", "STUDY_DIRECTOR", "PRINCIPAL_INVESTIGATOR", "SUB_INVESTIGATOR"],
+)
+
+REFERENCE_TYPE = Vocabulary("reference_type", ["BACKGROUND", "RESULT", "DERIVED"])
+
+IPD_SHARING = Vocabulary("ipd_sharing", ["YES", "NO", "UNDECIDED"])
+
+IPD_INFO_TYPE = Vocabulary(
+    "ipd_info_type", ["STUDY_PROTOCOL", "SAP", "ICF", "CSR", "ANALYTIC_CODE"],
+    {"Statistical Analysis Plan (SAP)": "SAP", "Informed Consent Form (ICF)": "ICF",
+     "Clinical Study Report (CSR)": "CSR"},
+)
+
+BROWSE_RELEVANCE = Vocabulary("browse_relevance", ["LOW", "HIGH"])
+
+UNPOSTED_EVENT_TYPE = Vocabulary("unposted_event_type", ["RESET", "RELEASE", "UNRELEASE"])
+
+VIOLATION_EVENT_TYPE = Vocabulary(
+    "violation_event_type",
+    ["VIOLATION_IDENTIFIED", "CORRECTION_CONFIRMED", "PENALTY_IMPOSED",
+     "ISSUES_IN_LETTER_ADDRESSED_CONFIRMED"],
+)

@@ -52,11 +52,40 @@ def content_of(record: Record | dict[str, Any]) -> dict[str, Any]:
     for parent, child in PROVENANCE_PATHS:
         if isinstance(content.get(parent), dict) and child in content[parent]:
             content[parent] = {k: v for k, v in content[parent].items() if k != child}
-    for parent, child in ADDED_FIELDS:
-        section = content.get(parent)
-        if isinstance(section, dict) and child in section and section[child] is None:
-            content[parent] = {k: v for k, v in section.items() if k != child}
+    _drop_null(content, _ADDED)
     return content
+
+
+def _tree(paths: tuple[str, ...]) -> dict[str, Any]:
+    tree: dict[str, Any] = {}
+    for path in paths:
+        node = tree
+        for key in path.split("."):
+            node = node.setdefault(key, {})
+    return tree
+
+
+_ADDED = _tree(ADDED_FIELDS)  # {"sites": {"zip": {}, ...}, ...}: one walk for every path
+
+
+def _drop_null(node: dict[str, Any], tree: dict[str, Any]) -> None:
+    """Leave out the added fields of ``tree`` while they are null. Copy-on-write: a dict
+    or list is copied before it changes, so the caller's record is never touched."""
+    for key, below in tree.items():
+        if key not in node:
+            continue
+        child = node[key]
+        if not below:  # a leaf of the tree: the added field itself
+            if child is None:
+                del node[key]
+        elif child.__class__ is dict:
+            node[key] = child = dict(child)
+            _drop_null(child, below)
+        elif child.__class__ is list and child:
+            node[key] = child = [dict(i) if i.__class__ is dict else i for i in child]
+            for item in child:
+                if item.__class__ is dict:
+                    _drop_null(item, below)
 
 
 def content_hash(record: Record | dict[str, Any], *, sort_in_place: bool = False) -> str:

@@ -20,6 +20,7 @@ from trialmirror.ingest.parsing.fields import parse_age
 from trialmirror.ingest.parsing.mirror.engine import Draft, Section, ValueParser
 from trialmirror.models import vocab
 from trialmirror.models.vocab import Vocabulary
+from trialmirror.models.record import SecondaryId, Site, blank
 
 _BULLET = re.compile(r"^(?:[•·▪●○◦‣⁃*\-–]|\d{1,3}[.)])\s+")
 _COUNT = re.compile(r"^([\d,]+)(?:\s+(?:patients?|participants?|subjects?|people|persons?))?$", re.I)
@@ -244,7 +245,7 @@ def ids(d: Draft, s: Section) -> None:
     (a mirror does not say which is the sponsor's own study id)."""
     values = [v for line in _values(s) for v in re.split(r"\s*[;,]\s*|\s+", line) if v]
     d.ids.extend(values)
-    secondary = [{"id": v, "kind": None, "domain": None} for v in values
+    secondary = [blank(SecondaryId, id=v) for v in values
                  if v.upper() != d.registry_id.upper()]
     if secondary:
         d.set("identifiers.secondary", (d.get("identifiers.secondary") or []) + secondary)
@@ -261,8 +262,7 @@ def collaborators(d: Draft, s: Section) -> None:
 
 def countries(d: Draft, s: Section) -> None:
     """A list of countries: one site each, with only its country (all the page says)."""
-    d.set("sites", [{"facility": None, "city": None, "state": None, "country": v, "status": None}
-                    for v in dict.fromkeys(_values(s))])
+    d.set("sites", [blank(Site, country=v) for v in dict.fromkeys(_values(s))])
 
 
 def criteria(kind: str) -> ValueParser:

@@ -191,6 +191,7 @@ _FALSE = frozenset({"no", "n", "false", "f", "0"})
 # number of thousands of digits).
 _COUNT = re.compile(r"^\s*(\d{1,3}(?:,\d{3}){0,2}|\d{1,9})\s*$")
 _MAX_COUNT = 10**9
+_NUMBER = re.compile(r"^\s*[-+]?\d{1,4}(?:\.\d{1,12})?\s*$")  # a coordinate, a size
 
 
 def _coerce(value: Any, kind: type) -> Any:
@@ -213,6 +214,11 @@ def _coerce(value: Any, kind: type) -> Any:
             return True if word in _TRUE else False if word in _FALSE else None
         if cls is int and value in (0, 1):
             return value == 1
+    elif kind is float:
+        if cls is str and _NUMBER.match(value):
+            return float(value)
+        if cls is int:
+            return float(value)
     elif kind is list and (cls is str or cls is dict):
         return [value]
     return None
@@ -346,7 +352,8 @@ def _identifiers(d: _Doc, ident: dict[str, Any], aliases: list[str], m: Mapper) 
     for s in d.items(ident, "secondaryIdInfos", "identifiers.secondary"):
         item = {"id": d.line(s, "id", "identifiers.secondary.id"),
                 "kind": m.enum(vocab.SECONDARY_ID_TYPE, s.get("type"), "identifiers.secondary.kind"),
-                "domain": d.line(s, "domain", "identifiers.secondary.domain")}
+                "domain": d.line(s, "domain", "identifiers.secondary.domain"),
+                "link": d.line(s, "link", "identifiers.secondary.link")}
         if item["id"]:
             secondary.append(item)
         elif item["kind"] or item["domain"]:
@@ -478,13 +485,49 @@ def _sponsors(d: _Doc, mod: dict[str, Any] | None, m: Mapper) -> dict[str, Any] 
     return {"lead": lead, "collaborators": collaborators or None}
 
 
+def _contacts(d: _Doc, node: dict[str, Any] | None, key: str, field: str,
+              m: Mapper) -> list[dict[str, Any]] | None:
+    out = []
+    line = d.line
+    for c in d.items(node, key, field):
+        contact = {"name": line(c, "name", field + ".name"),
+                   "role": m.enum(vocab.CONTACT_ROLE, c.get("role"), field + ".role"),
+                   "phone": line(c, "phone", field + ".phone"),
+                   "phone_ext": line(c, "phoneExt", field + ".phone_ext"),
+                   "email": line(c, "email", field + ".email")}
+        if any(contact.values()):
+            out.append(contact)
+    return out or None
+
+
+def _coordinate(d: _Doc, point: dict[str, Any] | None, key: str, field: str, limit: float) -> float | None:
+    value = None if point is None else point.get(key)
+    if value is None:
+        return None
+    if value.__class__ is not float:
+        if value.__class__ is int:
+            return float(value)
+        value = d.drifted(value, float, field)
+        if value is None:
+            return None
+    if -limit <= value <= limit:
+        return float(value)
+    d.m.flag(field, value, "dropped")  # no place on Earth
+    return None
+
+
 def _sites(d: _Doc, mod: dict[str, Any] | None, m: Mapper) -> list[dict[str, Any]] | None:
     sites = []
     line = d.line
     for loc in d.items(mod, "locations", "sites"):
+        point = d.obj(loc, "geoPoint", "sites.latitude")
         site = {"facility": line(loc, "facility", "sites.facility"), "city": line(loc, "city", "sites.city"),
                 "state": line(loc, "state", "sites.state"), "country": line(loc, "country", "sites.country"),
-                "status": m.enum(vocab.SITE_STATUS, loc.get("status"), "sites.status")}
+                "status": m.enum(vocab.SITE_STATUS, loc.get("status"), "sites.status"),
+                "zip": line(loc, "zip", "sites.zip"),
+                "latitude": _coordinate(d, point, "lat", "sites.latitude", 90.0),
+                "longitude": _coordinate(d, point, "lon", "sites.longitude", 180.0),
+                "contacts": _contacts(d, loc, "contacts", "sites.contacts", m)}
         if any(site.values()):
             sites.append(site)
     return sites or None
