@@ -194,7 +194,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
         return {"registry_id": registry_id, "source": name, "from": old.version, "to": new.version,
                 "changes": changes}
 
-    @app.get("/studies/{registry_id}/timeline", summary="Status periods")
+    @app.get("/studies/{registry_id}/timeline", summary="Status periods and their milestones")
     def study_timeline(request: Request, registry_id: StudyId, source: SourceName = None) -> dict[str, Any]:
         registry_id = _id(registry_id)
         store = the_store(request)
@@ -240,7 +240,8 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
             {"registry_id": h.registry_id, "title": h.title, "status": h.status, "phases": h.phases,
              "score": round(h.score, 4), "source": h.source, "version": h.version} for h in hits]}
 
-    @app.get("/feeds/status.atom", summary="Atom feed of the notified events (status changes)",
+    @app.get("/feeds/status.atom",
+             summary="Atom feed of the notified events (status changes, results posted, annotations)",
              response_class=Response)
     def atom(request: Request) -> Response:
         from trialmirror.read.feeds import atom_feed

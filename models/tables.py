@@ -92,7 +92,8 @@ class Event(SQLModel, table=True):
     registry_id: str = Field(max_length=64)
     source: str = Field(max_length=32)
     version: int
-    # new_record | status_change | updated | reparsed (a parser change) | vanished | merged
+    # new_record | status_change | updated | reparsed (a parser change) | results_posted |
+    # annotated | vanished | reappeared | merged (store/events.py EVENT_KINDS)
     kind: str = Field(max_length=32, index=True)
     occurred_at: datetime
     data: str | None = Field(default=None, sa_column=Column(Text))  # JSON details
