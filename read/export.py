@@ -36,7 +36,7 @@ from trialmirror.ingest.sources import REGISTRY
 from trialmirror.read.flat import TABLES, rows
 from trialmirror.read.records import event_items, version_meta
 from trialmirror.store import Store
-from trialmirror.store.search import site_rows
+from trialmirror.store.facets import site_rows
 
 Progress = Callable[[int, int], None]
 VERSION_COLUMNS = ("registry_id", "source", "version", "valid_from", "observed_at", "status",

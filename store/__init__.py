@@ -14,6 +14,7 @@ work is done by its parts:
 - ``rows``: the typed rows all of them take and give back.
 - ``sql``: table handles and the hot statements (on the driver's cursor).
 - ``search``, ``views``: the full-text index and the SQL views of records.
+- ``facets``, ``geo``: the search by MeSH term and by place (side tables, distances).
 - ``service_state``, ``checkpoints``: the scheduled service's tables, bulk sync's.
 """
 

@@ -33,18 +33,12 @@ condition (a case-insensitive substring of a condition, ``%`` and ``_`` literal)
 MeSH (``mesh``): a record matches when the term, case-insensitively, is one of the
 MeSH terms the registry indexed its conditions or interventions with, or one of their
 ancestors in the MeSH tree, by name ("Liver Diseases") or descriptor id ("D008103"):
-so "Liver Diseases" finds a record indexed "Liver Cirrhosis". The terms are rows of
-``search_mesh`` (one per term and ancestor, written with the search row).
-
-Place (``near`` LAT,LON and ``within`` KM, always together): a record matches when
-any of its sites lies within KM kilometres of the point. Two steps (store/geo.py):
-a bounding box on the index of ``search_site`` (the sites' coordinates, written with
-the search row; both ranges of longitude where the circle crosses the antimeridian,
-every longitude where it reaches a pole), then the exact great-circle distance
-(haversine) of each site in the box, in SQL: PostgreSQL's own functions, on SQLite
-:func:`trialmirror.store.geo.distance_km` registered on each connection. The nearest
-site's distance comes with each hit (``distance_km``); without query words the hits
-come nearest first. A site without coordinates is never within any distance.
+so "Liver Diseases" finds a record indexed "Liver Cirrhosis". Place (``near`` LAT,LON
+and ``within`` KM, always together): a record matches when any of its sites lies
+within KM kilometres of the point: a bounding box on an index of the sites'
+coordinates, then the exact great-circle distance; the nearest site's distance comes
+with each hit (``distance_km``), and without query words the hits come nearest
+first. Both read side tables written with the search row (store/facets.py).
 
 Each filter also works alone, without query words: it lists the records it keeps
 (``search --mesh "Liver Diseases"``: all trials of liver diseases).
@@ -64,18 +58,10 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
-from trialmirror.errors import InvalidPlaceError, InvalidQueryError
+from trialmirror.errors import InvalidQueryError
 from trialmirror.models import vocab
-from trialmirror.models.bounds import (
-    CONDITION_CHARS,
-    LATITUDE,
-    LONGITUDE,
-    MESH_CHARS,
-    QUERY_CHARS,
-    QUERY_WORDS,
-    WITHIN_KM,
-)
-from trialmirror.store import abbrev, geo, meta
+from trialmirror.models.bounds import CONDITION_CHARS, MESH_CHARS, QUERY_CHARS, QUERY_WORDS
+from trialmirror.store import abbrev, facets, meta
 
 FIELDS = ("title", "conditions", "interventions", "arms", "criteria", "summary")
 # What the search rows are built by; a store whose rows an older build wrote says so
@@ -188,76 +174,9 @@ def index(conn: Connection, postgres: bool, record: dict[str, Any], source: str,
         else:
             written = _sqlite_index(cursor, row, doc)
         if written:
-            _index_side_rows(cursor, postgres, record)
+            facets.index(cursor, postgres, record)
     finally:
         cursor.close()
-
-
-_MESH_PARTS = (("condition", "conditions"), ("intervention", "interventions"))
-_MESH_LEVELS = (("term", "terms"), ("ancestor", "ancestors"))
-
-
-def mesh_rows(record: dict[str, Any]) -> list[dict[str, Any]]:
-    """The ``search_mesh`` rows of a record: each MeSH term and ancestor of its
-    conditions and interventions (the id upper-case, the term also case-folded)."""
-    mesh = record.get("mesh") or {}
-    rows: list[dict[str, Any]] = []
-    for kind, part in _MESH_PARTS:
-        indexing = mesh.get(part) or {}
-        for level, name in _MESH_LEVELS:
-            for item in indexing.get(name) or []:
-                term, mesh_id = item.get("term"), item.get("id")
-                if term or mesh_id:
-                    rows.append({"registry_id": record["registry_id"], "kind": kind, "level": level,
-                                 "mesh_id": mesh_id.upper() if mesh_id else None, "term": term,
-                                 "term_key": term.casefold() if term else None})
-    return rows
-
-
-def _degrees(value: Any, span: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value) \
-        and value in span
-
-
-def site_rows(record: dict[str, Any]) -> list[dict[str, Any]]:
-    """The ``search_site`` rows of a record: each distinct point its sites are geocoded
-    to (sites of one city share one), skipping a site without both coordinates."""
-    points: dict[tuple[float, float], None] = {}
-    for site in record.get("sites") or []:
-        lat, lon = site.get("latitude"), site.get("longitude")
-        if _degrees(lat, LATITUDE) and _degrees(lon, LONGITUDE):
-            points[(float(lat), float(lon))] = None
-    return [{"registry_id": record["registry_id"], "latitude": lat, "longitude": lon} for lat, lon in points]
-
-
-_MESH_COLUMNS = ("registry_id", "kind", "level", "mesh_id", "term", "term_key")
-_SITE_COLUMNS = ("registry_id", "latitude", "longitude")
-
-
-def _side_sql(postgres: bool) -> dict[str, str]:
-    mark = (lambda c: f"%({c})s") if postgres else (lambda c: f":{c}")  # noqa: E731
-    return {
-        "forget_mesh": f"DELETE FROM search_mesh WHERE registry_id = {mark('registry_id')}",
-        "forget_sites": f"DELETE FROM search_site WHERE registry_id = {mark('registry_id')}",
-        "mesh": f"INSERT INTO search_mesh ({', '.join(_MESH_COLUMNS)}) "
-                f"VALUES ({', '.join(mark(c) for c in _MESH_COLUMNS)})",
-        "sites": f"INSERT INTO search_site ({', '.join(_SITE_COLUMNS)}) "
-                 f"VALUES ({', '.join(mark(c) for c in _SITE_COLUMNS)})",
-    }
-
-
-_SIDE_SQL = {True: _side_sql(True), False: _side_sql(False)}
-
-
-def _index_side_rows(cursor: Any, postgres: bool, record: dict[str, Any]) -> None:
-    """The record's MeSH and site rows, in place of those of the state indexed before."""
-    sql, key = _SIDE_SQL[postgres], {"registry_id": record["registry_id"]}
-    cursor.execute(sql["forget_mesh"], key)
-    cursor.execute(sql["forget_sites"], key)
-    if mesh := mesh_rows(record):
-        cursor.executemany(sql["mesh"], mesh)
-    if sites := site_rows(record):
-        cursor.executemany(sql["sites"], sites)
 
 
 _COLUMNS = ("registry_id", "source", "version", "valid_from", "status", "phases", "conditions_filter",
@@ -338,60 +257,9 @@ def query(q: str = "", *, status: str | None = None, phase: str | None = None,
     if mesh and len(mesh) > MESH_CHARS:
         raise InvalidQueryError(f"the MeSH term is {len(mesh)} characters long; at most {MESH_CHARS}")
     _no_control("MeSH term", mesh or "", _CONTROL_OR_BREAK)
-    point, km = place(near, within)
+    point, km = facets.place(near, within)
     return Query(tuple(terms), status and _canonical("status", status), phase and _canonical("phase", phase),
                  condition or None, mesh or None, point, km)
-
-
-_NUMBER = r"\s*([+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+))\s*"
-_POINT = re.compile(_NUMBER + "," + _NUMBER)
-_KM = re.compile(_NUMBER)
-_NEAR_HELP = (f"give LAT,LON in decimal degrees, latitude first, e.g. 31.23,121.47 (latitude "
-              f"{LATITUDE}, longitude {LONGITUDE})")
-_WITHIN_HELP = f"give kilometres, a number {WITHIN_KM}, e.g. 50"
-
-
-def place(near: str | tuple[float, float] | None,
-          within: str | float | None) -> tuple[tuple[float, float] | None, float | None]:
-    """``near`` (LAT,LON) and ``within`` (KM) as typed -> ((latitude, longitude), km), or
-    (None, None) when neither is given; InvalidPlaceError says what is wrong."""
-    near = near.strip() if isinstance(near, str) else near
-    within = within.strip() if isinstance(within, str) else within
-    if not near and (within is None or within == ""):
-        return None, None
-    if not near:
-        raise InvalidPlaceError(f"within {within!r} needs near: give the point to measure from too, "
-                                "near LAT,LON (e.g. 31.23,121.47)")
-    point = _point(near)
-    if within is None or within == "":
-        raise InvalidPlaceError(f"near {near!r} needs within: give the distance from it too, "
-                                "within KM (kilometres, e.g. 50)")
-    return point, _km(within)
-
-
-def _point(near: str | tuple[float, float]) -> tuple[float, float]:
-    if isinstance(near, str):
-        found = _POINT.fullmatch(near)
-        if found is None:
-            raise InvalidPlaceError(f"near {near!r} is not a place: {_NEAR_HELP}")
-        lat, lon = float(found[1]), float(found[2])
-    else:
-        lat, lon = near
-    for name, value, span in (("latitude", lat, LATITUDE), ("longitude", lon, LONGITUDE)):
-        if not _degrees(value, span):
-            raise InvalidPlaceError(f"near {near!r}: the {name} {value:g} is not {span}; {_NEAR_HELP}")
-    return float(lat), float(lon)
-
-
-def _km(within: str | float) -> float:
-    if isinstance(within, str):
-        found = _KM.fullmatch(within)
-        if found is None:
-            raise InvalidPlaceError(f"within {within!r} is not a distance: {_WITHIN_HELP}")
-        within = float(found[1])
-    if not (isinstance(within, int | float) and math.isfinite(within) and within in WITHIN_KM):
-        raise InvalidPlaceError(f"within {within!r} is out of range: {_WITHIN_HELP}")
-    return float(within)
 
 
 # No stored text holds these (PostgreSQL cannot hold NUL at all: it refused the query);
@@ -458,38 +326,9 @@ def _filters(request: Query) -> tuple[list[str], dict[str, Any]]:
         where.append("d.conditions_filter LIKE :condition ESCAPE '\\'")
         params["condition"] = f"%{_like(request.condition.casefold())}%"
     if request.mesh:
-        where.append("d.registry_id IN (SELECT m.registry_id FROM search_mesh m "
-                     "WHERE m.term_key = :mesh_key OR m.mesh_id = :mesh_id)")
-        params.update(mesh_key=request.mesh.casefold(), mesh_id=request.mesh.upper())
+        where.append(facets.MESH_FILTER)
+        params.update(facets.mesh_params(request.mesh))
     return where, params
-
-
-# The great-circle distance of a site from the point (store/geo.py): on SQLite the
-# function the store registers on each connection, on PostgreSQL the same haversine.
-_SQLITE_KM = f"{geo.SQLITE_FUNCTION}(:lat, :lon, s.latitude, s.longitude)"
-_PG_KM = ("2 * :earth_km * asin(least(1.0, sqrt(power(sin(radians(s.latitude - :lat) / 2), 2) "
-          "+ cos(radians(:lat)) * cos(radians(s.latitude)) * power(sin(radians(s.longitude - :lon) / 2), 2))))")
-
-
-def _place(request: Query, params: dict[str, Any], postgres: bool) -> str:
-    """The join that keeps the records with a site within reach, ``g.km`` the nearest
-    site's distance: the box on the index, then the exact distance (store/geo.py)."""
-    if request.near is None or request.within is None:
-        return ""
-    (lat, lon), within = request.near, request.within
-    bounds = geo.box(lat, lon, within)
-    where = ["s.latitude BETWEEN :lat_low AND :lat_high"]
-    params.update(lat=lat, lon=lon, within=within, earth_km=geo.EARTH_KM, lat_low=bounds.lat_low,
-                  lat_high=bounds.lat_high)
-    if bounds.lon_ranges is not None:
-        ranges = []
-        for n, (west, east) in enumerate(bounds.lon_ranges):
-            ranges.append(f"s.longitude BETWEEN :lon_low{n} AND :lon_high{n}")
-            params.update({f"lon_low{n}": west, f"lon_high{n}": east})
-        where.append("(" + " OR ".join(ranges) + ")")
-    km = _PG_KM if postgres else _SQLITE_KM
-    return (f" JOIN (SELECT s.registry_id, min({km}) AS km FROM search_site s WHERE {' AND '.join(where)} "
-            f"GROUP BY s.registry_id HAVING min({km}) <= :within) g ON g.registry_id = d.registry_id")
 
 
 _HEAD = "SELECT d.registry_id, d.title, d.status, d.phases, {score} AS score, d.source, d.version, {km} AS km "
@@ -499,7 +338,7 @@ def search(conn: Connection, postgres: bool, request: Query, *, limit: int = 20,
            offset: int = 0) -> list[Hit]:
     where, params = _filters(request)
     params.update(limit=limit, offset=offset)
-    joins = _place(request, params, postgres)
+    joins = facets.place_join(request.near, request.within, params, postgres)
     km = "g.km" if joins else "NULL"
     terms = list(request.terms)
     if not terms:
