@@ -17,6 +17,8 @@ from setuptools.command.build_ext import build_ext
 
 # Paths through trialmirror/, so that mypyc names the modules trialmirror.ingest.… .
 COMPILED = ["trialmirror/ingest/parsing/text.py", "trialmirror/ingest/parsing/criteria.py",
+            "trialmirror/ingest/parsing/fields.py", "trialmirror/ingest/parsing/dates.py",
+            "trialmirror/models/vocab.py",
             "trialmirror/ingest/sources/ctgov/parser.py", "trialmirror/ingest/sources/ctgov/doc.py",
             "trialmirror/ingest/sources/ctgov/sections.py", "trialmirror/store/abbrev.py"]
 # The shared library mypyc builds for them lives inside the package too.

@@ -15,17 +15,24 @@ WORDED = (("%B %Y", 2), ("%b %Y", 2), ("%B %d, %Y", 3), ("%b %d, %Y", 3), ("%B %
 NUMERIC_DAY_FIRST = (("%d/%m/%Y", 3),)
 
 
+_SEEN: dict[str, bool] = {}  # a record has ~15 dates, and the registry's days repeat
+
+
 def is_iso(value: str) -> bool:
     """The registry's own form: ``YYYY``, ``YYYY-MM`` or ``YYYY-MM-DD``, a day that exists
     ("2099-02-30" is not one: read as it stands, it would break every date computation)."""
-    if _ISO.match(value) is None:
-        return False
-    if len(value) == 10:
+    known = _SEEN.get(value)
+    if known is not None:
+        return known
+    answer = _ISO.match(value) is not None
+    if answer and len(value) == 10:
         try:
             date.fromisoformat(value)
         except ValueError:
-            return False
-    return True
+            answer = False
+    if len(_SEEN) < 50_000:  # bounded: ~20,000 days in the registry's history
+        _SEEN[value] = answer
+    return answer
 
 
 def iso_date(value: str, extra: tuple[tuple[str, int], ...] = ()) -> str | None:

@@ -83,11 +83,25 @@ class Mapper:
 _AGE = re.compile(r"^\s*(\d{1,4}(?:\.\d{1,4})?)\s*([A-Za-z]*)\s*$")
 
 
+_AGES: dict[str, dict[str, Any]] = {}  # "18 Years" and its like: a few hundred forms
+
+
 def parse_age(text: str | None, path: str, mapper: Mapper) -> dict[str, Any] | None:
     """``"18 Years"`` -> ``{value: 18, unit: YEARS, years: 18}``; "N/A" and blank -> None.
 
     A number without a unit keeps its number (unit and years null, flagged): only the
     source knows whether "18" meant years."""
+    if text is not None:
+        seen = _AGES.get(text)
+        if seen is not None:
+            return dict(seen)  # a copy: the record owns its dicts
+    age = _parse_age(text, path, mapper)
+    if age is not None and age["years"] is not None and text is not None and len(_AGES) < 10_000:
+        _AGES[text] = dict(age)  # only ages read without a flag: a flag is per record
+    return age
+
+
+def _parse_age(text: str | None, path: str, mapper: Mapper) -> dict[str, Any] | None:
     if text is None or not text.strip() or text.strip().upper() in {"N/A", "NA", "NONE"}:
         return None
     match = _AGE.match(text)
