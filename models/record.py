@@ -27,9 +27,9 @@ them deliberately and note it in README.md ("Schema"). Rules:
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, SkipValidation
 from typing_extensions import TypedDict
 
 # A ClinicalTrials.gov id, the key of every source's records: ASCII digits only (``\d``
@@ -39,6 +39,16 @@ NCT_ID = re.compile(r"NCT[0-9]{8}")
 # "actual" | "anticipated", or a word the registry started using, kept verbatim (flagged):
 # a new date kind must not freeze every record at its last stored state.
 DateKind = str
+
+
+# The record's two biggest lists, the sites and the MeSH index (~33 items, ~200 values
+# a record), are not validated again when a record is made: their items are built only
+# by the sources' typed accessors (every value a str, float, bool or null by
+# construction), and checking them again was a third of the parse (benchmarks/README.md).
+# tests/models/test_trusted.py validates them strictly for every corpus record, every
+# mirror sample and drifted documents, so the guarantee is tested, not assumed.
+T = TypeVar("T")
+Trusted = Annotated[T, SkipValidation]
 
 
 class _Frozen(BaseModel):
@@ -338,10 +348,10 @@ class BrowseBranch(TypedDict, closed=True):
 # The registry's MeSH indexing of the conditions (or of the interventions): the
 # terms it matched, their ancestors in the MeSH tree, and its browse index.
 class MeshIndex(_Frozen):
-    terms: list[MeshTerm] | None = None
-    ancestors: list[MeshTerm] | None = None
-    leaves: list[BrowseLeaf] | None = None
-    branches: list[BrowseBranch] | None = None
+    terms: Trusted[list[MeshTerm] | None] = None
+    ancestors: Trusted[list[MeshTerm] | None] = None
+    leaves: Trusted[list[BrowseLeaf] | None] = None
+    branches: Trusted[list[BrowseBranch] | None] = None
 
 
 class Mesh(_Frozen):
@@ -452,7 +462,7 @@ class Record(_Frozen):
     eligibility: Eligibility | None = None
     outcomes: Outcomes | None = None
     sponsors: Sponsors | None = None
-    sites: list[Site] | None = None
+    sites: Trusted[list[Site] | None] = None
     summary: str | None = None
     description: str | None = None
     # Added with the whole record (issue 15); see ADDED_FIELDS.

@@ -25,6 +25,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.models.test_trusted import assert_trusted_lists_valid
 from trialmirror.errors import ParseError
 from trialmirror.ingest.sources import ctgov
 
@@ -33,9 +34,11 @@ pytestmark = pytest.mark.corpus
 # Keys whose values are enumerations in API v2 (whoMasked is kept as it comes).
 ENUM_KEYS = frozenset({"overallStatus", "lastKnownStatus", "type", "studyType", "phases", "allocation",
                        "interventionModel", "primaryPurpose", "observationalModel", "timePerspective",
-                       "masking", "sex", "stdAges", "class", "status"})
+                       "masking", "sex", "stdAges", "class", "status", "role", "relevance", "ipdSharing",
+                       "infoTypes", "samplingMethod", "retention", "statusForNctId"})
 DATE_KEYS = frozenset({"date", "statusVerifiedDate"})
 IDENTITY = ("protocolSection", "identificationModule", "nctId")
+SECTIONS = ("protocolSection", "derivedSection", "documentSection", "annotationSection")
 EXAMPLES = 2_400
 Path_ = tuple[Any, ...]
 
@@ -104,7 +107,9 @@ class Drift:
 def drifts(draw: st.DrawFn) -> Drift:
     rid, original = DOCS[draw(st.integers(0, len(DOCS) - 1))]
     doc = copy.deepcopy(original)
-    proto = doc["protocolSection"]
+    # Mostly the protocol, where most fields are; every section the record maps drifts too.
+    section = draw(st.sampled_from(["protocolSection"] * 3 + [s for s in SECTIONS if s in doc]))
+    proto = doc[section]
     places = _places(proto)
     kind = draw(st.sampled_from(["type", "null", "null_item", "enum", "missing", "extra", "date"]))
     if kind == "enum":
@@ -144,7 +149,7 @@ def drifts(draw: st.DrawFn) -> Drift:
         new = draw(st.sampled_from(["%B %Y", "%b %Y"])).replace("%Y", year).replace(
             "%B", _MONTHS[int(month) - 1]).replace("%b", _MONTHS[int(month) - 1][:3])
         parent[place[-1]] = new
-    return Drift(rid, original, doc, kind, ("protocolSection", *place), new)
+    return Drift(rid, original, doc, kind, (section, *place), new)
 
 
 _MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September",
@@ -182,6 +187,7 @@ def test_a_drifted_document_is_read_and_every_drift_is_flagged(case):
         assert path[:len(IDENTITY)] == IDENTITY[:len(path)] or path == ("protocolSection",), (kind, path, exc)
         assert "nctId" in str(exc) or "protocolSection" in str(exc)
         return
+    assert_trusted_lists_valid(after)  # the lists the model trusts stay what it declares
     added = _flags(after) - _flags(before)
     if kind == "type" and new is None:
         return  # a null, not a type: "not said"

@@ -205,6 +205,15 @@ def iso(date: Any, field: str, m: Mapper) -> str | None:
     return iso
 
 
+def said(item: dict[str, Any]) -> bool:
+    """Whether the source said anything of ``item`` (a value that is not null; false and
+    0 are said). A loop, not ``any(<generator>)``: compiled, it allocates nothing."""
+    for value in item.values():  # noqa: SIM110 - see the docstring
+        if value is not None:
+            return True
+    return False
+
+
 def org(d: Doc, node: dict[str, Any] | None, field: str, m: Mapper, *,
         name_key: str = "name") -> dict[str, Any] | None:
     """An organization ``{name, class}``; None when the source names neither."""

@@ -27,7 +27,7 @@ from trialmirror.ingest.parsing.criteria import split_criteria
 from trialmirror.ingest.parsing.fields import Mapper, build_record, none_if_empty, parse_age
 from trialmirror.ingest.parsing.text import Markup
 from trialmirror.ingest.sources.ctgov import sections
-from trialmirror.ingest.sources.ctgov.doc import NAME, Doc, date_struct, iso, org
+from trialmirror.ingest.sources.ctgov.doc import NAME, Doc, date_struct, iso, org, said
 from trialmirror.models import vocab
 from trialmirror.models.record import Record
 
@@ -65,6 +65,7 @@ _DESIGN_ENUMS = {  # record field -> (designInfo key, vocabulary)
 _OUTCOME_LISTS = (("primary", "primaryOutcomes"), ("secondary", "secondaryOutcomes"),
                   ("other", "otherOutcomes"))  # (record field, API key)
 _TYPED_NAME = re.compile(r"^\s*([^:]+?)\s*:\s*(.+)$")  # "Type: Name", whatever the type
+_STATUS_PATHS = {field: f"status.{field}" for field in (*_DATES, *_DAYS)}  # made once, not per record
 _EXPANDED_ACCESS_TYPES = (("individual", "INDIVIDUAL"), ("intermediate", "INTERMEDIATE"),
                           ("treatment", "TREATMENT"))
 
@@ -205,7 +206,7 @@ def _status(d: Doc, mod: dict[str, Any], m: Mapper) -> dict[str, Any] | None:
         "why_stopped": d.text(mod, "whyStopped", "status.why_stopped"),
     }
     for field, key in _DATES.items():
-        out[field] = date_struct(d, mod.get(key), f"status.{field}", m)
+        out[field] = date_struct(d, mod.get(key), _STATUS_PATHS[field], m)
     verified = mod.get("statusVerifiedDate")
     if verified.__class__ is dict:  # drifted into a struct like the others
         m.flag("status.verified", verified, "coerced")
@@ -215,7 +216,7 @@ def _status(d: Doc, mod: dict[str, Any], m: Mapper) -> dict[str, Any] | None:
         out["verified"] = {"date": day, "kind": None} if day else None
     for field, key in _DAYS.items():
         value = mod.get(key)
-        day = None if value is None or value == "" else iso(value, f"status.{field}", m)
+        day = None if value is None or value == "" else iso(value, _STATUS_PATHS[field], m)
         out[field] = {"date": day, "kind": None} if day else None
     out["delayed_posting"] = d.get(mod, "delayedPosting", bool, "status.delayed_posting")
     out["results_waived"] = d.get(mod, "resultsWaived", bool, "status.results_waived")
@@ -225,8 +226,8 @@ def _status(d: Doc, mod: dict[str, Any], m: Mapper) -> dict[str, Any] | None:
                  "registry_id": d.line(access, "nctId", "status.expanded_access.registry_id"),
                  "status": m.enum(vocab.EXPANDED_ACCESS_STATUS, access.get("statusForNctId"),
                                   "status.expanded_access.status")}
-        out["expanded_access"] = entry if any(v is not None for v in entry.values()) else None
-    return out if any(v is not None for v in out.values()) else None
+        out["expanded_access"] = entry if said(entry) else None
+    return out if said(out) else None
 
 
 def _design(d: Doc, mod: dict[str, Any] | None, m: Mapper) -> dict[str, Any]:
@@ -269,7 +270,7 @@ def _design(d: Doc, mod: dict[str, Any] | None, m: Mapper) -> dict[str, Any]:
     return {
         "study_type": m.enum(vocab.STUDY_TYPE, None if mod is None else mod.get("studyType"), "study_type"),
         "phases": m.enums(vocab.PHASE, None if mod is None else mod.get("phases"), "phases"),
-        "design": design if any(v is not None for v in design.values()) else None,
+        "design": design if said(design) else None,
         "enrollment": {"count": count, "kind": kind} if count is not None or kind else None,
     }
 

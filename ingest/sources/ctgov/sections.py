@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from trialmirror.ingest.parsing.fields import Mapper
-from trialmirror.ingest.sources.ctgov.doc import Doc, date_struct, iso
+from trialmirror.ingest.sources.ctgov.doc import Doc, date_struct, iso, said
 from trialmirror.models import vocab
 
 Item = dict[str, Any]
@@ -20,10 +20,7 @@ _UPLOADED = re.compile(r"^\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}(?::\d{2})?)?$")  # "2
 
 def _said(out: Item) -> Item | None:
     """``out``, or None when the source said none of it (the contract's null)."""
-    for value in out.values():
-        if value is not None:
-            return out
-    return None
+    return out if said(out) else None
 
 
 def _each(d: Doc, node: Item | None, key: str, field: str,
@@ -32,10 +29,8 @@ def _each(d: Doc, node: Item | None, key: str, field: str,
     out = []
     for raw in d.items(node, key, field):
         item = build(raw)
-        for value in item.values():
-            if value is not None:
-                out.append(item)
-                break
+        if said(item):
+            out.append(item)
     return out or None
 
 
@@ -57,7 +52,7 @@ def _contact_list(d: Doc, node: Item | None, key: str, field: str, m: Mapper) ->
                    "phone": line(c, "phone", field + ".phone"),
                    "phone_ext": line(c, "phoneExt", field + ".phone_ext"),
                    "email": line(c, "email", field + ".email")}
-        if any(v is not None for v in contact.values()):
+        if said(contact):
             out.append(contact)
     return out or None
 
@@ -93,14 +88,14 @@ def contacts_locations(d: Doc, mod: Item | None, m: Mapper) -> Item:
                 "latitude": _coordinate(d, point, "lat", "sites.latitude", 90.0),
                 "longitude": _coordinate(d, point, "lon", "sites.longitude", 180.0),
                 "contacts": _contact_list(d, loc, "contacts", "sites.contacts", m)}
-        if any(v is not None for v in site.values()):
+        if said(site):
             sites.append(site)
     officials = []
     for o in d.items(mod, "overallOfficials", "contacts.officials"):
         official = {"name": line(o, "name", "contacts.officials.name"),
                     "affiliation": line(o, "affiliation", "contacts.officials.affiliation"),
                     "role": m.enum(vocab.OFFICIAL_ROLE, o.get("role"), "contacts.officials.role")}
-        if any(v is not None for v in official.values()):
+        if said(official):
             officials.append(official)
     contacts = _said({"central": _contact_list(d, mod, "centralContacts", "contacts.central", m),
                       "officials": officials or None})
