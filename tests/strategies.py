@@ -29,8 +29,13 @@ interventions = st.fixed_dictionaries({
     "description": opt(texts), "arm_labels": opt_list(texts, max_size=2),
     "other_names": opt_list(texts, max_size=2)})
 outcomes = st.fixed_dictionaries({"measure": texts, "time_frame": opt(texts), "description": opt(texts)})
+contacts = st.fixed_dictionaries({"name": opt(texts), "role": opt(st.sampled_from(["CONTACT", "STUDY_CHAIR"])),
+                                  "phone": opt(words), "phone_ext": opt(words), "email": opt(words)})
 sites = st.fixed_dictionaries({"facility": opt(texts), "city": opt(words), "state": opt(words),
-                               "country": opt(words), "status": opt(statuses)})
+                               "country": opt(words), "status": opt(statuses), "zip": opt(words),
+                               "latitude": opt(st.sampled_from([31.22, -33.9])),
+                               "longitude": opt(st.sampled_from([121.46, 18.4])),
+                               "contacts": opt_list(contacts, max_size=2)})
 dates = st.fixed_dictionaries({"date": st.sampled_from(["2010-10", "2011-07-01", "2012"]),
                                "kind": opt(st.sampled_from(["actual", "anticipated"]))})
 
