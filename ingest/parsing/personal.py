@@ -24,6 +24,7 @@ and addressed by its sha256) is the payload without them:
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -63,9 +64,19 @@ def without_personal_details(raw: bytes) -> bytes:
         try:
             doc = orjson.loads(raw)
         except orjson.JSONDecodeError:
-            return masked(raw)
+            return _strict_json(raw)
         return orjson.dumps(doc) if _strip(doc) else raw
     return masked(raw)
+
+
+def _strict_json(raw: bytes) -> bytes:
+    """JSON orjson refuses but Python reads (NaN, Infinity): its keys go all the same;
+    anything else is masked as a page is."""
+    try:
+        doc = json.loads(raw)
+    except (ValueError, RecursionError):
+        return masked(raw)
+    return json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode() if _strip(doc) else raw
 
 
 def _strip(node: Any) -> bool:

@@ -69,7 +69,10 @@ def _everything_stored(store: Store, tmp_path: Path) -> dict[str, bytes]:
     ndjson(store, nd)
     es_bulk(store, es)
     write_tables(store, tmp_path / "csv", "csv")
+    database = Path(store.url.removeprefix("sqlite:///")) if store.url.startswith("sqlite:///") else None
+    files = b"".join(p.read_bytes() for p in database.parent.glob(f"{database.name}*")) if database else b""
     return {
+        "database file": files,  # SQLite: the file and its write-ahead log, as they are on disk
         "versions": "\n".join(versions).encode(),
         "raw archive": b"\n".join(store.raw(sha) or b"" for sha in shas),
         "drift table": orjson.dumps([r._asdict() for r in store.drift()], default=str),
@@ -100,6 +103,8 @@ def test_kept_by_default_as_published(store, settings, tmp_path):
     assert set(_left(places["raw archive"])) == set(planted.PLANTED) - {planted.FLAG["value"]}
     assert planted.FLAG["value"] in places["drift table"].decode()
     assert set(_left(places["ndjson"])) == set(planted.PLANTED)
+    if places["database file"]:  # the search of the file's bytes finds what is there
+        assert set(_left(places["database file"])) == set(planted.PLANTED)
 
 
 def test_the_raw_archive_keeps_the_payload_without_them_addressed_by_those_bytes(store, settings):

@@ -101,3 +101,11 @@ def test_a_mirror_page_with_contacts_parses_the_same_once_masked():
     assert b"555-0142-7788" not in kept and b"plantedname@example.org" not in kept
     assert b"Quilla Plantedname" in kept  # a name on a page cannot be told apart (README says so)
     assert ictrp.parse(kept, planted.NCT) == ictrp.parse(page, planted.NCT)
+
+
+def test_json_orjson_refuses_loses_the_keys_all_the_same():
+    raw = orjson.dumps(planted.document())[:-1] + b', "odd": NaN}'  # not JSON, but Python reads it
+    kept = without_personal_details(raw)
+    assert _left(kept) == [] and b'"odd":NaN' in kept
+    broken = orjson.dumps(planted.document())[:-20]  # cut short: no JSON at all
+    assert b"quilla.plantedname@example.org" not in without_personal_details(broken)
