@@ -17,7 +17,8 @@ from setuptools.command.build_ext import build_ext
 
 # Paths through trialmirror/, so that mypyc names the modules trialmirror.ingest.… .
 COMPILED = ["trialmirror/ingest/parsing/text.py", "trialmirror/ingest/parsing/criteria.py",
-            "trialmirror/ingest/sources/ctgov/parser.py", "trialmirror/store/abbrev.py"]
+            "trialmirror/ingest/sources/ctgov/parser.py", "trialmirror/ingest/sources/ctgov/doc.py",
+            "trialmirror/ingest/sources/ctgov/sections.py", "trialmirror/store/abbrev.py"]
 # The shared library mypyc builds for them lives inside the package too.
 GROUP = "trialmirror._native"
 # Stands in for the compiled modules until build_ext runs mypyc (see OptionalBuildExt).

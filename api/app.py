@@ -22,16 +22,18 @@ from fastapi.responses import JSONResponse, Response
 from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from trialmirror.errors import InvalidQueryError, StorageError, TrialmirrorError
+from trialmirror.errors import InvalidPlaceError, InvalidQueryError, StorageError, TrialmirrorError
 from trialmirror.ingest.sources import LIVE, MIRRORS, SOURCES, ctgov
 from trialmirror.models.bounds import (
     CONDITION_CHARS,
     FEED_LIMIT,
+    MESH_CHARS,
     QUERY_CHARS,
     SEARCH_LIMIT,
     SEARCH_OFFSET,
     SEQ,
     VERSION,
+    WITHIN_KM,
     Bound,
 )
 from trialmirror.read.records import (
@@ -194,7 +196,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
         return {"registry_id": registry_id, "source": name, "from": old.version, "to": new.version,
                 "changes": changes}
 
-    @app.get("/studies/{registry_id}/timeline", summary="Status periods")
+    @app.get("/studies/{registry_id}/timeline", summary="Status periods and their milestones")
     def study_timeline(request: Request, registry_id: StudyId, source: SourceName = None) -> dict[str, Any]:
         registry_id = _id(registry_id)
         store = the_store(request)
@@ -229,18 +231,32 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
                                                    "'Active, not recruiting', ...")] = None,
                phase: Annotated[str | None, Query(max_length=32, description="PHASE2, 2, 'Phase 2', ...")] = None,
                condition: Annotated[str | None, Query(max_length=CONDITION_CHARS)] = None,
+               mesh: Annotated[str | None, Query(
+                   max_length=MESH_CHARS, description="A MeSH term or descriptor id: records whose conditions "
+                   "or interventions are indexed with it or a term below it ('Liver Diseases', D008103)")] = None,
+               near: Annotated[str | None, Query(
+                   max_length=64, description="LAT,LON in decimal degrees (with within): records with a site "
+                   "within that distance", examples=["31.23,121.47"])] = None,
+               within: Annotated[float | None, Query(
+                   gt=WITHIN_KM.low, le=WITHIN_KM.high, description="Kilometres from near")] = None,
                limit: Annotated[int, whole(SEARCH_LIMIT)] = 20,
                offset: Annotated[int, whole(SEARCH_OFFSET)] = 0) -> dict[str, Any]:
         try:
-            hits = the_store(request).search(q, status=status, phase=phase, condition=condition,
-                                             limit=limit, offset=offset)
+            hits = the_store(request).search(q, status=status, phase=phase, condition=condition, mesh=mesh,
+                                             near=near, within=within, limit=limit, offset=offset)
+        except InvalidPlaceError as exc:  # a malformed parameter, as a number out of range is
+            raise HTTPException(422, str(exc)) from exc
         except InvalidQueryError as exc:
             raise HTTPException(400, str(exc)) from exc
+        by_place = near is not None
         return {"query": q, "items": [
             {"registry_id": h.registry_id, "title": h.title, "status": h.status, "phases": h.phases,
-             "score": round(h.score, 4), "source": h.source, "version": h.version} for h in hits]}
+             "score": round(h.score, 4), "source": h.source, "version": h.version,
+             **({"distance_km": None if h.distance_km is None else round(h.distance_km, 3)} if by_place else {})}
+            for h in hits]}
 
-    @app.get("/feeds/status.atom", summary="Atom feed of the notified events (status changes)",
+    @app.get("/feeds/status.atom",
+             summary="Atom feed of the notified events (status changes, results posted, annotations)",
              response_class=Response)
     def atom(request: Request) -> Response:
         from trialmirror.read.feeds import atom_feed

@@ -6,6 +6,7 @@ from datetime import datetime
 from pathlib import Path
 
 import click
+import orjson
 from rich.markup import escape
 from rich.text import Text
 
@@ -21,19 +22,29 @@ from trialmirror.models.bounds import SEARCH_LIMIT, SEQ
               help="Only this overall status (completed, recruiting, 'Active, not recruiting', ...).")
 @click.option("--phase", default=None, help="Only records with this phase (1, 2, 'Phase 2', PHASE2, NA, ...).")
 @click.option("--condition", default=None, help="Only records with a condition containing this text.")
+@click.option("--mesh", default=None, metavar="TERM",
+              help="Only records whose conditions or interventions the registry indexed with this MeSH "
+                   "term or a term below it ('Liver Diseases' finds 'Liver Cirrhosis'), by name or id (D008103).")
+@click.option("--near", default=None, metavar="LAT,LON",
+              help="With --within: only records with a site within that distance of this point "
+                   "(decimal degrees, latitude first: 31.23,121.47).")
+@click.option("--within", default=None, metavar="KM", help="With --near: the distance, in kilometres.")
 @click.option("--limit", type=whole(SEARCH_LIMIT), default=20, show_default=True)
 @click.option("--reindex", is_flag=True, help="Rebuild the index from the stored versions first.")
 @json_option
 @click.pass_obj
 def search_cmd(obj: Context, query: str, status: str | None, phase: str | None,
-               condition: str | None, limit: int, reindex: bool, as_json: bool) -> None:
+               condition: str | None, mesh: str | None, near: str | None, within: str | None,
+               limit: int, reindex: bool, as_json: bool) -> None:
     """Full-text search over the newest version of every record (titles, conditions,
     interventions, arms, criteria, summary), best first: every word, and every "quoted
-    phrase", must match."""
+    phrase", must match. Without a query, the records the filters keep (nearest first
+    with --near)."""
     from trialmirror.store.search import query as checked
 
     try:  # before a reindex: a mistyped filter is said at once
-        request = checked(query, status=status, phase=phase, condition=condition)
+        request = checked(query, status=status, phase=phase, condition=condition, mesh=mesh, near=near,
+                          within=within)
     except InvalidQueryError as exc:
         fail(str(exc), 2)
     if reindex:
@@ -43,19 +54,25 @@ def search_cmd(obj: Context, query: str, status: str | None, phase: str | None,
         obj.err.print("the search index was built by an older trialmirror (ranking and "
                       "abbreviations differ): `trialmirror search --reindex` rebuilds it", highlight=False)
     hits = obj.store.search(request, limit=limit)
+    by_place = request.near is not None
     if as_json:
         emit_json([{"registry_id": h.registry_id, "title": h.title, "status": h.status,
-                         "phases": h.phases, "score": round(h.score, 4), "source": h.source,
-                         "version": h.version} for h in hits])
+                    "phases": h.phases, "score": round(h.score, 4), "source": h.source,
+                    "version": h.version, **({"distance_km": _km(h.distance_km)} if by_place else {})}
+                   for h in hits])
         return
-    table = Table("#", "record", "status", "phases", "title", "score")
+    table = Table("#", "record", "status", "phases", "title", "score", *(["km"] if by_place else []))
     for n, h in enumerate(hits, 1):
         table.add_row(str(n), h.registry_id, h.status or "", ", ".join(h.phases), escape(h.title or ""),
-                      f"{h.score:.2f}")
+                      f"{h.score:.2f}", *([f"{h.distance_km:.1f}"] if by_place else []))
     obj.out.print(table)
     if not hits:
         obj.err.print("no match; `trialmirror search --reindex` if records were stored before the "
                       "index existed", highlight=False)
+
+
+def _km(distance: float | None) -> float | None:
+    return None if distance is None else round(distance, 3)  # metres: the geocode is a city's
 
 
 @app.command("serve")
@@ -79,10 +96,11 @@ def serve_cmd(obj: Context, host: str, port: int) -> None:
 
 
 @app.command("export")
-@click.option("--format", "fmt", type=click.Choice(["ndjson", "csv", "parquet", "es-bulk"]),
+@click.option("--format", "fmt", type=click.Choice(["ndjson", "csv", "parquet", "es-bulk", "es-mapping"]),
               required=True)
 @click.option("--output", "-o", type=click.Path(path_type=Path), default=None,
-              help="A file (ndjson, es-bulk; default stdout) or a folder (csv, parquet; default export/).")
+              help="A file (ndjson, es-bulk, es-mapping; default stdout) or a folder (csv, parquet; "
+                   "default export/).")
 @click.option("--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
               help="Each record as it was on this date (YYYY-MM-DD); not with es-bulk.")
 @click.option("--after", type=whole(SEQ), default=0, show_default=True,
@@ -94,13 +112,19 @@ def export_cmd(obj: Context, fmt: str, output: Path | None, as_of: datetime | No
     """Export the newest (or --as-of) normalized record of every study.
 
     ndjson: one stored record a line. csv / parquet: flat tables (study, study_condition,
-    study_arm, study_intervention, study_criterion, study_outcome, study_site, versions,
-    changes). es-bulk: Elasticsearch/OpenSearch bulk NDJSON of the records changed after
-    --after; the new cursor is printed on stderr as `next cursor: N`.
+    study_arm, study_intervention, study_criterion, study_outcome, study_site, study_mesh,
+    study_browse_branch, study_reference, study_official, versions, changes). es-bulk:
+    Elasticsearch/OpenSearch bulk NDJSON of the records changed after --after; the new
+    cursor is printed on stderr as `next cursor: N`. es-mapping: the index's mapping for
+    es-bulk's documents (site coordinates as geo_point, MeSH terms as keyword).
     """
 
     from trialmirror.read import export
 
+    if fmt == "es-mapping":  # no store needed: the mapping is the code's
+        with export.output(output) as out:
+            out.write(orjson.dumps(export.ES_MAPPING, option=orjson.OPT_INDENT_2) + b"\n")
+        return
     day = as_of.date().isoformat() if as_of else None
     if fmt == "parquet":  # before the progress bar starts
         export.require_parquet()

@@ -23,7 +23,7 @@ from trialmirror.cli.app import (
 )
 from trialmirror.ingest.sources import LIVE, MIRRORS, SOURCES
 from trialmirror.models.bounds import FEED_LIMIT, SEQ, VERSION
-from trialmirror.store.events import EVENT_KINDS
+from trialmirror.store.events import EVENT_KINDS, MILESTONE_EVENTS
 from trialmirror.store.rows import VersionRow
 
 
@@ -103,8 +103,9 @@ def timeline_cmd(obj: Context, registry_id: str, source_name: str | None, as_jso
     for r in rows:
         kinds = sorted({c["kind"] for c in orjson.loads(r.diff)}) if r.diff else None
         what = "first version" if kinds is None else (", ".join(kinds) or "no change in the record")
-        obj.out.print(escape(f"v{r.version}  {r.valid_from or '?':10}  {r.overall_status or '?':24}  {what}"),
-                  highlight=False)
+        said = "; ".join(e["what"] for p in periods for e in p.events if e["version"] == r.version)
+        obj.out.print(escape(f"v{r.version}  {r.valid_from or '?':10}  {r.overall_status or '?':24}  {what}"
+                             + (f"  — {said}" if said else "")), highlight=False)
 
 
 @app.command("reconcile")
@@ -208,6 +209,7 @@ def changes_cmd(obj: Context, after: int, kind: str | None, limit: int | None,
     for name in source_names:
         source_named(name)
     from trialmirror.read.records import event_items
+    from trialmirror.read.timeline import milestone_text
 
     items = event_items(obj.store.events(after=after, kind=kind, limit=limit,
                                          sources=list(source_names) or None))
@@ -221,6 +223,8 @@ def changes_cmd(obj: Context, after: int, kind: str | None, limit: int | None,
             detail = f"{i['status']['old']} → {i['status']['new']}" + (f" ({detail})" if detail else "")
         elif i["kind"] == "new_record" and i.get("status"):
             detail = str(i["status"]["new"])
+        elif i["kind"] in MILESTONE_EVENTS:
+            detail = milestone_text(i["kind"], i) or ""
         table.add_row(str(i["seq"]), i["registry_id"], i["source"], str(i["version"]), i["kind"],
                       detail, i["occurred_at"][:19])
     obj.out.print(table)

@@ -13,6 +13,7 @@ from trialmirror.cli.app import Context, Table, app, emit_json, fail, json_optio
 from trialmirror.errors import TrialmirrorError
 from trialmirror.ingest.runs.pipeline import Ingestor, RecordResult, RunSummary, sync
 from trialmirror.ingest.sources import HISTORY, LIVE, SOURCES, registry_first
+from trialmirror.read.timeline import milestone_text
 from trialmirror.schedules.dispatch import Enqueued, dispatch
 
 PROGRESS_THRESHOLD = 5  # show a progress bar from this many records up
@@ -30,6 +31,8 @@ def _result_row(result: RecordResult) -> tuple[str, ...]:
             detail += f" {status['old']} → {status['new']}"
         if event["data"]["kinds"]:
             detail += f" ({', '.join(event['data']['kinds'])})"
+        for news in result.events[1:]:  # the version's milestones: results posted, annotated
+            detail += f"; {milestone_text(news['kind'], news['data']) or news['kind']}"
     return (result.registry_id, result.source, result.outcome,
             "" if result.version is None else str(result.version), detail)
 

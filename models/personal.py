@@ -24,6 +24,10 @@ PERSONAL_FIELDS = (
     "contacts.officials.name",
     "sponsors.responsible_party.investigator_name", "sponsors.responsible_party.investigator_title",
     "sponsors.responsible_party.old_name_title",
+    # The registry's note on unposted results names the responsible party as free text,
+    # a person's "name, title, organization" whatever the party's type (9 corpus records:
+    # "Jaimee Heffner, Associate Professor, ..." on a SPONSOR-type record).
+    "annotations.unposted_responsible_party",
 )
 # Drift flags at these paths hold a whole item, list or module that may carry the fields
 # above (a contact object where a list goes is "coerced" with the object as its value; a

@@ -9,6 +9,8 @@
   diff against the version before it.
 - ``drift_flag``: one row per drift flag of a stored version (its ``unmapped``
   entries), so new registry values are countable across the store.
+- ``search_doc``, ``search_mesh``, ``search_site``: the search index, one row per
+  record (its text and filters), and its MeSH terms and site coordinates.
 - ``event``: append-only, ``seq`` increases monotonically; consumers keep a
   cursor (the change feed, status notifications).
 - ``watch``, ``lease``, ``notify_cursor``, ``delivery``, ``store_meta``: the
@@ -92,7 +94,8 @@ class Event(SQLModel, table=True):
     registry_id: str = Field(max_length=64)
     source: str = Field(max_length=32)
     version: int
-    # new_record | status_change | updated | reparsed (a parser change) | vanished | merged
+    # new_record | status_change | updated | reparsed (a parser change) | results_posted |
+    # annotated | vanished | reappeared | merged (store/events.py EVENT_KINDS)
     kind: str = Field(max_length=32, index=True)
     occurred_at: datetime
     data: str | None = Field(default=None, sa_column=Column(Text))  # JSON details
@@ -135,6 +138,36 @@ class SearchDoc(SQLModel, table=True):
     arms: str | None = Field(default=None, sa_column=Column(Text))
     criteria: str | None = Field(default=None, sa_column=Column(Text))
     summary: str | None = Field(default=None, sa_column=Column(Text))
+
+
+class SearchMesh(SQLModel, table=True):
+    """A MeSH term of a record's search row: the registry's indexing of its conditions or
+    interventions, a term it matched or one of the term's ancestors in the MeSH tree
+    (store/search.py; ``search --mesh``). ``term_key``: the term case-folded, what a search matches."""
+
+    __tablename__ = "search_mesh"
+    __table_args__ = (Index("ix_search_mesh_key", "term_key"), Index("ix_search_mesh_id", "mesh_id"))
+
+    id: int | None = Field(default=None, primary_key=True)
+    registry_id: str = Field(max_length=64, index=True)
+    kind: str = Field(max_length=16)  # condition | intervention
+    level: str = Field(max_length=16)  # term | ancestor
+    mesh_id: str | None = Field(default=None, max_length=32)  # "D008103"
+    term: str | None = Field(default=None, sa_column=Column(Text))
+    term_key: str | None = Field(default=None, sa_column=Column(Text))
+
+
+class SearchSite(SQLModel, table=True):
+    """The coordinates of a site of a record's search row (``search --near``): the
+    bounding box of a distance search runs on its index (store/geo.py)."""
+
+    __tablename__ = "search_site"
+    __table_args__ = (Index("ix_search_site_point", "latitude", "longitude"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    registry_id: str = Field(max_length=64, index=True)
+    latitude: float
+    longitude: float
 
 
 # --- the scheduled service (schedules/) -------------------------------------------------

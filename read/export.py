@@ -6,7 +6,9 @@ current on ``as_of``). NDJSON lines are the records exactly as stored. Flat
 tables are :data:`trialmirror.read.flat.TABLES` plus ``versions`` (every stored version)
 and ``changes`` (the event log). ``es-bulk`` writes an ``index`` action and the
 record for every record with an event after a cursor, and returns the new cursor,
-so an index is kept current incrementally.
+so an index is kept current incrementally; a record whose sites have coordinates
+also carries them as ``site_locations`` (``[{lat, lon}]``), which :data:`ES_MAPPING`
+(``es-mapping``) maps as a ``geo_point``, beside the MeSH terms as ``keyword``.
 
 Files are written whole or not at all: each goes to a temporary name beside it and
 is renamed into place once complete (:func:`output`, :func:`write_tables`), so a full
@@ -34,6 +36,7 @@ from trialmirror.ingest.sources import REGISTRY
 from trialmirror.read.flat import TABLES, rows
 from trialmirror.read.records import event_items, version_meta
 from trialmirror.store import Store
+from trialmirror.store.facets import site_rows
 
 Progress = Callable[[int, int], None]
 VERSION_COLUMNS = ("registry_id", "source", "version", "valid_from", "observed_at", "status",
@@ -147,8 +150,9 @@ def _columns(name: str) -> tuple[str, ...]:
 
 # Parquet column types; every other column is a string.
 _INT = {"version", "enrollment_count", "position", "seq", "upstream_version"}
-_FLOAT = {"min_age_years", "max_age_years"}
-_BOOL = {"healthy_volunteers"}
+_FLOAT = {"min_age_years", "max_age_years", "latitude", "longitude"}
+_BOOL = {"healthy_volunteers", "has_results", "has_dmc", "fda_regulated_drug", "fda_regulated_device",
+         "patient_registry"}
 _BATCH = 10_000
 
 
@@ -282,6 +286,33 @@ def write_tables(store: Store, directory: Path, fmt: str, *, as_of: str | None =
     return counts
 
 
+_KEYWORD: dict[str, Any] = {"type": "keyword"}
+_MESH_TERM = {"properties": {"id": _KEYWORD, "term": _KEYWORD}}
+_MESH_INDEX = {"properties": {
+    "terms": _MESH_TERM, "ancestors": _MESH_TERM,
+    "leaves": {"properties": {"id": _KEYWORD, "name": _KEYWORD, "as_found": _KEYWORD, "relevance": _KEYWORD}},
+    "branches": {"properties": {"abbrev": _KEYWORD, "name": _KEYWORD}}}}
+# The index's mapping for es-bulk's documents (``PUT /trials`` with it before the first
+# bulk): what dynamic mapping would get wrong. The rest is left to dynamic mapping.
+ES_MAPPING: dict[str, Any] = {"mappings": {"properties": {
+    "registry_id": _KEYWORD,
+    "site_locations": {"type": "geo_point"},  # every site's point, for geo_distance queries
+    "mesh": {"properties": {"conditions": _MESH_INDEX, "interventions": _MESH_INDEX}},
+    "sites": {"properties": {"zip": _KEYWORD, "latitude": {"type": "double"},
+                             "longitude": {"type": "double"}}},
+}}}
+
+
+def es_document(record: str) -> bytes:
+    """A stored record as es-bulk's document: as stored, plus ``site_locations`` when
+    any site has coordinates (a geo_point wants ``{lat, lon}`` in one field)."""
+    if '"latitude":' not in record:  # no site of it has the key: nothing to add
+        return record.encode()
+    data = orjson.loads(record)
+    points = [{"lat": p["latitude"], "lon": p["longitude"]} for p in site_rows(data)]
+    return orjson.dumps({**data, "site_locations": points}) if points else record.encode()
+
+
 def es_bulk(store: Store, out: IO[bytes], *, after: int = 0, index: str = "trials") -> tuple[int, int]:
     """Bulk NDJSON (an action line, then the record) for every record with a registry
     event after ``after``; returns (documents written, the new cursor)."""
@@ -296,5 +327,5 @@ def es_bulk(store: Store, out: IO[bytes], *, after: int = 0, index: str = "trial
     newest = [r for r in store.newest_registry_versions(REGISTRY) if r.registry_id in changed]
     for row, record in store.records(newest):
         action = {"index": {"_index": index, "_id": row.registry_id}}
-        out.write(orjson.dumps(action) + b"\n" + record.encode() + b"\n")
+        out.write(orjson.dumps(action) + b"\n" + es_document(record) + b"\n")
     return len(newest), cursor

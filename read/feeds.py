@@ -12,6 +12,7 @@ from typing import Any
 import orjson
 from lxml import etree
 
+from trialmirror.read.timeline import milestone_text
 from trialmirror.store import Store
 from trialmirror.store.rows import EventRow
 
@@ -41,8 +42,10 @@ class Notice:
         status = self.data.get("status") or {}
         if self.kind == "status_change":
             return f"{self.registry_id} [{self.source}]: {status.get('old')} → {status.get('new')}"
+        milestone = milestone_text(self.kind, self.data)
+        if milestone is not None:
+            return f"{self.registry_id} [{self.source}]: {milestone}"
         return f"{self.registry_id} [{self.source}]: {self.kind} (version {self.version})"
-
 
 
 def notices(rows: list[EventRow], kinds: frozenset[str], produced_by: frozenset[str]) -> list[Notice]:
@@ -75,7 +78,7 @@ def atom_feed(store: Store, kinds: frozenset[str], produced_by: frozenset[str]) 
     latest = _latest_notices(store, kinds, produced_by, ATOM_ENTRIES)
     feed = etree.Element(f"{{{ATOM_NS}}}feed", nsmap={None: ATOM_NS})
     etree.SubElement(feed, f"{{{ATOM_NS}}}id").text = "urn:trialmirror:notifications"
-    etree.SubElement(feed, f"{{{ATOM_NS}}}title").text = "trialmirror: status changes"
+    etree.SubElement(feed, f"{{{ATOM_NS}}}title").text = "trialmirror: notifications"
     etree.SubElement(feed, f"{{{ATOM_NS}}}updated").text = (
         latest[0].occurred_at if latest else "1970-01-01T00:00:00+00:00")
     for notice in latest:

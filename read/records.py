@@ -11,10 +11,11 @@ from typing import Any
 import orjson
 
 from trialmirror.ingest.sources import HISTORY, LIVE, REGISTRY, SOURCES
-from trialmirror.read.timeline import status_periods
+from trialmirror.read.timeline import Period, status_periods, with_milestones
 from trialmirror.store import Store
 from trialmirror.store.canonical import content_of
 from trialmirror.store.diff import diff
+from trialmirror.store.events import MILESTONE_EVENTS
 from trialmirror.store.rows import EventRow, VersionMeta, VersionRow
 
 
@@ -109,15 +110,16 @@ def timeline_source(store: Store, registry_id: str, source: str | None) -> str:
     return source
 
 
-def timeline(store: Store, registry_id: str, source: str) -> tuple[list[Any], list[VersionRow]]:
-    """(status periods, version rows) of one source."""
+def timeline(store: Store, registry_id: str, source: str) -> tuple[list[Period], list[VersionRow]]:
+    """(status periods with their milestones, version rows) of one source."""
     rows = store.versions(registry_id, source)
     if not rows:
         raise NotStored(f"no stored version of {registry_id} from {source}; "
                         f"run `trialmirror backfill {registry_id}` first")
     periods = status_periods([(r.version, r.valid_from or r.observed_at.date().isoformat(),
                                r.overall_status) for r in rows])
-    return periods, rows
+    events = store.events(registry_id=registry_id, sources=[source], kinds=list(MILESTONE_EVENTS))
+    return with_milestones(periods, [(e.version, e.kind, orjson.loads(e.data or "{}")) for e in events]), rows
 
 
 def event_items(rows: list[EventRow]) -> list[dict[str, Any]]:

@@ -3,9 +3,10 @@
 Each target keeps a cursor (the last event ``seq`` it dealt with) in the store, so
 a restart neither drops nor repeats a delivery: the cursor moves only after the
 target took the event. Which events notify: kinds in ``TRIALMIRROR_NOTIFY_KINDS``
-(``status_change`` by default) of versions made by ``TRIALMIRROR_NOTIFY_PRODUCED_BY``
-(``fetch`` by default: a backfill's or a reparse's versions describe the past).
-A record's first version is a ``new_record`` event, never a status change.
+(``status_change``, ``results_posted`` and ``annotated`` by default) of versions made
+by ``TRIALMIRROR_NOTIFY_PRODUCED_BY`` (``fetch`` by default: a backfill's or a
+reparse's versions describe the past). A record's first version is a ``new_record``
+event, never a status change nor results posted.
 
 Webhook: ``POST TRIALMIRROR_WEBHOOK_URL`` with the event as JSON, the headers
 ``X-Trialmirror-Signature: sha256=<hex HMAC-SHA256 of the body with

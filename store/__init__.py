@@ -14,6 +14,7 @@ work is done by its parts:
 - ``rows``: the typed rows all of them take and give back.
 - ``sql``: table handles and the hot statements (on the driver's cursor).
 - ``search``, ``views``: the full-text index and the SQL views of records.
+- ``facets``, ``geo``: the search by MeSH term and by place (side tables, distances).
 - ``service_state``, ``checkpoints``: the scheduled service's tables, bulk sync's.
 """
 
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
+from typing import Any
 
 import orjson
 from sqlalchemy import Connection
@@ -76,9 +78,9 @@ class Store:
     # --- the search index -------------------------------------------------------
 
     def search(self, q: str | search.Query = "", *, limit: int = 20, offset: int = 0,
-               **filters: str | None) -> list[search.Hit]:
+               **filters: Any) -> list[search.Hit]:
         """Records whose newest registry version matches ``q`` (see trialmirror.store.search):
-        its words, and ``filters`` (status, phase, condition) as typed, checked by
+        its words, and ``filters`` (status, phase, condition, mesh, near and within) as typed, checked by
         :func:`search.query` first (InvalidQueryError), unless ``q`` is a checked query."""
         request = q if isinstance(q, search.Query) else search.query(q, **filters)
         with self.db.tx() as conn:

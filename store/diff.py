@@ -17,6 +17,7 @@ A change is ``{path, op, old, new, kind}``:
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import re
 from typing import Any
@@ -33,13 +34,31 @@ LIST_KEYS: dict[str, tuple[str, ...]] = {
     "outcomes.secondary": ("measure",),
     "outcomes.other": ("measure",),
     "sites": ("facility", "city", "country"),
+    "sites.contacts": ("name",),
     "sponsors.collaborators": ("name",),
     "identifiers.secondary": ("id",),
+    "contacts.central": ("name",),
+    "contacts.officials": ("name",),
+    "references.citations": ("pmid", "citation"),
+    "references.citations.retractions": ("pmid",),
+    "references.links": ("url",),
+    "references.available_ipds": ("id", "type"),
+    **{f"mesh.{of}.{terms}": ("id",) for of in ("conditions", "interventions")
+       for terms in ("terms", "ancestors", "leaves")},
+    "mesh.conditions.branches": ("abbrev",),
+    "mesh.interventions.branches": ("abbrev",),
+    "documents.large_docs": ("filename",),
+    "annotations.unposted_events": ("type", "date"),
+    # A violation notice is the FDA's: its type and the day the FDA issued it.
+    "annotations.violation_events": ("type", "issued"),
     "unmapped": ("path",),
 }
 
-# Change kind by schema path: exact matches first, then the longest prefix.
+# Change kind by schema path: exact matches first, then the longest dotted prefix.
 KINDS_EXACT = {"status": "status", "status.overall": "status", "status.why_stopped": "status"}
+_RESULTS = ("results_first_submitted", "results_first_submitted_qc", "results_first_posted",
+            "disposition_first_submitted", "disposition_first_submitted_qc",
+            "disposition_first_posted", "delayed_posting", "results_waived")
 KINDS: dict[str, str] = {
     "status": "dates", "titles": "titles", "identifiers": "identifiers",
     "registry_id": "identifiers", "study_type": "design", "design": "design",
@@ -48,15 +67,31 @@ KINDS: dict[str, str] = {
     "eligibility": "eligibility", "outcomes": "outcomes", "sponsors": "sponsors",
     "sites": "sites", "summary": "description", "description": "description",
     "unmapped": "unmapped",
+    # The whole record (issue 15). Results: whether they are posted, their milestones,
+    # and the registry's tracking of their submissions.
+    "has_results": "results", **{f"status.{name}": "results" for name in _RESULTS},
+    "registry_info.submission_tracking": "results",
+    "status.expanded_access": "expanded_access", "design.expanded_access_types": "expanded_access",
+    "design.expanded_access_referrers": "expanded_access",
+    "contacts": "contacts", "oversight": "oversight", "references": "references",
+    "ipd_sharing": "ipd_sharing", "mesh": "mesh", "documents": "documents",
+    "annotations": "annotations", "registry_info": "registry_info",
+    "registry_info.removed_countries": "sites",
 }
 
 Change = dict[str, Any]
 
 
+@functools.cache  # a record has a few hundred schema paths at most
 def kind_of(schema_path: str) -> str:
     if schema_path in KINDS_EXACT:
         return KINDS_EXACT[schema_path]
-    return KINDS.get(schema_path.split(".", 1)[0], "other")
+    path = schema_path
+    while path not in KINDS:
+        if "." not in path:
+            return "other"
+        path = path.rsplit(".", 1)[0]
+    return KINDS[path]
 
 
 def _join(path: str, name: str) -> str:

@@ -27,7 +27,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError
 
 from trialmirror.errors import ConfigError, StorageError, require_extra
-from trialmirror.store import faults, schema
+from trialmirror.store import faults, geo, schema
 
 # PostgreSQL advisory locks (transaction-scoped). Order: record lock, then event lock.
 EVENT_LOCK = 0x7472_6D69  # "trmi": orders event appends, so seq follows commit order
@@ -47,7 +47,14 @@ def dumps(value: Any) -> str:
     return orjson.dumps(value).decode()
 
 
+def _sqlite_functions(dbapi_conn: Any) -> None:
+    # The search by place's exact distance (store/search.py): SQLite's own math
+    # functions are a compile-time option that Python's sqlite3 may lack.
+    dbapi_conn.create_function(geo.SQLITE_FUNCTION, 4, geo.distance_km, deterministic=True)
+
+
 def _sqlite_connect(dbapi_conn: Any, _record: Any) -> None:
+    _sqlite_functions(dbapi_conn)
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")
@@ -67,6 +74,7 @@ def _sqlite_begin(conn: Connection) -> None:
 
 def _sqlite_connect_read_only(dbapi_conn: Any, _record: Any) -> None:
     # No journal_mode here: WAL is a property of the file, and setting it is a write.
+    _sqlite_functions(dbapi_conn)
     dbapi_conn.execute("PRAGMA busy_timeout=30000")
     dbapi_conn.execute("PRAGMA query_only=ON")  # a write by mistake fails loudly
     dbapi_conn.isolation_level = None

@@ -1,4 +1,10 @@
-"""The event log: the kinds of event, which one a new version makes, appending, and reading.
+"""The event log: the kinds of event, which ones a new version makes, appending, and reading.
+
+A new version makes one version event (:func:`version_event`) and, after it in the
+same transaction, a milestone event for each piece of news the registry published
+with it (:func:`milestone_events`): its results posted for the first time
+(``results_posted``), an FDAAA 801 violation or an unposted-results event annotated
+on it (``annotated``).
 
 ``event.seq`` grows in commit order: on PostgreSQL a writer takes a
 transaction-scoped advisory lock before it appends (after the record's own lock),
@@ -12,22 +18,31 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select
 
-from trialmirror.store.diff import Change
+from trialmirror.store.diff import LIST_KEYS, Change
 from trialmirror.store.engine import EVENT_LOCK, RECORD_LOCK, Database, dumps, utcnow
 from trialmirror.store.rows import EventRow
 from trialmirror.store.sql import EVENT, HotSql, columns
 
 # Events that come with a new version (the others are notes about a record).
 VERSION_EVENTS = ("new_record", "status_change", "updated", "reparsed")
+# News a version may carry besides its version event (monitors are told of them).
+MILESTONE_EVENTS = ("results_posted", "annotated")
 # Whether the registry's listing has the record: bulk runs note a change of state.
 LISTING_EVENTS = ("vanished", "reappeared")
-EVENT_KINDS = (*VERSION_EVENTS, *LISTING_EVENTS, "merged")
+EVENT_KINDS = (*VERSION_EVENTS, *MILESTONE_EVENTS, *LISTING_EVENTS, "merged")
+# Kinds a record gets at most once per source: results appear for the first time once,
+# however a drifting field flickers afterwards.
+_ONCE = ("results_posted",)
+# The annotation lists whose new items are news; the identity of their items is the diff's.
+_ANNOTATION_LISTS = ("violation_events", "unposted_events")
 _COLUMNS = columns(EVENT, EventRow)
 
 
 def version_event(registry_id: str, source: str, status: str | None, number: int, first: bool,
-                  changes: list[Change], produced_by: str) -> dict[str, Any]:
-    """One event per new version: new_record, status_change, updated, or reparsed."""
+                  changes: list[Change], produced_by: str,
+                  results: dict[str, Any] | None = None) -> dict[str, Any]:
+    """One event per new version: new_record, status_change, updated, or reparsed.
+    ``results``: the record's results dates when it shows results (:func:`results_of`)."""
     data: dict[str, Any] = {"produced_by": produced_by, "kinds": sorted({c["kind"] for c in changes})}
     status_change = next((c for c in changes if c["path"] == "status.overall"), None)
     if produced_by == "reparse" and not first:
@@ -39,6 +54,8 @@ def version_event(registry_id: str, source: str, status: str | None, number: int
     elif first:
         kind = "new_record"
         data["status"] = {"old": None, "new": status}
+        if results is not None:  # first seen with its results: news there is no "before" of
+            data["results"] = results
     elif status_change is not None:
         kind = "status_change"
         data["status"] = {"old": status_change["old"], "new": status_change["new"]}
@@ -46,6 +63,54 @@ def version_event(registry_id: str, source: str, status: str | None, number: int
         kind = "updated"
     return {"registry_id": registry_id, "source": source, "version": number, "kind": kind,
             "data": data}
+
+
+def results_of(record: dict[str, Any]) -> dict[str, Any] | None:
+    """The results dates of a record that shows results (``has_results`` true, or a
+    results first posted date), each ISO or null; None when it shows none."""
+    status = record.get("status") or {}
+    if record.get("has_results") is not True and not status.get("results_first_posted"):
+        return None
+    return {name: (status.get(f"results_{name}") or {}).get("date")
+            for name in ("first_submitted", "first_submitted_qc", "first_posted")}
+
+
+def milestone_events(registry_id: str, source: str, number: int, old: dict[str, Any],
+                     new: dict[str, Any], produced_by: str) -> list[dict[str, Any]]:
+    """The news version ``number`` (record ``new``) carries against the version before it
+    (``old``, as stored): ``results_posted`` when it shows results and ``old`` did not,
+    ``annotated`` when it adds violation or unposted-results events to its annotations.
+
+    None for a reparse: the parser changed, not the registry. A field that ``old`` does not
+    hold at all was not read by the parser that made it (versions stored before the field
+    joined the record): what it said then is unknown, so the field appearing is no news;
+    a null it holds means "the source did not say", and a value appearing after it is news.
+    """
+    if produced_by == "reparse":
+        return []
+    found: list[tuple[str, dict[str, Any]]] = []
+    results = results_of(new)
+    if results is not None and "has_results" in old and results_of(old) is None:
+        found.append(("results_posted", {"produced_by": produced_by, "results": results}))
+    added = _new_annotations(old, new) if "annotations" in old else {}
+    if added:
+        types = sorted({i["type"] for items in added.values() for i in items if i.get("type")})
+        found.append(("annotated", {"produced_by": produced_by, "types": types, **added}))
+    return [{"registry_id": registry_id, "source": source, "version": number, "kind": kind,
+             "data": data} for kind, data in found]
+
+
+def _new_annotations(old: dict[str, Any], new: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """The items of ``new``'s annotation lists whose identity ``old``'s lack, by list."""
+    before, after = old.get("annotations") or {}, new.get("annotations") or {}
+    added = {}
+    for name in _ANNOTATION_LISTS:
+        keys = LIST_KEYS[f"annotations.{name}"]
+        seen = {tuple(i.get(k) for k in keys) for i in before.get(name) or []}
+        items = [i for i in after.get(name) or [] if tuple(i.get(k) for k in keys) not in seen]
+        if items:
+            added[name] = items
+    return added
 
 
 class Events:
@@ -65,6 +130,23 @@ class Events:
             "occurred_at": self._sql.time(occurred_at), "data": dumps(data)})
         assert row is not None  # INSERT .. RETURNING always returns the row
         return int(row[0])
+
+    def append_version(self, conn: Connection, events: list[dict[str, Any]],
+                       occurred_at: Any) -> list[dict[str, Any]]:
+        """Append a new version's events in order (its version event first) in the caller's
+        transaction; a kind a record gets once (``results_posted``) is left out when the log
+        holds it already. Returns the events appended, each with its ``seq``."""
+        appended = []
+        for event in events:
+            rid, source, kind = event["registry_id"], event["source"], event["kind"]
+            if kind in _ONCE and conn.execute(select(EVENT.c.seq).where(
+                    EVENT.c.registry_id == rid, EVENT.c.source == source,
+                    EVENT.c.kind == kind).limit(1)).first() is not None:
+                continue
+            event["seq"] = self.append(conn, rid, source, event["version"], kind, occurred_at,
+                                       event["data"])
+            appended.append(event)
+        return appended
 
     def note(self, registry_id: str, source: str, kind: str, data: dict[str, Any]) -> int | None:
         """An event about a record that is no new version, against its latest version.

@@ -29,6 +29,19 @@ a filter value that names nothing. Filters: status (one of the record's overall
 status), phase (one of the record's phases), each in the words people type
 ("completed", "Active, not recruiting"; "2", "Phase 2", "phase2" are PHASE2), and
 condition (a case-insensitive substring of a condition, ``%`` and ``_`` literal).
+
+MeSH (``mesh``): a record matches when the term, case-insensitively, is one of the
+MeSH terms the registry indexed its conditions or interventions with, or one of their
+ancestors in the MeSH tree, by name ("Liver Diseases") or descriptor id ("D008103"):
+so "Liver Diseases" finds a record indexed "Liver Cirrhosis". Place (``near`` LAT,LON
+and ``within`` KM, always together): a record matches when any of its sites lies
+within KM kilometres of the point: a bounding box on an index of the sites'
+coordinates, then the exact great-circle distance; the nearest site's distance comes
+with each hit (``distance_km``), and without query words the hits come nearest
+first. Both read side tables written with the search row (store/facets.py).
+
+Each filter also works alone, without query words: it lists the records it keeps
+(``search --mesh "Liver Diseases"``: all trials of liver diseases).
 Differences left between the stores: PostgreSQL drops English stop words (a
 query of only stop words finds nothing there) and scores a quoted phrase by its
 words, FTS5 by the phrase.
@@ -47,13 +60,14 @@ from sqlalchemy import Connection, text
 
 from trialmirror.errors import InvalidQueryError
 from trialmirror.models import vocab
-from trialmirror.models.bounds import CONDITION_CHARS, QUERY_CHARS, QUERY_WORDS
-from trialmirror.store import abbrev, meta
+from trialmirror.models.bounds import CONDITION_CHARS, MESH_CHARS, QUERY_CHARS, QUERY_WORDS
+from trialmirror.store import abbrev, facets, meta
 
 FIELDS = ("title", "conditions", "interventions", "arms", "criteria", "summary")
 # What the search rows are built by; a store whose rows an older build wrote says so
 # (``outdated``) until ``reindex``. 2: abbreviations expanded, token counts for BM25.
-INDEX_VERSION = 2
+# 3: MeSH terms and site coordinates (``search_mesh``, ``search_site``).
+INDEX_VERSION = 3
 _META_KEY = "search_index_version"
 _CLASS = {"title": "A", "conditions": "B", "interventions": "C", "arms": "C", "criteria": "D",
           "summary": "D"}
@@ -156,8 +170,11 @@ def index(conn: Connection, postgres: bool, record: dict[str, Any], source: str,
     try:
         if postgres:
             cursor.execute(_PG_UPSERT, {**row, "ntok": _length(doc)})
+            written = cursor.rowcount > 0  # 0: the upsert's WHERE kept a newer state
         else:
-            _sqlite_index(cursor, row, doc)
+            written = _sqlite_index(cursor, row, doc)
+        if written:
+            facets.index(cursor, postgres, record)
     finally:
         cursor.close()
 
@@ -177,15 +194,16 @@ _SQLITE_INSERT = f"INSERT INTO search_doc ({', '.join(_COLUMNS)}) VALUES ({', '.
 _SQLITE_FTS = f"INSERT INTO search_fts (rowid, {', '.join(FIELDS)}) VALUES (?, {', '.join('?' * len(FIELDS))})"
 
 
-def _sqlite_index(cursor: Any, row: dict[str, Any], doc: dict[str, Any]) -> None:
+def _sqlite_index(cursor: Any, row: dict[str, Any], doc: dict[str, Any]) -> bool:
     old = cursor.execute(_SQLITE_OLD, (row["registry_id"],)).fetchone()
     if old is not None and old[1] > row["valid_from"]:
-        return  # a backfilled older state: the index keeps the newer one
+        return False  # a backfilled older state: the index keeps the newer one
     if old is not None:  # an external-content index forgets a row given its old values
         cursor.execute(_SQLITE_FORGET, (old[0], *old[2:]))
         cursor.execute("DELETE FROM search_doc WHERE rowid = ?", (old[0],))
     cursor.execute(_SQLITE_INSERT, tuple(row[c] for c in _COLUMNS))
     cursor.execute(_SQLITE_FTS, (cursor.lastrowid, *(doc[f] for f in FIELDS)))
+    return True
 
 
 @dataclass
@@ -197,6 +215,7 @@ class Hit:
     score: float
     source: str
     version: int
+    distance_km: float | None = None  # of the nearest site, in a search by place
 
 
 @dataclass(frozen=True)
@@ -208,12 +227,17 @@ class Query:
     status: str | None = None
     phase: str | None = None
     condition: str | None = None
+    mesh: str | None = None
+    near: tuple[float, float] | None = None  # (latitude, longitude)
+    within: float | None = None  # kilometres; given with ``near``
 
 
 def query(q: str = "", *, status: str | None = None, phase: str | None = None,
-          condition: str | None = None) -> Query:
+          condition: str | None = None, mesh: str | None = None,
+          near: str | tuple[float, float] | None = None, within: str | float | None = None) -> Query:
     """``q`` and the filters as typed -> a :class:`Query`; InvalidQueryError says what is
-    wrong with them (the CLI exits 2 with it, the API answers 400)."""
+    wrong with them (the CLI exits 2 with it, the API answers 400), InvalidPlaceError
+    what is wrong with ``near`` and ``within`` (the API answers 422)."""
     if len(q) > QUERY_CHARS:
         raise InvalidQueryError(f"the query is {len(q)} characters long; at most {QUERY_CHARS}")
     _no_control("query", q, _CONTROL)
@@ -229,8 +253,13 @@ def query(q: str = "", *, status: str | None = None, phase: str | None = None,
     if condition and len(condition) > CONDITION_CHARS:
         raise InvalidQueryError(f"the condition is {len(condition)} characters long; at most {CONDITION_CHARS}")
     _no_control("condition", condition or "", _CONTROL_OR_BREAK)
+    mesh = mesh.strip() if mesh else None
+    if mesh and len(mesh) > MESH_CHARS:
+        raise InvalidQueryError(f"the MeSH term is {len(mesh)} characters long; at most {MESH_CHARS}")
+    _no_control("MeSH term", mesh or "", _CONTROL_OR_BREAK)
+    point, km = facets.place(near, within)
     return Query(tuple(terms), status and _canonical("status", status), phase and _canonical("phase", phase),
-                 condition or None)
+                 condition or None, mesh or None, point, km)
 
 
 # No stored text holds these (PostgreSQL cannot hold NUL at all: it refused the query);
@@ -296,24 +325,30 @@ def _filters(request: Query) -> tuple[list[str], dict[str, Any]]:
     if request.condition:
         where.append("d.conditions_filter LIKE :condition ESCAPE '\\'")
         params["condition"] = f"%{_like(request.condition.casefold())}%"
+    if request.mesh:
+        where.append(facets.MESH_FILTER)
+        params.update(facets.mesh_params(request.mesh))
     return where, params
 
 
-_HEAD = "SELECT d.registry_id, d.title, d.status, d.phases, {score} AS score, d.source, d.version "
+_HEAD = "SELECT d.registry_id, d.title, d.status, d.phases, {score} AS score, d.source, d.version, {km} AS km "
 
 
 def search(conn: Connection, postgres: bool, request: Query, *, limit: int = 20,
            offset: int = 0) -> list[Hit]:
     where, params = _filters(request)
     params.update(limit=limit, offset=offset)
+    joins = facets.place_join(request.near, request.within, params, postgres)
+    km = "g.km" if joins else "NULL"
     terms = list(request.terms)
     if not terms:
-        sql, order = _HEAD.format(score="0.0") + "FROM search_doc d", "d.registry_id"
+        sql = _HEAD.format(score="0.0", km=km) + "FROM search_doc d" + joins
+        order = "g.km, d.registry_id" if joins else "d.registry_id"  # nearest first
     elif postgres:
-        return _pg_search(conn, terms, where, params)
+        return _pg_search(conn, terms, where, params, joins)
     else:
-        sql = (_HEAD.format(score=f"-bm25(search_fts, {_SQLITE_WEIGHTS})")
-               + "FROM search_fts JOIN search_doc d ON d.rowid = search_fts.rowid")
+        sql = (_HEAD.format(score=f"-bm25(search_fts, {_SQLITE_WEIGHTS})", km=km)
+               + "FROM search_fts JOIN search_doc d ON d.rowid = search_fts.rowid" + joins)
         where.insert(0, "search_fts MATCH :q")
         params["q"] = _fts_query(terms)
         order = "score DESC, d.registry_id"
@@ -325,7 +360,7 @@ def search(conn: Connection, postgres: bool, request: Query, *, limit: int = 20,
 
 def _hits(rows: Any) -> list[Hit]:
     return [Hit(r[0], (r[1] or "").split("\n")[0] or None, r[2], (r[3] or "").split(), float(r[4]),
-                r[5], r[6]) for r in rows]
+                r[5], r[6], None if r[7] is None else float(r[7])) for r in rows]
 
 
 # --- BM25 on PostgreSQL -------------------------------------------------------------
@@ -377,8 +412,8 @@ def _idf(records: int, hits: int) -> float:
     return idf if idf > 0 else 1e-6  # as FTS5: a word in most records still counts a little
 
 
-def _pg_search(conn: Connection, terms: list[str], where: list[str], params: dict[str, Any]
-               ) -> list[Hit]:
+def _pg_search(conn: Connection, terms: list[str], where: list[str], params: dict[str, Any],
+               joins: str) -> list[Hit]:
     terms = [t.replace("/", " ") for t in terms]  # as the tsvector splits "cord/nerve"
     names = [f"t{i}" for i in range(len(terms))]
     params.update(zip(names, terms, strict=True))
@@ -402,7 +437,8 @@ def _pg_search(conn: Connection, terms: list[str], where: list[str], params: dic
     params.update(avgdl=stats.avgdl or 1.0, k1=K1, b=B, w=_PG_RANK_WEIGHTS, scale=_WEIGHT["A"])
     sql = (
         "SELECT d.registry_id, d.title, d.status, d.phases, " + " + ".join(parts) + " AS score, "
-        "d.source, d.version FROM search_doc d CROSS JOIN LATERAL (SELECT " + ", ".join(freqs)
+        f"d.source, d.version, {'g.km' if joins else 'NULL'} AS km FROM search_doc d{joins} "
+        "CROSS JOIN LATERAL (SELECT " + ", ".join(freqs)
         + ", :k1 * (1 - :b + :b * coalesce(d.ntok, :avgdl) / :avgdl) AS norm) f "
         f"WHERE {' AND '.join(where)} ORDER BY score DESC, d.registry_id LIMIT :limit OFFSET :offset")
     return _hits(conn.execute(text(sql), params))

@@ -21,7 +21,7 @@ from trialmirror.store import search
 from trialmirror.store.canonical import content_hash, content_of
 from trialmirror.store.diff import diff
 from trialmirror.store.engine import RECORD_LOCK, Database, dumps, utcnow
-from trialmirror.store.events import Events, version_event
+from trialmirror.store.events import Events, milestone_events, results_of, version_event
 from trialmirror.store.rows import FetchInfo, PutResult
 from trialmirror.store.sql import VERSION, HotSql
 
@@ -102,8 +102,9 @@ class Writer:
             valid_from: str | None = None, observed_at: datetime | None = None,
             upstream_version: int | None = None, searchable: bool = False) -> PutResult:
         """Store ``record`` (a Record, or its JSON from ``model_dump_json``) as a new
-        version if its content changed, with its diff, event and fetch-log row: one
-        transaction. ``searchable``: a registry record, kept in the search index."""
+        version if its content changed, with its diff, events (the version's, then its
+        milestones: results posted, annotated) and fetch-log row: one transaction.
+        ``searchable``: a registry record, kept in the search index."""
         observed_at = observed_at or utcnow()
         # model_dump_json runs in Rust; five times faster than model_dump(mode="json").
         record_json = record.model_dump_json() if isinstance(record, Record) else record
@@ -134,7 +135,8 @@ class Writer:
         if latest is not None and latest[1] == digest:
             return PutResult("unchanged", latest[0], digest)
         number = 1 if latest is None else latest[0] + 1
-        changes = [] if latest is None else diff(content_of(orjson.loads(latest[2])), content_of(data))
+        before = None if latest is None else orjson.loads(latest[2])
+        changes = [] if before is None else diff(content_of(before), content_of(data))
         status = (data.get("status") or {}).get("overall")
         self._sql.run(conn, "version_insert", {
             "registry_id": registry_id, "source": source, "version": number,
@@ -154,10 +156,12 @@ class Writer:
         if searchable:  # the index moves with the version, or not at all
             search.index(conn, self.db.is_postgres, data, source, number,
                          valid_from or data.get("source_version_date"))
-        event = version_event(registry_id, source, status, number, latest is None, changes, produced_by)
-        event["seq"] = self._events.append(conn, registry_id, source, number, event["kind"],
-                                           observed_at, event["data"])
-        return PutResult("new_version", number, digest, changes, [event])
+        events = [version_event(registry_id, source, status, number, before is None, changes,
+                                produced_by, results_of(data))]
+        if before is not None:
+            events += milestone_events(registry_id, source, number, before, data, produced_by)
+        events = self._events.append_version(conn, events, observed_at)
+        return PutResult("new_version", number, digest, changes, events)
 
     def mark_parsed(self, registry_id: str, source: str, version: int, parser_version: int) -> None:
         """A newer parser gave the same record: the version is its output now too."""

@@ -6,6 +6,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
+from trialmirror.models import record as rec
 from trialmirror.models.record import Record
 
 words = st.sampled_from(["alpha", "beta", "gamma", "delta", "Ω", "x y", "a\"b", "[1]", "p.q"])
@@ -21,23 +22,48 @@ def opt_list(strategy: st.SearchStrategy[Any], **kw: Any) -> st.SearchStrategy[A
     return st.none() | st.lists(strategy, min_size=1, **kw)
 
 
-arms = st.fixed_dictionaries({
-    "label": texts, "type": opt(st.sampled_from(["EXPERIMENTAL", "PLACEBO_COMPARATOR"])),
-    "description": opt(texts), "interventions": opt_list(texts, max_size=3)})
-interventions = st.fixed_dictionaries({
-    "type": opt(st.sampled_from(["DRUG", "BIOLOGICAL"])), "name": texts,
-    "description": opt(texts), "arm_labels": opt_list(texts, max_size=2),
-    "other_names": opt_list(texts, max_size=2)})
-outcomes = st.fixed_dictionaries({"measure": texts, "time_frame": opt(texts), "description": opt(texts)})
-contacts = st.fixed_dictionaries({"name": opt(texts), "role": opt(st.sampled_from(["CONTACT", "STUDY_CHAIR"])),
-                                  "phone": opt(words), "phone_ext": opt(words), "email": opt(words)})
-sites = st.fixed_dictionaries({"facility": opt(texts), "city": opt(words), "state": opt(words),
-                               "country": opt(words), "status": opt(statuses), "zip": opt(words),
-                               "latitude": opt(st.sampled_from([31.22, -33.9])),
-                               "longitude": opt(st.sampled_from([121.46, 18.4])),
-                               "contacts": opt_list(contacts, max_size=2)})
-dates = st.fixed_dictionaries({"date": st.sampled_from(["2010-10", "2011-07-01", "2012"]),
-                               "kind": opt(st.sampled_from(["actual", "anticipated"]))})
+def item(typed_dict: type, /, **fields: st.SearchStrategy[Any]) -> st.SearchStrategy[dict[str, Any]]:
+    """An item of a closed TypedDict of the record (``Site``, ``Contact`` ...): ``fields``
+    drawn, every other key null."""
+    return st.fixed_dictionaries({key: fields.get(key, st.none()) for key in typed_dict.__annotations__})
+
+
+def section(**fields: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    """A section model's dict (``status``, ``mesh`` ...), or null; unnamed fields are left out."""
+    return opt(st.fixed_dictionaries(fields))
+
+
+arms = item(rec.Arm, label=texts, type=opt(st.sampled_from(["EXPERIMENTAL", "PLACEBO_COMPARATOR"])),
+            description=opt(texts), interventions=opt_list(texts, max_size=3))
+interventions = item(rec.Intervention, type=opt(st.sampled_from(["DRUG", "BIOLOGICAL"])), name=texts,
+                     description=opt(texts), arm_labels=opt_list(texts, max_size=2),
+                     other_names=opt_list(texts, max_size=2))
+outcomes = item(rec.Outcome, measure=texts, time_frame=opt(texts), description=opt(texts))
+days = st.sampled_from(["2010-10", "2011-07-01", "2012"])
+dates = item(rec.DateValue, date=days, kind=opt(st.sampled_from(["actual", "anticipated"])))
+# Names from a small set, some null: keyed lists then also meet repeated keys.
+names = opt(st.sampled_from(["Ann Lee", "Bo Chen", "Cy Diaz"]))
+contacts = item(rec.Contact, name=names, role=opt(st.sampled_from(["CONTACT", "PRINCIPAL_INVESTIGATOR"])),
+                email=opt(st.just("a@example.org")))
+sites = item(rec.Site, facility=opt(texts), city=opt(words), state=opt(words), country=opt(words),
+             status=opt(statuses), zip=opt(st.just("10001")), latitude=opt(st.just(40.7)),
+             contacts=opt_list(contacts, max_size=2))
+officials = item(rec.Official, name=names, affiliation=opt(words))
+citations = item(rec.Citation, pmid=opt(st.sampled_from(["123", "456"])), citation=opt(texts),
+                 type=opt(st.just("RESULT")),
+                 retractions=opt_list(item(rec.Retraction, pmid=opt(st.just("789"))), max_size=2))
+mesh_terms = item(rec.MeshTerm, id=opt(st.sampled_from(["D008103", "D008107", "D056486"])),
+                  term=opt(words))
+mesh_index = section(terms=opt_list(mesh_terms, max_size=3), ancestors=opt_list(mesh_terms, max_size=3),
+                     leaves=opt_list(item(rec.BrowseLeaf, id=opt(st.sampled_from(["M1", "M2"])),
+                                          relevance=opt(st.just("HIGH"))), max_size=2),
+                     branches=opt_list(item(rec.BrowseBranch, abbrev=opt(st.sampled_from(["BC06", "BXS"])),
+                                            name=opt(words)), max_size=2))
+large_docs = item(rec.LargeDoc, type_abbrev=opt(st.just("Prot")), label=opt(texts),
+                  filename=opt(st.sampled_from(["Prot_000.pdf", "SAP_001.pdf"])), size=opt(st.integers(1, 9)))
+unposted = item(rec.UnpostedEvent, type=opt(st.sampled_from(["RELEASE", "RESET"])), date=opt(days))
+violations = item(rec.ViolationEvent, type=opt(st.sampled_from(["VIOLATION_IDENTIFIED", "CORRECTION_CONFIRMED"])),
+                  description=opt(texts), issued=opt(days), posted=opt(days))
 
 
 @st.composite
@@ -46,25 +72,39 @@ def records(draw: st.DrawFn) -> dict[str, Any]:
         "registry_id": "NCT01342250",
         "source": "ctgov",
         "source_url": draw(opt(st.just("http://127.0.0.1/x"))),
-        "status": draw(opt(st.fixed_dictionaries({
-            "overall": opt(statuses), "start": opt(dates), "completion": opt(dates),
-            "last_update_posted": opt(dates)}))),
+        "status": draw(section(
+            overall=opt(statuses), start=opt(dates), completion=opt(dates), last_update_posted=opt(dates),
+            results_first_posted=opt(dates), results_first_submitted=opt(dates),
+            delayed_posting=opt(st.booleans()))),
         "phases": draw(opt_list(st.sampled_from(["PHASE1", "PHASE2", "PHASE3"]), max_size=3)),
-        "enrollment": draw(opt(st.fixed_dictionaries({
-            "count": opt(st.integers(0, 500)), "kind": opt(st.sampled_from(["actual", "anticipated"]))}))),
+        "enrollment": draw(opt(item(rec.Enrollment, count=opt(st.integers(0, 500)),
+                                    kind=opt(st.sampled_from(["actual", "anticipated"]))))),
         "conditions": draw(opt_list(words, max_size=4)),
         "arms": draw(opt_list(arms, max_size=4)),
         "interventions": draw(opt_list(interventions, max_size=3)),
-        "eligibility": draw(opt(st.fixed_dictionaries({
-            "inclusion": opt_list(texts, max_size=5), "exclusion": opt_list(texts, max_size=5),
-            "sex": opt(st.sampled_from(["ALL", "FEMALE"]))}))),
-        "outcomes": draw(opt(st.fixed_dictionaries({"primary": opt_list(outcomes, max_size=3),
-                                                    "secondary": opt_list(outcomes, max_size=3)}))),
-        "sponsors": draw(opt(st.fixed_dictionaries({
-            "lead": opt(st.fixed_dictionaries({"name": words, "class": opt(st.just("INDUSTRY"))})),
-            "collaborators": opt_list(st.fixed_dictionaries({"name": words, "class": st.none()}),
-                                      max_size=3)}))),
+        "eligibility": draw(section(
+            inclusion=opt_list(texts, max_size=5), exclusion=opt_list(texts, max_size=5),
+            sex=opt(st.sampled_from(["ALL", "FEMALE"])))),
+        "outcomes": draw(section(primary=opt_list(outcomes, max_size=3),
+                                 secondary=opt_list(outcomes, max_size=3))),
+        "sponsors": draw(section(
+            lead=opt(st.fixed_dictionaries({"name": words, "class": opt(st.just("INDUSTRY"))})),
+            collaborators=opt_list(st.fixed_dictionaries({"name": words, "class": st.none()}),
+                                   max_size=3))),
         "sites": draw(opt_list(sites, max_size=4)),
         "summary": draw(opt(texts)),
+        # The whole record (issue 15): a sample of its fields and every kind of keyed list.
+        "has_results": draw(opt(st.booleans())),
+        "contacts": draw(section(central=opt_list(contacts, max_size=3),
+                                 officials=opt_list(officials, max_size=2))),
+        "oversight": draw(section(has_dmc=opt(st.booleans()), fdaaa801_violation=opt(st.booleans()))),
+        "references": draw(section(
+            citations=opt_list(citations, max_size=3),
+            links=opt_list(item(rec.Link, label=opt(words), url=opt(st.sampled_from(
+                ["https://example.org/a", "https://example.org/b"]))), max_size=2))),
+        "mesh": draw(section(conditions=mesh_index, interventions=mesh_index)),
+        "documents": draw(section(no_sap=opt(st.booleans()), large_docs=opt_list(large_docs, max_size=2))),
+        "annotations": draw(section(unposted_events=opt_list(unposted, max_size=3),
+                                    violation_events=opt_list(violations, max_size=2))),
     }
     return Record.model_validate(data).model_dump(mode="json")

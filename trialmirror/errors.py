@@ -5,6 +5,7 @@
     │   ├── InvalidIdError            invalid_id    refused before any request
     │   ├── UnknownSourceError        config        lists the valid source names
     │   ├── InvalidQueryError         config        a search that cannot run: says why
+    │   │   └── InvalidPlaceError     config        a place or distance that is none (near, within)
     │   └── MissingExtraError         config        an optional dependency: names the extra
     ├── RetryLaterError               retry_later   429, 5xx, timeout, reset, truncated body
     ├── GiveUpError                   give_up       other 4xx, oversized body
@@ -72,6 +73,11 @@ class InvalidQueryError(ConfigError):
     for a filter, lists the valid values)."""
 
     hint = ""
+
+
+class InvalidPlaceError(InvalidQueryError):
+    """A search's place or distance (``near LAT,LON``, ``within KM``) that is not one, or
+    one given without the other: a malformed parameter (the API answers 422)."""
 
 
 class MissingExtraError(ConfigError):

@@ -93,7 +93,9 @@ class Settings(BaseSettings):
     webhook_secret: SecretStr | None = None
     webhook_max_attempts: int = Field(5, ge=1)
     atom_path: str | None = Field(None, description="File the Atom feed of notified events is written to")
-    notify_kinds: str = Field("status_change", description="Event kinds that notify")
+    # Status changes, results posted, and the registry's FDAAA 801 / unposted-results notes:
+    # the news monitors of trials act on (README "If you monitor status changes").
+    notify_kinds: str = Field("status_change,results_posted,annotated", description="Event kinds that notify")
     notify_produced_by: str = Field("fetch", description="Versions made by these notify (not backfill)")
     notify_interval: float = Field(5.0, gt=0)
 

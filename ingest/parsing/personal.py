@@ -9,8 +9,9 @@ and addressed by its sha256) is the payload without them:
   wherever they sit: ``name``, ``phone``, ``phoneExt`` and ``email`` of every
   ``centralContacts`` and ``locations[].contacts`` item, the ``name`` of every
   ``overallOfficials`` item, and ``investigatorFullName``, ``investigatorTitle`` and
-  ``oldNameTitle`` of ``responsibleParty``, and ``title``, ``email``, ``phone`` and
-  ``phoneExt`` of the results' ``pointOfContact``. Roles, affiliations and organizations stay. A holder of
+  ``oldNameTitle`` of ``responsibleParty``, ``unpostedResponsibleParty`` of the unposted
+  annotation, and ``title``, ``email``, ``phone`` and ``phoneExt`` of the results'
+  ``pointOfContact``. Roles, affiliations and organizations stay. A holder of
   another shape (text where the list goes) is removed whole. A payload that holds none
   of them keeps its bytes as they came; one that does is written again as compact JSON
   (same keys in the same order, same values).
@@ -37,6 +38,7 @@ _HOLDERS: dict[str, tuple[str, ...]] = {
     "contacts": CONTACT_KEYS,  # locations[].contacts
     "overallOfficials": ("name",),
     "responsibleParty": ("investigatorFullName", "investigatorTitle", "oldNameTitle"),
+    "unpostedAnnotation": ("unpostedResponsibleParty",),
     # The results section's point of contact (resultsSection.moreInfoModule), not in the
     # record yet: its title is a person's name and position ("Eric Horwitz, MD").
     "pointOfContact": ("title", "email", "phone", "phoneExt"),

@@ -176,3 +176,26 @@ def test_the_docs_pages_load_every_asset_from_this_server(api, page):
         asset = requests.get(api[0] + url, timeout=10)
         assert asset.status_code == 200 and asset.content, url
     assert "http://" not in html.text.replace(api[0], "") and "https://" not in html.text
+
+
+def test_results_and_annotations_in_the_feed_filter_and_the_timeline(store):
+    """On SQLite and PostgreSQL: ``/changes?kind=`` takes the new kinds, the timeline
+    carries them in their status period."""
+    from tests.fixtures import results_news as news
+    from tests.fixtures.api_server import serving
+
+    news.put(store, news.record())
+    news.put(store, news.record(results=True))
+    news.put(store, news.record(results=True, annotations={"unposted_events": [news.UNPOSTED]}))
+    with serving(Settings(database_url=store.url, _env_file=None), store) as base:
+        api = (base, store)
+        posted = _get(api, "/changes", kind="results_posted").json()["items"]
+        assert [(e["kind"], e["version"], e["results"]["first_posted"]) for e in posted] == [
+            ("results_posted", 2, "2015-03-02")]
+        annotated = _get(api, "/changes", kind="annotated").json()["items"]
+        assert [(e["version"], e["unposted_events"]) for e in annotated] == [(3, [news.UNPOSTED])]
+        assert _get(api, "/changes", kind="results").status_code == 422
+        (period,) = _get(api, f"/studies/{NCT}/timeline").json()["periods"]
+        assert period["events"] == [
+            {"version": 2, "kind": "results_posted", "what": "results posted 2015-03-02 (submitted 2015-01-30)"},
+            {"version": 3, "kind": "annotated", "what": "unposted results RELEASE 2024-05-29"}]

@@ -7,6 +7,7 @@ from click.testing import CliRunner
 from sqlalchemy import text
 
 from tests.fixtures import nct01342250 as fx
+from tests.fixtures import results_news as news
 from tests.fixtures.server import Reply, ScriptedServer
 from trialmirror.cli.main import main
 from trialmirror.store import Store
@@ -115,6 +116,33 @@ def test_changes_refuses_an_unknown_kind(env):
     assert result.exit_code == 2 and "status_change" in result.output + result.stderr
 
 
+def test_results_posted_in_changes_and_timeline(env, settings):
+    """A record that gains results, then an FDAAA violation (built, not fetched): the
+    change feed filters by either kind and says what happened; the timeline puts each in
+    its status period."""
+    store = Store(settings.database_url)
+    news.put(store, news.record(overall="RECRUITING"))
+    news.put(store, news.record(results=True))
+    news.put(store, news.record(results=True, annotations={"violation_events": [news.VIOLATION]}))
+    store.close()
+    posted = json.loads(_run(env, "changes", "--kind", "results_posted", "--json").output)
+    assert [(e["version"], e["results"]["first_posted"]) for e in posted] == [(2, "2015-03-02")]
+    table = _run(env, "changes", "--kind", "annotated").output
+    assert "annotated" in table and "FDAAA 801 VIOLATION_IDENTIFIED issued 2021-07-26" in table
+    assert "results_posted" not in table
+    assert "results posted 2015-03-02 (submitted 2015-01-30)" in _run(env, "changes").output
+
+    periods = json.loads(_run(env, "timeline", NCT, "--json").output)
+    assert [(p["status"], p["versions"], p["events"] == []) for p in periods] == [
+        ("RECRUITING", [1], True), ("COMPLETED", [2, 3], False)]
+    assert periods[1]["events"] == [
+        {"version": 2, "kind": "results_posted", "what": "results posted 2015-03-02 (submitted 2015-01-30)"},
+        {"version": 3, "kind": "annotated", "what": "FDAAA 801 VIOLATION_IDENTIFIED issued 2021-07-26"}]
+    human = _run(env, "timeline", NCT).output
+    assert "results, status  — results posted 2015-03-02 (submitted 2015-01-30)" in human
+    assert "annotations  — FDAAA 801 VIOLATION_IDENTIFIED issued 2021-07-26" in human
+
+
 def test_backfill_timeline_and_as_of_from_a_local_history_server(env):
     server, environment = env
     environment = {**environment, "TRIALMIRROR_CTGOV_HISTORY_BASE_URL": server.base_url}
@@ -141,10 +169,12 @@ def test_backfill_timeline_and_as_of_from_a_local_history_server(env):
 
     timeline = json.loads(run("timeline", NCT, "--json").output)
     assert timeline == [
-        {"status": "RECRUITING", "from": "2011-04-27", "to": "2011-07-20", "days": 84, "versions": [1]},
+        {"status": "RECRUITING", "from": "2011-04-27", "to": "2011-07-20", "days": 84, "versions": [1],
+         "events": []},
         {"status": "ACTIVE_NOT_RECRUITING", "from": "2011-07-20", "to": "2011-10-14", "days": 86,
-         "versions": [2]},
-        {"status": "COMPLETED", "from": "2011-10-14", "to": None, "days": None, "versions": [3]}]
+         "versions": [2], "events": []},
+        {"status": "COMPLETED", "from": "2011-10-14", "to": None, "days": None, "versions": [3],
+         "events": []}]
     human = run("timeline", NCT).output
     assert "ACTIVE_NOT_RECRUITING" in human and "v2  2011-07-20" in human and "enrollment" in human
     assert "NCT01342250 [ctgov_history]" in human
@@ -403,3 +433,15 @@ def test_one_table_rule_for_every_command():
     folder = Path(cli.__file__).parent
     direct = [p.name for p in folder.glob("*.py") if p.name != "app.py" and "rich.table" in p.read_text()]
     assert direct == []
+
+
+def test_a_sync_row_names_the_news_of_its_version(tmp_path):
+    from trialmirror.cli.sync_cmds import _result_row
+    from trialmirror.ingest.runs.pipeline import RecordResult
+
+    store = Store(f"sqlite:///{tmp_path / 'news.db'}")
+    news.put(store, news.record())
+    put = news.put(store, news.record(results=True))
+    store.close()
+    row = _result_row(RecordResult(NCT, "ctgov", "new_version", put.version, put.changes, put.events))
+    assert row[-1] == "updated (results); results posted 2015-03-02 (submitted 2015-01-30)"

@@ -42,13 +42,19 @@ def test_reconstructed_record_fields():
     assert e.max_age == {"value": 70, "unit": "YEARS", "years": 70.0}
     assert e.sex == "ALL" and e.healthy_volunteers is False
     # The collaborator is known by its class only (CTV's funder types): its name stays null.
-    assert r.sponsors.model_dump() == {"lead": {"name": "Beike Biotech", "class": "INDUSTRY"},
-                                       "collaborators": [{"name": None, "class": "OTHER"}],
-                                       "funder_types": None}
-    assert r.sites[0]["city"] == "Shanghai" and r.sites[0]["country"] == "China"
+    assert r.sponsors.model_dump(exclude_none=True) == {
+        "lead": {"name": "Beike Biotech", "class": "INDUSTRY"},
+        "collaborators": [{"class": "OTHER"}]}  # its name stays null
+    site = r.sites[0]
+    assert (site["city"], site["country"]) == ("Shanghai", "China")
+    assert (site["latitude"], site["longitude"]) == (31.22222, 121.45806)  # the registry's geocode
     assert r.description.startswith("To investigate the safety")
+    assert r.mesh.conditions.terms == [{"id": "D008103", "term": "Liver Cirrhosis"}]
+    assert {"id": "D008107", "term": "Liver Diseases"} in r.mesh.conditions.ancestors
+    assert r.has_results is False
     # What the reconstruction leaves out stays null, never "" or [].
     assert r.outcomes is None and r.keywords is None and r.unmapped is None
+    assert r.oversight is None and r.ipd_sharing is None and r.references is None and r.contacts is None
 
 
 def test_record_json_uses_contract_names():
@@ -57,7 +63,8 @@ def test_record_json_uses_contract_names():
         "registry_id", "source", "source_url", "source_version_date", "titles", "identifiers",
         "status", "study_type", "phases", "design", "enrollment", "conditions", "keywords", "arms",
         "interventions", "eligibility", "outcomes", "sponsors", "sites", "summary", "description",
-        "unmapped"]
+        "has_results", "contacts", "oversight", "references", "ipd_sharing", "mesh", "documents",
+        "annotations", "registry_info", "unmapped"]
     assert data["sponsors"]["lead"]["class"] == "INDUSTRY"
 
 

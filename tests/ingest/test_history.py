@@ -95,12 +95,13 @@ def test_real_history_change_list_gives_the_status_timeline(corpus_dir):
     assert [e.version for e in entries] == list(range(10))
     periods = status_periods([(e.version, e.date, e.status) for e in entries])
     assert [p.as_json() for p in periods] == [
-        {"status": "NOT_YET_RECRUITING", "from": "2018-09-27", "to": "2018-10-16", "days": 19, "versions": [0]},
+        {"status": "NOT_YET_RECRUITING", "from": "2018-09-27", "to": "2018-10-16", "days": 19, "versions": [0],
+         "events": []},
         {"status": "RECRUITING", "from": "2018-10-16", "to": "2019-07-16", "days": 273,
-         "versions": [1, 2, 3, 4, 5, 6]},
+         "versions": [1, 2, 3, 4, 5, 6], "events": []},
         {"status": "ACTIVE_NOT_RECRUITING", "from": "2019-07-16", "to": "2020-04-27", "days": 286,
-         "versions": [7, 8]},
-        {"status": "COMPLETED", "from": "2020-04-27", "to": None, "days": None, "versions": [9]}]
+         "versions": [7, 8], "events": []},
+        {"status": "COMPLETED", "from": "2020-04-27", "to": None, "days": None, "versions": [9], "events": []}]
     # The study in the same payload (HTML, search-highlight markup included) reads too.
     study = json.loads(raw)["study"]
     record = ctgov.parse_document(study, "NCT03690141", source=SRC, markup="html")

@@ -32,9 +32,8 @@ from trialmirror.store.engine import utcnow
 from trialmirror.store.rows import FetchInfo
 
 NCT = planted.NCT
-# Parser 4 maps site contacts only; the lead's whole-record parser (a newer version) maps
-# centralContacts -> contacts.central, overallOfficials -> contacts.officials and the
-# responsible party.
+# Parser 4 mapped site contacts only; the whole-record parser (5) maps centralContacts ->
+# contacts.central, overallOfficials -> contacts.officials and the responsible party.
 WHOLE_RECORD_PARSER = ctgov.PARSER_VERSION > 4
 
 
@@ -136,6 +135,7 @@ def test_through_the_parser_contacts_are_kept_or_left_out(store, settings, keep)
                     "party yet (issue 15, the lead's part)")
     assert record["contacts"] == {"central": [planted.CENTRAL], "officials": [planted.OFFICIAL]}
     assert record["sponsors"]["responsible_party"] == planted.RESPONSIBLE
+    assert record["annotations"]["unposted_responsible_party"] == planted.UNPOSTED_PARTY
 
 
 def test_a_history_version_a_mirror_page_and_a_reparse_go_the_same_way(store, settings):

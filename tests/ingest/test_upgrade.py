@@ -61,8 +61,9 @@ def _as_stored_before(data: dict) -> dict:
 def _documents() -> dict[str, dict]:
     """Three states of NCT01342250, stored as three records: one the whole record reads no
     differently, one with contacts (their site contacts are new fields), one as served."""
-    unchanged = fx.current()
-    del unchanged["hasResults"]  # nothing a new field maps from
+    unchanged = fx.current()  # without anything a new field maps from:
+    del unchanged["hasResults"], unchanged["derivedSection"]  # results flag, MeSH indexing
+    del unchanged["protocolSection"]["contactsLocationsModule"]["locations"][0]["geoPoint"]
     with_contacts = planted.document()
     return {"NCT01342250": unchanged, "NCT01342251": with_contacts, "NCT01342252": fx.current()}
 

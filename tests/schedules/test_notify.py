@@ -8,6 +8,7 @@ import json
 import pytest
 
 from tests.fixtures import nct01342250 as fx
+from tests.fixtures import results_news as news
 from tests.fixtures.server import Reply, ScriptedServer
 from trialmirror.ingest.runs.pipeline import Ingestor
 from trialmirror.ingest.sources import get_source
@@ -152,3 +153,44 @@ def test_the_atom_file_gets_ordinary_permissions(store, settings, tmp_path):
     notifier._write_atom()
     assert stat.S_IMODE(feed.stat().st_mode) == 0o640 and "<feed" in feed.read_text()
     assert [p.name for p in feed.parent.iterdir()] == ["status.atom"]  # no temporary left
+
+
+def test_results_posted_notifies_once_by_default(store, settings, receiver):
+    """The default kinds: a version that gains results is one webhook, and the version
+    event beside it (``updated``) none; later versions without news, and a reparse, none."""
+    receiver.play("/hook", Reply(204))
+    news.put(store, news.record())
+    news.put(store, news.record(results=True))
+    notifier = _notifier(settings, store, receiver)
+    assert notifier.run() == {"webhook": 1}
+    (_, headers, body), = receiver.posts
+    sent = json.loads(body)
+    assert headers["X-Trialmirror-Event"] == "results_posted"
+    assert (sent["kind"], sent["registry_id"], sent["version"], sent["results"]["first_posted"]) == (
+        "results_posted", NCT, 2, "2015-03-02")
+    news.put(store, news.record(results=True, enrollment=21))
+    news.put(store, news.record(results=True, enrollment=21, has_results=None), produced_by="reparse")
+    assert notifier.run() == {"webhook": 0} and len(receiver.posts) == 1
+
+
+def test_a_violation_annotated_notifies_by_default(store, settings, receiver):
+    receiver.play("/hook", Reply(200))
+    news.put(store, news.record())
+    news.put(store, news.record(annotations={"violation_events": [news.VIOLATION]}))
+    assert _notifier(settings, store, receiver).run() == {"webhook": 1}
+    sent = json.loads(receiver.posts[0][2])
+    assert (sent["kind"], sent["types"], sent["violation_events"]) == (
+        "annotated", ["VIOLATION_IDENTIFIED"], [news.VIOLATION])
+
+
+def test_the_atom_feed_titles_results_and_annotations(store, settings, tmp_path):
+    news.put(store, news.record())
+    news.put(store, news.record(results=True))
+    news.put(store, news.record(results=True, annotations={"violation_events": [news.VIOLATION],
+                                                           "unposted_events": [news.UNPOSTED]}))
+    feed = tmp_path / "status.atom"
+    assert Notifier(settings.model_copy(update={"atom_path": str(feed)}), store).run() == {"atom": 2}
+    text = feed.read_text()
+    assert "<title>NCT01342250 [ctgov]: results posted 2015-03-02 (submitted 2015-01-30)</title>" in text
+    assert ("<title>NCT01342250 [ctgov]: FDAAA 801 VIOLATION_IDENTIFIED issued 2021-07-26; "
+            "unposted results RELEASE 2024-05-29</title>") in text

@@ -52,8 +52,8 @@ def test_diff_of_a_record_with_itself_or_a_reordering_is_empty(record, rnd):
 @given(records(), records())
 def test_applying_the_diff_to_a_gives_b(a, b):
     changes = diff(content_of(a), content_of(b))
-    # content_of again: a field added to the contract that the diff set to null is left out
-    # of the content, as it is of b's.
+    # content_of again: an added field b leaves null is absent from its content, and set
+    # to null by the change that removes it (the same content, and the same hash).
     assert canonicalize(content_of(apply(content_of(a), changes))) == canonicalize(content_of(b))
     for change in changes:  # every path the diff writes, apply can read back
         assert parse_path(change["path"])

@@ -19,8 +19,8 @@ from trialmirror.ingest.parsing.criteria import header_kind, split_criteria
 from trialmirror.ingest.parsing.fields import parse_age
 from trialmirror.ingest.parsing.mirror.engine import Draft, Section, ValueParser
 from trialmirror.models import vocab
-from trialmirror.models.vocab import Vocabulary
 from trialmirror.models.record import SecondaryId, Site, blank
+from trialmirror.models.vocab import Vocabulary
 
 _BULLET = re.compile(r"^(?:[•·▪●○◦‣⁃*\-–]|\d{1,3}[.)])\s+")
 _COUNT = re.compile(r"^([\d,]+)(?:\s+(?:patients?|participants?|subjects?|people|persons?))?$", re.I)
