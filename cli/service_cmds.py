@@ -294,13 +294,14 @@ def reparse_cmd(obj: Context, source_names: tuple[str, ...], everything: bool, a
     """Re-derive the latest version of every record from its archived raw payload after a
     parser change: a new version (event `reparsed`) only where the record changed."""
 
+    from trialmirror.ingest.runs.pipeline import Keeping
     from trialmirror.ingest.runs.reparse import reparse
 
     sources = _checked_sources(source_names, [])
     progress = obj.progress(eta=False)
     task = progress.add_task("reparse", total=None)
     with progress:
-        result = reparse(obj.store, sources or None, everything=everything,
+        result = reparse(obj.store, sources or None, everything=everything, keeping=Keeping.of(obj.settings),
                          progress=lambda done, total: progress.update(task, completed=done, total=total))
     summary = {"looked_at": result.looked_at, "skipped": result.skipped, "unchanged": result.unchanged,
                "new_versions": result.new_versions,

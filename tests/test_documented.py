@@ -56,3 +56,61 @@ def test_the_services_the_tests_use_are_documented():
     distributed = (ROOT / "tests" / "schedules" / "test_distributed.py").read_text(encoding="utf-8")
     for url in re.findall(r'= "((?:amqp|redis)://[^"]+)"', distributed):
         assert url in text, f"docs/development.md does not say the tests use {url}"
+
+
+# --- the record's fields -----------------------------------------------------------------
+
+SCHEMA_DOC = ROOT / "docs" / "schema.md"
+_ROW = re.compile(r"^\| (?P<fields>`[^|]+) \| (?P<content>.*) \|$")
+_WORD = re.compile(r"[a-z_][a-z0-9_]*")
+
+
+def _keys_below(annotation: object) -> set[str]:
+    """The names of every key inside a field's type: a section's fields, an item's keys,
+    and theirs, through lists and optionals."""
+    from typing import get_args
+
+    from pydantic import BaseModel
+    from typing_extensions import is_typeddict
+
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        fields = {name: f.annotation for name, f in annotation.model_fields.items()}
+    elif is_typeddict(annotation):
+        fields = dict(annotation.__annotations__)  # type: ignore[union-attr]
+    else:
+        return set().union(*(_keys_below(arg) for arg in get_args(annotation)))
+    return set(fields).union(*(_keys_below(t) for t in fields.values()))
+
+
+def _record_table() -> dict[str, set[str]]:
+    """Each row of the record's table in docs/schema.md: the fields it is for -> the words
+    its content writes as code."""
+    text = SCHEMA_DOC.read_text(encoding="utf-8")
+    section = text[text.index("## The normalized record"):]
+    rows: dict[str, set[str]] = {}
+    for line in section[section.index("| field | content |"):].splitlines()[2:]:
+        match = _ROW.match(line)
+        if match is None:
+            break
+        code = " ".join(re.findall(r"`([^`]+)`", match["content"]))
+        for name in re.findall(r"`([a-z_]+)`", match["fields"]):
+            rows[name] = set(_WORD.findall(code))
+    return rows
+
+
+def test_the_schema_doc_names_every_field_of_the_record():
+    """docs/schema.md's table has a row for each field of the record (models/record.py), and
+    the row names every key inside it: a field added to the contract and not written down
+    fails here."""
+    from trialmirror.models.record import Record
+
+    rows = _record_table()
+    missing = {}
+    for name, field in Record.model_fields.items():
+        if name not in rows:
+            missing[name] = "no row"
+            continue
+        absent = sorted(_keys_below(field.annotation) - rows[name])
+        if absent:
+            missing[name] = absent
+    assert missing == {}, f"docs/schema.md's record table does not name {missing}"

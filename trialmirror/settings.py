@@ -45,6 +45,12 @@ class Settings(BaseSettings):
     pinned_urls: dict[str, dict[str, str]] = Field(
         default_factory=dict, description="JSON: {source: {registry id: URL or path}}")
 
+    # What the store keeps. Contacts are public registry data, kept as published; false
+    # leaves personal contact details out of the store, its raw archive and the exports
+    # (models/personal.py names the fields, ingest/parsing/personal.py the payload keys).
+    personal_contacts: bool = Field(True, description="Keep names, phones and e-mails of contacts "
+                                    "and the names of officials and the responsible party")
+
     # Politeness: one shared HTTP layer uses all of these.
     max_requests_per_second: float = Field(1.0, gt=0)
     contact: str = Field("", description="An e-mail or URL put in the User-Agent")

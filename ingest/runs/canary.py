@@ -39,7 +39,7 @@ from trialmirror.errors import (
     RetryLaterError,
     TrialmirrorError,
 )
-from trialmirror.ingest.runs.pipeline import Ingestor, parse_safely
+from trialmirror.ingest.runs.pipeline import Ingestor
 from trialmirror.ingest.sources import LIVE, REGISTRY, get_source, registry_first
 from trialmirror.ingest.sources.base import Capture, Known, Source
 from trialmirror.models.record import Record
@@ -232,7 +232,10 @@ class Canary:
                         raise capture.error
                     continue
                 try:
-                    record: Record = parse_safely(source, capture.raw, registry_id, capture.url)
+                    # Read as a sync keeps it: with personal contacts left out, its drift
+                    # flags (which `check --json` prints) do not show them either.
+                    record: Record = self.ingestor.keeping.parse(source, capture.raw, registry_id,
+                                                                 capture.url)
                 except TrialmirrorError as exc:
                     self._log_fetch(info, exc)
                     raise

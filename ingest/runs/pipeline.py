@@ -3,7 +3,8 @@
 For each record: claim it (when the caller shares the work), validate the id (no
 request for a bad one), then for each capture the source yields (one page; or a
 history's version list, then its versions): archive the raw bytes, parse (pure),
-store in one transaction. Every attempt that reached the network leaves one
+store in one transaction. What is archived and stored passes :class:`Keeping` first
+(the deployment's choice about personal contact details), for every source and run. Every attempt that reached the network leaves one
 fetch-log row with its outcome and timing (:func:`timed`, which bulk sync uses
 too). The first failure stops the record (a history never skips a version). A
 failure is a value in the run summary, never an exception that stops the run.
@@ -20,8 +21,11 @@ from typing import Any, Protocol, TypeVar
 
 from trialmirror.errors import ParseError, TrialmirrorError
 from trialmirror.ingest.http import Http
+from trialmirror.ingest.parsing.personal import without_personal_details
 from trialmirror.ingest.sources import REGISTRY, get_source
 from trialmirror.ingest.sources.base import Capture, Known, Source
+from trialmirror.models.personal import without_personal_contacts
+from trialmirror.models.record import Record
 from trialmirror.settings import Settings
 from trialmirror.store import Store
 from trialmirror.store.engine import utcnow
@@ -65,6 +69,35 @@ class RunSummary:
         return [r for r in self.results if not r.ok]
 
 
+@dataclass(frozen=True)
+class Keeping:
+    """What the store keeps of a payload and of its record: the one place every source's
+    capture passes before it is archived and stored, whichever run stores it (a sync, a
+    bulk page, a history's versions, a reparse; the canary's probe reads through it too).
+
+    ``personal_contacts`` False (``TRIALMIRROR_PERSONAL_CONTACTS=false``): the raw payload
+    loses personal contact details before it is archived (so its sha256 is that of the
+    bytes without them), and the record loses them before it is stored.
+    """
+
+    personal_contacts: bool = True
+
+    @classmethod
+    def of(cls, settings: Settings) -> Keeping:
+        return cls(personal_contacts=settings.personal_contacts)
+
+    def payload(self, raw: bytes) -> bytes:
+        """The bytes the archive keeps (and the parser reads)."""
+        return raw if self.personal_contacts else without_personal_details(raw)
+
+    def record(self, record: Record) -> Record:
+        return record if self.personal_contacts else without_personal_contacts(record)
+
+    def parse(self, source: Source, raw: bytes, registry_id: str, url: str | None) -> Record:
+        """The record to store from a payload: :func:`parse_safely`, then :meth:`record`."""
+        return self.record(parse_safely(source, raw, registry_id, url))
+
+
 class Gate(Protocol):
     """Who may fetch a record now (the scheduled service's leases)."""
 
@@ -84,6 +117,7 @@ class Ingestor:
                  pinned: Callable[[str, str], str | None] | None = None):
         self.settings = settings
         self.store = store
+        self.keeping = Keeping.of(settings)
         self.http = http or Http(settings)
         self.pinned = pinned
 
@@ -166,7 +200,7 @@ class Ingestor:
     def _listed(self, capture: Capture, info: FetchInfo) -> TrialmirrorError | None:
         """Archive a listing and log it: ``listed``, or the error that made it unreadable."""
         sha = self.store.archive(source=info.source, registry_id=info.registry_id, url=capture.url,
-                                 raw=capture.raw, content_type=capture.content_type)
+                                 raw=self.keeping.payload(capture.raw), content_type=capture.content_type)
         error = capture.error
         if error is None:
             self.store.log_fetch(info, outcome="listed", raw_sha256=sha)
@@ -200,12 +234,13 @@ class Ingestor:
         """Archive, parse, store one payload: the part of a sync after the network
         (a history's version passes its date and ``produced_by="backfill"``)."""
         # Archived before parsing; same bytes and parser as the latest version: no parse.
+        raw = self.keeping.payload(raw)
         sha, version = self.store.receive(info, raw, parser_version=source.parser_version,
                                           content_type=content_type)
         if version is not None:
             return RecordResult(registry_id, source.name, "unchanged", version=version, fetch=info)
         try:
-            record = parse_safely(source, raw, registry_id, info.url)
+            record = self.keeping.parse(source, raw, registry_id, info.url)
         except TrialmirrorError as exc:  # a parse error, or a payload whose shape changed
             self.store.log_fetch(info, outcome="error", error_family=exc.family, error=str(exc),
                                  raw_sha256=sha)
@@ -263,7 +298,7 @@ def log_summary(summary: RunSummary, seconds: float) -> None:
              extra={"fields": fields})
 
 
-def parse_safely(source: Source, raw: bytes, registry_id: str, url: str | None) -> Any:
+def parse_safely(source: Source, raw: bytes, registry_id: str, url: str | None) -> Record:
     """``source.parse``, with any unexpected exception turned into a ParseError."""
     try:
         return source.parse(raw, registry_id, url=url)

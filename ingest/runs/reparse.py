@@ -5,6 +5,10 @@ today's parser. A new version is stored only where the normalized record
 changed; it is marked ``produced_by: reparse`` and its event is ``reparsed``
 (never ``status_change``), so monitors are not told the registry changed. Rows
 already parsed by the current parser version are skipped unless ``everything``.
+
+The record passes the same :class:`~trialmirror.ingest.runs.pipeline.Keeping` as a sync's
+(``keeping``: the deployment's settings), so a store whose settings leave personal
+contact details out gets records without them from payloads archived before.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from trialmirror.errors import TrialmirrorError
-from trialmirror.ingest.runs.pipeline import parse_safely
+from trialmirror.ingest.runs.pipeline import Keeping
 from trialmirror.ingest.sources import SOURCES, get_source
 from trialmirror.ingest.sources.base import Source
 from trialmirror.store import Store
@@ -30,7 +34,11 @@ class ReparseResult:
 
 
 def reparse(store: Store, sources: list[str] | None = None, *, everything: bool = False,
-            progress: Callable[[int, int], None] | None = None) -> ReparseResult:
+            progress: Callable[[int, int], None] | None = None,
+            keeping: Keeping | None = None) -> ReparseResult:
+    """Reparse the latest version of each record of ``sources`` (all by default);
+    ``keeping`` defaults to keeping everything, as the default settings do."""
+    keeping = keeping or Keeping()
     result = ReparseResult()
     rows = store.latest_versions(sources or list(SOURCES))
     for n, row in enumerate(rows, 1):
@@ -39,19 +47,20 @@ def reparse(store: Store, sources: list[str] | None = None, *, everything: bool 
         if (row.parser_version == source.parser_version and not everything) or not row.raw_sha256:
             result.skipped += 1
         else:
-            _one(store, source, row, row.raw_sha256, result)
+            _one(store, source, row, row.raw_sha256, result, keeping)
         if progress:
             progress(n, len(rows))
     return result
 
 
-def _one(store: Store, source: Source, row: VersionHead, sha: str, result: ReparseResult) -> None:
+def _one(store: Store, source: Source, row: VersionHead, sha: str, result: ReparseResult,
+         keeping: Keeping) -> None:
     raw = store.raw(sha)
     if raw is None:
         result.failed.append((row.source, row.registry_id, "raw payload missing from the archive"))
         return
     try:
-        record = parse_safely(source, raw, row.registry_id, store.raw_url(sha))
+        record = keeping.parse(source, raw, row.registry_id, store.raw_url(sha))
     except TrialmirrorError as exc:
         result.failed.append((row.source, row.registry_id, str(exc)))
         return
