@@ -9,7 +9,8 @@ Measures, over ../shared/corpus/ctgov_v2 (read in place):
   one transaction per record (what a sync does after the network);
 - second ingest of the same payloads (nothing changed);
 - peak RSS of the process and stored bytes per record.
-Targets (2-core machine): parse >= 3,000/s, first ingest >= 500/s,
+Targets (2-core machine): parse >= 3,000/s and at least 0.4 of json.loads in the same run
+(the machine's speed drifts; the ratio does not), first ingest >= 500/s,
 unchanged re-ingest >= 3,000/s, peak RSS < 250 MB.
 """
 
@@ -33,8 +34,8 @@ from trialmirror.store import Store
 from trialmirror.store.engine import utcnow
 from trialmirror.store.rows import FetchInfo
 
-TARGETS = {"parse_per_s": 3000, "first_ingest_per_s": 500, "unchanged_ingest_per_s": 3000,
-           "peak_rss_mb": 250}
+TARGETS = {"parse_per_s": 3000, "parse_vs_json_loads": 0.4, "first_ingest_per_s": 500,
+           "unchanged_ingest_per_s": 3000, "peak_rss_mb": 250}
 
 
 def _rate(count: int, seconds: float) -> float:
@@ -70,6 +71,7 @@ def run(corpus: Path) -> dict[str, float]:
     figures["json_loads_per_s"] = _rate(n, _best_of(lambda: _each(json.loads, payloads)))
     figures["orjson_loads_per_s"] = _rate(n, _best_of(lambda: _each(orjson.loads, payloads)))
     figures["parse_per_s"] = _rate(n, _best_of(lambda: _each(source.parse, payloads, with_id=True)))
+    figures["parse_vs_json_loads"] = round(figures["parse_per_s"] / figures["json_loads_per_s"], 3)
 
     first, unchanged, stored = [], [], 0
     for _ in range(3):  # best of three, each into a fresh database

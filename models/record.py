@@ -41,12 +41,12 @@ NCT_ID = re.compile(r"NCT[0-9]{8}")
 DateKind = str
 
 
-# The record's two biggest lists, the sites and the MeSH index (~33 items, ~200 values
-# a record), are not validated again when a record is made: their items are built only
-# by the sources' typed accessors (every value a str, float, bool or null by
-# construction), and checking them again was a third of the parse (benchmarks/README.md).
-# tests/models/test_trusted.py validates them strictly for every corpus record, every
-# mirror sample and drifted documents, so the guarantee is tested, not assumed.
+# The record's lists of items (sites, the MeSH index, arms, interventions, outcomes:
+# ~50 items and ~300 values a record) are not validated again when a record is made:
+# their items are built only by the sources' typed accessors (every value a str, float,
+# bool or null by construction), and checking them again was a third of the parse
+# (benchmarks/README.md). tests/models/test_trusted.py validates them strictly for every
+# corpus record, every mirror sample and drifted documents: the guarantee is tested.
 T = TypeVar("T")
 Trusted = Annotated[T, SkipValidation]
 
@@ -206,9 +206,9 @@ class Outcome(TypedDict, closed=True):
 
 
 class Outcomes(_Frozen):
-    primary: list[Outcome] | None = None
-    secondary: list[Outcome] | None = None
-    other: list[Outcome] | None = None
+    primary: Trusted[list[Outcome] | None] = None
+    secondary: Trusted[list[Outcome] | None] = None
+    other: Trusted[list[Outcome] | None] = None
 
 
 # "class" as in the contract and API v2 (a keyword, so the functional form).
@@ -457,8 +457,8 @@ class Record(_Frozen):
     enrollment: Enrollment | None = None
     conditions: list[str] | None = None
     keywords: list[str] | None = None
-    arms: list[Arm] | None = None
-    interventions: list[Intervention] | None = None
+    arms: Trusted[list[Arm] | None] = None
+    interventions: Trusted[list[Intervention] | None] = None
     eligibility: Eligibility | None = None
     outcomes: Outcomes | None = None
     sponsors: Sponsors | None = None

@@ -45,14 +45,16 @@ def canonicalize(value: Any) -> Any:
     return copy
 
 
-def content_of(record: Record | dict[str, Any]) -> dict[str, Any]:
-    """The record as a JSON-ready dict without provenance fields."""
+def content_of(record: Record | dict[str, Any], *, own: bool = False) -> dict[str, Any]:
+    """The record as a JSON-ready dict without provenance fields. ``own``: the caller
+    owns the dict given and needs it no more, so the added fields are dropped from its
+    sections in place (no copy; the store's hot path)."""
     data = record.model_dump(mode="json") if isinstance(record, Record) else record
     content = {k: v for k, v in data.items() if k not in PROVENANCE_FIELDS}
     for parent, child in PROVENANCE_PATHS:
         if isinstance(content.get(parent), dict) and child in content[parent]:
             content[parent] = {k: v for k, v in content[parent].items() if k != child}
-    _drop_null(content, _ADDED)
+    _drop_null(content, _ADDED, copy=not own)
     return content
 
 
@@ -68,9 +70,9 @@ def _tree(paths: tuple[str, ...]) -> dict[str, Any]:
 _ADDED = _tree(ADDED_FIELDS)  # {"sites": {"zip": {}, ...}, ...}: one walk for every path
 
 
-def _drop_null(node: dict[str, Any], tree: dict[str, Any]) -> None:
-    """Leave out the added fields of ``tree`` while they are null. Copy-on-write: a dict
-    or list is copied before it changes, so the caller's record is never touched."""
+def _drop_null(node: dict[str, Any], tree: dict[str, Any], *, copy: bool) -> None:
+    """Leave out the added fields of ``tree`` while they are null. ``copy``: a dict or
+    list is copied before it changes, so the caller's record is never touched."""
     for key, below in tree.items():
         if key not in node:
             continue
@@ -79,13 +81,15 @@ def _drop_null(node: dict[str, Any], tree: dict[str, Any]) -> None:
             if child is None:
                 del node[key]
         elif child.__class__ is dict:
-            node[key] = child = dict(child)
-            _drop_null(child, below)
+            if copy:
+                node[key] = child = dict(child)
+            _drop_null(child, below, copy=copy)
         elif child.__class__ is list and child:
-            node[key] = child = [dict(i) if i.__class__ is dict else i for i in child]
+            if copy:
+                node[key] = child = [dict(i) if i.__class__ is dict else i for i in child]
             for item in child:
                 if item.__class__ is dict:
-                    _drop_null(item, below)
+                    _drop_null(item, below, copy=copy)
 
 
 def content_hash(record: Record | dict[str, Any], *, sort_in_place: bool = False) -> str:
@@ -95,7 +99,7 @@ def content_hash(record: Record | dict[str, Any], *, sort_in_place: bool = False
     callers that own it and care for no list order (the store, on its hot path).
     """
     if sort_in_place and isinstance(record, dict):
-        canonical = content_of(record)
+        canonical = content_of(record, own=True)
         _sort_lists(canonical)
     else:
         canonical = canonicalize(content_of(record))

@@ -1,4 +1,5 @@
-"""The record's trusted lists (sites, the MeSH index: ``Trusted`` in models/record.py) are
+"""The record's trusted lists (``Trusted`` in models/record.py: sites, the MeSH index, arms,
+interventions, outcomes) are
 not validated when a record is made; these tests validate them strictly, as the model
 would, for every corpus record and every mirror sample (drifted documents: see
 tests/ingest/test_drift_properties.py, which calls :func:`assert_trusted_lists_valid`)."""
@@ -11,17 +12,33 @@ import pytest
 from pydantic import TypeAdapter, ValidationError
 
 from trialmirror.ingest.sources import ctgov
-from trialmirror.models.record import BrowseBranch, BrowseLeaf, MeshTerm, Record, Site
+from trialmirror.models.record import (
+    Arm,
+    BrowseBranch,
+    BrowseLeaf,
+    Intervention,
+    MeshTerm,
+    Outcome,
+    Record,
+    Site,
+)
 
 _SITES = TypeAdapter(list[Site] | None)
 _TERMS = TypeAdapter(list[MeshTerm] | None)
 _LEAVES = TypeAdapter(list[BrowseLeaf] | None)
 _BRANCHES = TypeAdapter(list[BrowseBranch] | None)
+_ARMS = TypeAdapter(list[Arm] | None)
+_INTERVENTIONS = TypeAdapter(list[Intervention] | None)
+_OUTCOMES = TypeAdapter(list[Outcome] | None)
 
 
 def assert_trusted_lists_valid(record: Record) -> None:
     """Each trusted list is what its declared type allows, exactly (strict: no coercion)."""
-    checks: list[tuple[TypeAdapter[Any], Any]] = [(_SITES, record.sites)]
+    checks: list[tuple[TypeAdapter[Any], Any]] = [
+        (_SITES, record.sites), (_ARMS, record.arms), (_INTERVENTIONS, record.interventions)]
+    if record.outcomes is not None:
+        checks += [(_OUTCOMES, record.outcomes.primary), (_OUTCOMES, record.outcomes.secondary),
+                   (_OUTCOMES, record.outcomes.other)]
     for index in (record.mesh.conditions, record.mesh.interventions) if record.mesh else ():
         if index is not None:
             checks += [(_TERMS, index.terms), (_TERMS, index.ancestors), (_LEAVES, index.leaves),

@@ -190,6 +190,12 @@ def _term_list(d: Doc, mod: Item, key: str, field: str) -> list[Item] | None:
     return out or None
 
 
+def _relevance(value: Any, path: str, m: Mapper) -> str | None:
+    if value == "HIGH" or value == "LOW":
+        return value  # type: ignore[no-any-return]  # ~10 a record: the vocabulary's own words
+    return m.enum(vocab.BROWSE_RELEVANCE, value, path)
+
+
 def _mesh_index(d: Doc, mod: Item | None, field: str, m: Mapper) -> Item | None:
     if mod is None:
         return None
@@ -200,7 +206,7 @@ def _mesh_index(d: Doc, mod: Item | None, field: str, m: Mapper) -> Item | None:
     for t in d.items(mod, "browseLeaves", at):
         leaf = {"id": line(t, "id", id_path), "name": line(t, "name", name_path),
                 "as_found": line(t, "asFound", found_path),
-                "relevance": m.enum(vocab.BROWSE_RELEVANCE, t.get("relevance"), relevance_path)}
+                "relevance": _relevance(t.get("relevance"), relevance_path, m)}
         if leaf["id"] is not None or leaf["name"] is not None or leaf["as_found"] is not None \
                 or leaf["relevance"] is not None:
             leaves.append(leaf)
