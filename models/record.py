@@ -27,9 +27,9 @@ them deliberately and note it in README.md ("Schema"). Rules:
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar, get_args
 
-from pydantic import BaseModel, ConfigDict, SkipValidation
+from pydantic import BaseModel, ConfigDict, SkipValidation, TypeAdapter
 from typing_extensions import TypedDict
 
 # A ClinicalTrials.gov id, the key of every source's records: ASCII digits only (``\d``
@@ -41,12 +41,14 @@ NCT_ID = re.compile(r"NCT[0-9]{8}")
 DateKind = str
 
 
-# The record's lists of items (sites, the MeSH index, arms, interventions, outcomes:
-# ~50 items and ~300 values a record) are not validated again when a record is made:
-# their items are built only by the sources' typed accessors (every value a str, float,
-# bool or null by construction), and checking them again was a third of the parse
-# (benchmarks/README.md). tests/models/test_trusted.py validates them strictly for every
-# corpus record, every mirror sample and drifted documents: the guarantee is tested.
+# The record's items (the TypedDicts: sites, MeSH terms, arms, dates, ages ... ~90% of its
+# values) are not validated again when a record is made (``Trusted``): the sources build
+# them only with typed accessors (every value a str, int, float, bool or null by
+# construction, every key a literal), and checking them again was a third of a parse
+# (benchmarks/README.md). The sections (models) and their scalar fields are validated as
+# ever. :func:`check_trusted` validates the trusted parts strictly; build_record calls it
+# when TRIALMIRROR_CHECK_TRUSTED=1, which the test suite sets, so every record a test
+# makes through a parser is checked whole.
 T = TypeVar("T")
 Trusted = Annotated[T, SkipValidation]
 
@@ -72,7 +74,7 @@ class Identifiers(_Frozen):
     org_study_id: str | None = None
     org_study_id_kind: str | None = None  # the kind of a US grant number: NIH, FDA, VA, ...
     org_study_id_link: str | None = None
-    secondary: list[SecondaryId] | None = None
+    secondary: Trusted[list[SecondaryId] | None] = None
     aliases: list[str] | None = None
 
 
@@ -93,28 +95,28 @@ class Status(_Frozen):
     overall: str | None = None
     last_known: str | None = None  # for UNKNOWN: the status before the registry lost track
     why_stopped: str | None = None
-    start: DateValue | None = None
-    primary_completion: DateValue | None = None
-    completion: DateValue | None = None
-    first_posted: DateValue | None = None
-    last_update_posted: DateValue | None = None
-    verified: DateValue | None = None
+    start: Trusted[DateValue | None] = None
+    primary_completion: Trusted[DateValue | None] = None
+    completion: Trusted[DateValue | None] = None
+    first_posted: Trusted[DateValue | None] = None
+    last_update_posted: Trusted[DateValue | None] = None
+    verified: Trusted[DateValue | None] = None
     # The registry's submission milestones ("submitted" by the sponsor, "qc" when it met
     # the registry's quality-control review, "posted" on the public site). ``kind`` is
     # null for dates the registry gives without one.
-    first_submitted: DateValue | None = None
-    first_submitted_qc: DateValue | None = None
-    last_update_submitted: DateValue | None = None
-    results_first_submitted: DateValue | None = None
-    results_first_submitted_qc: DateValue | None = None
-    results_first_posted: DateValue | None = None
+    first_submitted: Trusted[DateValue | None] = None
+    first_submitted_qc: Trusted[DateValue | None] = None
+    last_update_submitted: Trusted[DateValue | None] = None
+    results_first_submitted: Trusted[DateValue | None] = None
+    results_first_submitted_qc: Trusted[DateValue | None] = None
+    results_first_posted: Trusted[DateValue | None] = None
     # The certification / extension request that delays results ("disposition").
-    disposition_first_submitted: DateValue | None = None
-    disposition_first_submitted_qc: DateValue | None = None
-    disposition_first_posted: DateValue | None = None
+    disposition_first_submitted: Trusted[DateValue | None] = None
+    disposition_first_submitted_qc: Trusted[DateValue | None] = None
+    disposition_first_posted: Trusted[DateValue | None] = None
     delayed_posting: bool | None = None  # posting of a device study delayed at the sponsor's request
     results_waived: bool | None = None
-    expanded_access: ExpandedAccess | None = None
+    expanded_access: Trusted[ExpandedAccess | None] = None
 
 
 # years: None only when the unit is missing or not one we can convert
@@ -135,7 +137,7 @@ class Design(_Frozen):
     observational_model: str | None = None
     time_perspective: str | None = None
     patient_registry: bool | None = None
-    target_duration: Age | None = None  # a patient registry's follow-up, as an age is given
+    target_duration: Trusted[Age | None] = None  # a patient registry's follow-up, as an age is given
     bio_spec_retention: str | None = None  # NONE_RETAINED | SAMPLES_WITH_DNA | SAMPLES_WITHOUT_DNA
     bio_spec_description: str | None = None
     # Expanded access: the kinds offered (INDIVIDUAL, INTERMEDIATE, TREATMENT) and how many
@@ -187,9 +189,9 @@ class Eligibility(_Frozen):
     # Every item in its group (cohort, partner, phase or part sub-headings, lead-in
     # sentences); null when the text has nothing but the main inclusion/exclusion
     # headers and their items: the flat lists above then say it all.
-    criteria_groups: list[CriteriaGroup] | None = None
-    min_age: Age | None = None
-    max_age: Age | None = None
+    criteria_groups: Trusted[list[CriteriaGroup] | None] = None
+    min_age: Trusted[Age | None] = None
+    max_age: Trusted[Age | None] = None
     sex: str | None = None
     healthy_volunteers: bool | None = None
     std_ages: list[str] | None = None
@@ -229,15 +231,15 @@ class ResponsibleParty(TypedDict, closed=True):
 
 
 class Sponsors(_Frozen):
-    lead: Organization | None = None
-    collaborators: list[Organization] | None = None
+    lead: Trusted[Organization | None] = None
+    collaborators: Trusted[list[Organization] | None] = None
     # The classes of the lead sponsor and collaborators as one set, for sources that
     # show them without saying whose each is (mirrors' "Funder types"). Null where
     # the classes sit on the organizations themselves (ClinicalTrials.gov).
     funder_types: list[str] | None = None
     # The organization whose account registered the study (its "organization").
-    organization: Organization | None = None
-    responsible_party: ResponsibleParty | None = None
+    organization: Trusted[Organization | None] = None
+    responsible_party: Trusted[ResponsibleParty | None] = None
 
 
 # A person to contact, as the registry publishes them (personal: see Settings
@@ -257,8 +259,8 @@ class Official(TypedDict, closed=True):
 
 
 class Contacts(_Frozen):
-    central: list[Contact] | None = None  # the study's central contacts
-    officials: list[Official] | None = None  # its overall officials
+    central: Trusted[list[Contact] | None] = None  # the study's central contacts
+    officials: Trusted[list[Official] | None] = None  # its overall officials
 
 
 # latitude / longitude: WGS 84 degrees, the registry's geocode of the site's city
@@ -301,9 +303,9 @@ class AvailableIpd(TypedDict, closed=True):
 
 
 class References(_Frozen):
-    citations: list[Citation] | None = None
-    links: list[Link] | None = None  # "see also" links
-    available_ipds: list[AvailableIpd] | None = None
+    citations: Trusted[list[Citation] | None] = None
+    links: Trusted[list[Link] | None] = None  # "see also" links
+    available_ipds: Trusted[list[AvailableIpd] | None] = None
 
 
 class IpdSharing(_Frozen):
@@ -374,7 +376,7 @@ class LargeDoc(TypedDict, closed=True):
 
 class Documents(_Frozen):
     no_sap: bool | None = None  # the sponsor says there is no statistical analysis plan
-    large_docs: list[LargeDoc] | None = None
+    large_docs: Trusted[list[LargeDoc] | None] = None
 
 
 # The registry's notes on results it has not posted: a submission it returned
@@ -397,8 +399,8 @@ class ViolationEvent(TypedDict, closed=True):
 
 class Annotations(_Frozen):
     unposted_responsible_party: str | None = None
-    unposted_events: list[UnpostedEvent] | None = None
-    violation_events: list[ViolationEvent] | None = None
+    unposted_events: Trusted[list[UnpostedEvent] | None] = None
+    violation_events: Trusted[list[ViolationEvent] | None] = None
 
 
 # One results submission under review, as the registry tracks it ("mcp": the
@@ -413,8 +415,8 @@ class Submission(TypedDict, closed=True):
 
 class SubmissionTracking(_Frozen):
     estimated_results_first_submitted: str | None = None
-    first_mcp_posted: DateValue | None = None
-    submissions: list[Submission] | None = None
+    first_mcp_posted: Trusted[DateValue | None] = None
+    submissions: Trusted[list[Submission] | None] = None
 
 
 class RegistryInfo(_Frozen):
@@ -454,7 +456,7 @@ class Record(_Frozen):
     study_type: str | None = None
     phases: list[str] | None = None
     design: Design | None = None
-    enrollment: Enrollment | None = None
+    enrollment: Trusted[Enrollment | None] = None
     conditions: list[str] | None = None
     keywords: list[str] | None = None
     arms: Trusted[list[Arm] | None] = None
@@ -475,13 +477,44 @@ class Record(_Frozen):
     documents: Documents | None = None
     annotations: Annotations | None = None
     registry_info: RegistryInfo | None = None
-    unmapped: list[Unmapped] | None = None
+    unmapped: Trusted[list[Unmapped] | None] = None
 
 
 def blank(item: type, **values: Any) -> dict[str, Any]:
     """An item of a closed TypedDict (``Site``, ``SecondaryId`` ...) with ``values`` and
     every other key null: for sources that say a few of its keys."""
     return {key: values.get(key) for key in item.__annotations__}
+
+
+def _trusted_fields(model: type[BaseModel]) -> list[tuple[str, TypeAdapter[Any] | None, type[BaseModel] | None]]:
+    """(name, a strict validator of a trusted field's type, a section model to walk into)."""
+    out: list[tuple[str, TypeAdapter[Any] | None, type[BaseModel] | None]] = []
+    for name, field in model.model_fields.items():
+        if SkipValidation in field.metadata:  # a Trusted field
+            out.append((name, TypeAdapter(field.annotation or Any), None))
+            continue
+        for arg in get_args(field.annotation) or (field.annotation,):
+            if isinstance(arg, type) and issubclass(arg, BaseModel):
+                out.append((name, None, arg))
+    return out
+
+
+_TRUSTED: dict[type[BaseModel], list[tuple[str, TypeAdapter[Any] | None, type[BaseModel] | None]]] = {}
+
+
+def check_trusted(model: BaseModel) -> None:
+    """Validate, strictly (no coercion), every trusted field of ``model`` and of its
+    sections: what the model would have checked had it not trusted them. Raises
+    pydantic's ValidationError."""
+    kind = type(model)
+    if kind not in _TRUSTED:
+        _TRUSTED[kind] = _trusted_fields(kind)
+    for name, adapter, section in _TRUSTED[kind]:
+        value = getattr(model, name)
+        if adapter is not None:
+            adapter.validate_python(value, strict=True)
+        elif value is not None and section is not None:
+            check_trusted(value)
 
 
 # Left out of the content hash: they describe the capture, not the trial.
