@@ -144,7 +144,7 @@ def _validated(data: dict[str, Any], *, source: str, registry_id: str, url: str 
                mapper: Mapper | None) -> Record:
     for _ in range(50):  # each round removes one value; a record has far fewer bad ones
         try:
-            return Record.model_validate(data)
+            return Record.__pydantic_validator__.validate_python(data)  # type: ignore[no-any-return]
         except ValidationError as exc:
             first = exc.errors()[0]
             loc = tuple(first["loc"])

@@ -61,6 +61,8 @@ def _coordinate(d: Doc, point: Item | None, key: str, field: str, limit: float) 
     value = None if point is None else point.get(key)
     if value is None:
         return None
+    if value.__class__ is float and -limit <= value <= limit:
+        return value  # type: ignore[no-any-return]  # nearly every one
     if value.__class__ is not float:
         if value.__class__ is int:
             value = float(value)
