@@ -445,3 +445,33 @@ def test_a_sync_row_names_the_news_of_its_version(tmp_path):
     store.close()
     row = _result_row(RecordResult(NCT, "ctgov", "new_version", put.version, put.changes, put.events))
     assert row[-1] == "updated (results); results posted 2015-03-02 (submitted 2015-01-30)"
+
+
+def test_show_json_has_the_whole_record_as_the_source_has_it(env, corpus_dir):
+    """`show --json` of a real record: oversight, IPD sharing, references, MeSH and site
+    coordinates hold what the registry's document holds; NCT01342250's reconstruction
+    says nothing of oversight, IPD or references, and they are null, not guessed."""
+    server, _ = env
+    rid = "NCT00499317"
+    doc = json.loads((corpus_dir / "ctgov_v2" / f"{rid}.json").read_bytes())
+    proto = doc["protocolSection"]
+    server.play(f"/api/v2/studies/{rid}", _body(doc))
+    server.play(PATH, _body(fx.current()))
+    assert _run(env, "sync", rid, NCT).exit_code == 0
+    shown = json.loads(_run(env, "show", rid, "--json").stdout)
+    oversight = proto["oversightModule"]
+    assert shown["oversight"]["has_dmc"] is oversight["oversightHasDmc"]
+    assert shown["oversight"]["fda_regulated_drug"] is oversight["isFdaRegulatedDrug"]
+    ipd = proto["ipdSharingStatementModule"]
+    assert shown["ipd_sharing"]["sharing"] == ipd["ipdSharing"]
+    pmids = [r.get("pmid") for r in proto["referencesModule"]["references"]]
+    assert [c["pmid"] for c in shown["references"]["citations"]] == pmids
+    terms = doc["derivedSection"]["conditionBrowseModule"]["meshes"]
+    assert shown["mesh"]["conditions"]["terms"] == [{"id": t["id"], "term": t["term"]} for t in terms]
+    ours = json.loads(_run(env, "show", NCT, "--json").stdout)
+    assert (ours["oversight"], ours["ipd_sharing"], ours["references"]) == (None, None, None)
+    site = ours["sites"][0]
+    assert (site["country"], site["latitude"], site["longitude"]) == ("China", 31.22222, 121.45806)
+    assert {"id": "D008107", "term": "Liver Diseases"} in ours["mesh"]["conditions"]["ancestors"]
+    found = _run(env, "search", "--mesh", "liver diseases", "--json")
+    assert [r["registry_id"] for r in json.loads(found.stdout)] == [NCT]

@@ -194,3 +194,42 @@ def test_the_atom_feed_titles_results_and_annotations(store, settings, tmp_path)
     assert "<title>NCT01342250 [ctgov]: results posted 2015-03-02 (submitted 2015-01-30)</title>" in text
     assert ("<title>NCT01342250 [ctgov]: FDAAA 801 VIOLATION_IDENTIFIED issued 2021-07-26; "
             "unposted results RELEASE 2024-05-29</title>") in text
+
+
+def _without_results(doc):
+    """A registry document as it stood before its results: no results section, hasResults
+    false, no results dates (the registry's own document, cut; no value invented)."""
+    before = json.loads(json.dumps(doc))
+    before.pop("resultsSection", None)
+    before["hasResults"] = False
+    status = before["protocolSection"]["statusModule"]
+    for key in [k for k in status if k.startswith("results")]:
+        del status[key]
+    return before
+
+
+def test_a_corpus_record_that_gains_results_is_one_results_event_and_one_webhook(
+        corpus_dir, store, settings, receiver):
+    """The issue's check, end to end: a real record with results (NCT00763412), fetched
+    from a local registry first without them, then as published: exactly one
+    ``results_posted`` event, exactly one webhook; a third fetch of the same adds neither."""
+    from trialmirror.ingest.http import Http
+
+    nct = "NCT00763412"
+    doc = json.loads((corpus_dir / "ctgov_v2" / f"{nct}.json").read_bytes())
+    assert doc["hasResults"] is True and "resultsSection" in doc
+    receiver.play(f"/api/v2/studies/{nct}", Reply(body=json.dumps(_without_results(doc)).encode()),
+                  Reply(body=json.dumps(doc).encode()), Reply(body=json.dumps(doc).encode()))
+    receiver.play("/hook", Reply(204))
+    local = settings.model_copy(update={"ctgov_base_url": receiver.base_url})
+    ingestor = Ingestor(local, store, Http(local))
+    outcomes = [ingestor.run("ctgov", [nct]).results[0].outcome for _ in range(3)]
+    assert outcomes == ["new_version", "new_version", "unchanged"]
+    kinds = [e.kind for e in store.events(registry_id=nct)]
+    assert kinds.count("results_posted") == 1 and kinds[:2] == ["new_record", "updated"]
+    assert _notifier(local, store, receiver).run() == {"webhook": 1}
+    (_, headers, body), = receiver.posts
+    sent = json.loads(body)
+    assert headers["X-Trialmirror-Event"] == "results_posted" and sent["registry_id"] == nct
+    first_posted = doc["protocolSection"]["statusModule"]["resultsFirstPostDateStruct"]["date"]
+    assert sent["results"]["first_posted"] == first_posted
