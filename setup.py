@@ -20,7 +20,8 @@ COMPILED = ["trialmirror/ingest/parsing/text.py", "trialmirror/ingest/parsing/cr
             "trialmirror/ingest/parsing/fields.py", "trialmirror/ingest/parsing/dates.py",
             "trialmirror/models/vocab.py",
             "trialmirror/ingest/sources/ctgov/parser.py", "trialmirror/ingest/sources/ctgov/doc.py",
-            "trialmirror/ingest/sources/ctgov/sections.py", "trialmirror/store/abbrev.py"]
+            "trialmirror/ingest/sources/ctgov/sections.py", "trialmirror/store/abbrev.py",
+            "trialmirror/store/canonical.py"]
 # The shared library mypyc builds for them lives inside the package too.
 GROUP = "trialmirror._native"
 # Stands in for the compiled modules until build_ext runs mypyc (see OptionalBuildExt).
