@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from trialmirror.models.record import Record
+from trialmirror.models.record import Record, path_tree
 
 # Dotted record paths, as ADDED_FIELDS writes them: a list on the way applies the rest
 # of the path to each of its items.
@@ -43,16 +43,7 @@ _FLAGGED = frozenset(PERSONAL_FIELDS) | _HOLDERS
 LEFT_OUT = "(personal contact details left out)"
 
 
-def _tree(paths: tuple[str, ...]) -> dict[str, Any]:
-    tree: dict[str, Any] = {}
-    for path in paths:
-        node = tree
-        for key in path.split("."):
-            node = node.setdefault(key, {})
-    return tree
-
-
-_PERSONAL = _tree(PERSONAL_FIELDS)  # {"contacts": {"central": {"name": {}, ...}, ...}, ...}
+_PERSONAL = path_tree(PERSONAL_FIELDS)  # {"contacts": {"central": {"name": {}, ...}, ...}, ...}
 
 
 def without_personal_contacts(record: Record) -> Record:

@@ -480,6 +480,18 @@ class Record(_Frozen):
     unmapped: Trusted[list[Unmapped] | None] = None
 
 
+def path_tree(paths: tuple[str, ...]) -> dict[str, Any]:
+    """Dotted record paths as a tree, for one walk over a record that visits them all:
+    ``("sites.zip", "sites.contacts")`` -> ``{"sites": {"zip": {}, "contacts": {}}}``
+    (a list on the way is each of its items)."""
+    tree: dict[str, Any] = {}
+    for path in paths:
+        node = tree
+        for key in path.split("."):
+            node = node.setdefault(key, {})
+    return tree
+
+
 def blank(item: type, **values: Any) -> dict[str, Any]:
     """An item of a closed TypedDict (``Site``, ``SecondaryId`` ...) with ``values`` and
     every other key null: for sources that say a few of its keys."""

@@ -15,7 +15,7 @@ from typing import Any
 
 import orjson
 
-from trialmirror.models.record import ADDED_FIELDS, PROVENANCE_FIELDS, PROVENANCE_PATHS, Record
+from trialmirror.models.record import ADDED_FIELDS, PROVENANCE_FIELDS, PROVENANCE_PATHS, Record, path_tree
 
 
 def _sort_key(value: Any) -> bytes:
@@ -58,16 +58,7 @@ def content_of(record: Record | dict[str, Any], *, own: bool = False) -> dict[st
     return content
 
 
-def _tree(paths: tuple[str, ...]) -> dict[str, Any]:
-    tree: dict[str, Any] = {}
-    for path in paths:
-        node = tree
-        for key in path.split("."):
-            node = node.setdefault(key, {})
-    return tree
-
-
-_ADDED = _tree(ADDED_FIELDS)  # {"sites": {"zip": {}, ...}, ...}: one walk for every path
+_ADDED = path_tree(ADDED_FIELDS)  # {"sites": {"zip": {}, ...}, ...}: one walk for every path
 
 
 def _drop_null(node: dict[str, Any], tree: dict[str, Any], *, copy: bool) -> None:
