@@ -40,6 +40,27 @@ def _short(value: Any, width: int = 70) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
+# The design's vocabulary fields (its descriptions are text of their own: --json).
+_DESIGN_WORDS = ("allocation", "intervention_model", "masking", "primary_purpose", "observational_model",
+                 "time_perspective")
+
+
+def _sites(sites: list[dict[str, Any]]) -> str:
+    if not sites:
+        return "0"
+    countries = len({s.get("country") for s in sites if s.get("country")})
+    placed = sum(1 for s in sites if s.get("latitude") is not None)
+    return f"{len(sites)} in {countries} {'country' if countries == 1 else 'countries'}, {placed} with coordinates"
+
+
+def _results(r: dict[str, Any], status: dict[str, Any]) -> str:
+    if r.get("has_results") is None and not status.get("results_first_posted"):
+        return ""  # the source does not say
+    posted = _date(status.get("results_first_posted"))
+    return f"posted {posted}" if status.get("results_first_posted") else (
+        "yes" if r.get("has_results") else "none posted")
+
+
 def render_record(r: dict[str, Any], row: Any) -> Group:
     status = r.get("status") or {}
     design = r.get("design") or {}
@@ -55,14 +76,21 @@ def render_record(r: dict[str, Any], row: Any) -> Group:
         ("status", status.get("overall") or ""),
         ("start / completion", f"{_date(status.get('start'))} / {_date(status.get('completion'))}"),
         ("type / phases", f"{r.get('study_type') or ''} / {', '.join(r.get('phases') or [])}"),
-        ("design", ", ".join(v for k, v in design.items() if isinstance(v, str))),
+        ("design", ", ".join(design[k] for k in _DESIGN_WORDS if isinstance(design.get(k), str))),
         ("enrollment", _enrollment(r.get("enrollment"))),
         ("conditions", "; ".join(r.get("conditions") or [])),
         ("lead sponsor", (sponsors.get("lead") or {}).get("name") or ""),
         ("ages / sex", f"{_age(elig.get('min_age'))} to {_age(elig.get('max_age'))} / {elig.get('sex') or ''}"),
         ("criteria", f"{len(elig.get('inclusion') or [])} inclusion, "
                      f"{len(elig.get('exclusion') or [])} exclusion"),
-        ("sites", str(len(r.get("sites") or []))),
+        ("sites", _sites(r.get("sites") or [])),
+        ("results", _results(r, status)),
+        ("MeSH (conditions)", "; ".join(t["term"] or t["id"] or "" for t in
+                                        ((r.get("mesh") or {}).get("conditions") or {}).get("terms") or [])),
+        ("oversight", ", ".join(k.replace("_", " ") + (" yes" if v else " no")
+                                for k, v in (r.get("oversight") or {}).items() if v is not None)),
+        ("officials", "; ".join(", ".join(x for x in (o.get("name"), o.get("role")) if x)
+                                for o in (r.get("contacts") or {}).get("officials") or [])),
     ]
     for name, value in rows:
         facts.add_row(name, Text(value))

@@ -2,7 +2,8 @@
 place, and the SQL that filters by them (store/search.py asks; store/geo.py measures).
 
 - ``search_mesh``: one row per MeSH term and ancestor of a record's conditions and
-  interventions (its id upper-case, its term also case-folded: ``term_key``);
+  interventions (its id in one form, :func:`mesh_id_key`; its term also case-folded:
+  ``term_key``);
   ``search_site``: one row per distinct point its sites are geocoded to. Both are
   rewritten with the record's search row, in the same transaction (:func:`index`),
   and only when the search row is (a backfilled older state leaves them).
@@ -31,6 +32,18 @@ _MESH_PARTS = (("condition", "conditions"), ("intervention", "interventions"))
 _MESH_LEVELS = (("term", "terms"), ("ancestor", "ancestors"))
 
 
+# The registry writes a descriptor's id two ways: D008107 and, in newer records,
+# D000008107 (nine digits). One key for both: the letter and the number, six digits.
+_MESH_ID = re.compile(r"([A-Z])0*([0-9]{1,12})")
+
+
+def mesh_id_key(mesh_id: str) -> str:
+    """``"D000008107"`` and ``"d008107"`` -> ``"D008107"``; an id of another shape, upper-cased."""
+    upper = mesh_id.strip().upper()
+    match = _MESH_ID.fullmatch(upper)
+    return f"{match[1]}{int(match[2]):06d}" if match else upper
+
+
 def mesh_rows(record: dict[str, Any]) -> list[dict[str, Any]]:
     """The ``search_mesh`` rows of a record: each MeSH term and ancestor of its
     conditions and interventions (the id upper-case, the term also case-folded)."""
@@ -43,7 +56,7 @@ def mesh_rows(record: dict[str, Any]) -> list[dict[str, Any]]:
                 term, mesh_id = item.get("term"), item.get("id")
                 if term or mesh_id:
                     rows.append({"registry_id": record["registry_id"], "kind": kind, "level": level,
-                                 "mesh_id": mesh_id.upper() if mesh_id else None, "term": term,
+                                 "mesh_id": mesh_id_key(mesh_id) if mesh_id else None, "term": term,
                                  "term_key": term.casefold() if term else None})
     return rows
 
@@ -152,7 +165,7 @@ MESH_FILTER = ("d.registry_id IN (SELECT m.registry_id FROM search_mesh m "
 
 def mesh_params(term: str) -> dict[str, str]:
     """The parameters of :data:`MESH_FILTER` for a checked term."""
-    return {"mesh_key": term.casefold(), "mesh_id": term.upper()}
+    return {"mesh_key": term.casefold(), "mesh_id": mesh_id_key(term)}
 
 
 # The great-circle distance of a site from the point (store/geo.py): on SQLite the

@@ -253,6 +253,9 @@ def query(q: str = "", *, status: str | None = None, phase: str | None = None,
     if condition and len(condition) > CONDITION_CHARS:
         raise InvalidQueryError(f"the condition is {len(condition)} characters long; at most {CONDITION_CHARS}")
     _no_control("condition", condition or "", _CONTROL_OR_BREAK)
+    if mesh is not None and not mesh.strip():
+        raise InvalidQueryError("the MeSH term is empty; give a term or a descriptor id, "
+                                "e.g. --mesh 'Liver Diseases' or --mesh D008107")
     mesh = mesh.strip() if mesh else None
     if mesh and len(mesh) > MESH_CHARS:
         raise InvalidQueryError(f"the MeSH term is {len(mesh)} characters long; at most {MESH_CHARS}")

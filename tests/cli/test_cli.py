@@ -468,6 +468,8 @@ def test_show_json_has_the_whole_record_as_the_source_has_it(env, corpus_dir):
     assert [c["pmid"] for c in shown["references"]["citations"]] == pmids
     terms = doc["derivedSection"]["conditionBrowseModule"]["meshes"]
     assert shown["mesh"]["conditions"]["terms"] == [{"id": t["id"], "term": t["term"]} for t in terms]
+    human = _run(env, "show", rid).stdout  # the table: the whole record's headlines
+    assert terms[0]["term"] in human and "with coordinates" in human and "has dmc yes" in human
     ours = json.loads(_run(env, "show", NCT, "--json").stdout)
     assert (ours["oversight"], ours["ipd_sharing"], ours["references"]) == (None, None, None)
     site = ours["sites"][0]

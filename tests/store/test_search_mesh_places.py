@@ -28,7 +28,7 @@ def filled(store):
 
 @pytest.mark.parametrize("asked", ["Liver Diseases", "liver diseases", "LIVER DISEASES", "  Liver Diseases ",
                                    "Liver Cirrhosis", "D008107", "d008103", "Digestive System Diseases",
-                                   "Insulin", "Hypoglycemic Agents", "D007004"])
+                                   "Insulin", "Hypoglycemic Agents", "D007004", "D000008107", "d000008103"])
 def test_a_mesh_term_finds_records_indexed_with_it_or_below_it(filled, asked):
     """By name or descriptor id, in any case; a term ("Liver Cirrhosis"), its ancestors
     ("Liver Diseases" and up), and the interventions' terms alike."""
@@ -79,7 +79,22 @@ def test_mesh_values_are_checked():
         query(mesh="x" * 201)
     with pytest.raises(InvalidQueryError, match="control character"):
         query(mesh="Liver\nDiseases")
-    assert query(mesh="  ").mesh is None  # empty: no filter, as an empty condition
+    for empty in ("", "  "):  # given, but nothing in it: not "every record"
+        with pytest.raises(InvalidQueryError, match="MeSH term is empty; give a term or a descriptor id"):
+            query(mesh=empty)
+    assert query(mesh=None).mesh is None
+
+
+def test_a_mesh_id_matches_in_either_of_the_registrys_forms(store):
+    """Newer records write ids with nine digits (D000008107), older ones with six (D008107):
+    either form asked finds either form stored."""
+    mp.put(store, mp.record("NCT90000011", "newer", condition_mesh=(
+        [mp.term("D000008103", "Liver Cirrhosis")], [mp.term("D000008107", "Liver Diseases")])))
+    mp.put(store, mp.record("NCT90000012", "older", condition_mesh=(
+        [mp.term("D008103", "Liver Cirrhosis")], [mp.term("D008107", "Liver Diseases")])))
+    for asked in ("D008107", "D000008107", "d000008103", "D008103"):
+        assert sorted(_ids(store.search("", mesh=asked))) == ["NCT90000011", "NCT90000012"], asked
+    assert facets.mesh_id_key("D000086382") == "D086382" and facets.mesh_id_key("C000656484") == "C656484"
 
 
 # --- places -------------------------------------------------------------------------------

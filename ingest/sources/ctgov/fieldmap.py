@@ -247,10 +247,12 @@ MAPPED: dict[str, str] = {
 LEFT_OUT: dict[str, str] = {
     "resultsSection": "the results section is mapped by issue 16 (its dates and flags are here: "
                       "has_results, status.results_*, status.disposition_*)",
-    _MISC + "modelPredictions": "machine-made predictions (BMI limits read from the criteria) the "
-                                "API served in 2023 only; not registry data, not in the current spec",
-    _CL + "locations_nested": "a 2023-only duplicate of locations (same facilities, nested by "
-                              "country) the API no longer serves; locations keep it all",
+    _MISC + "modelPredictions": "machine-made predictions (BMI limits read from the criteria) in "
+                                "documents of late 2023 and early 2024 (versionHolder up to "
+                                "2024-01-03); not registry data, not in either spec",
+    _CL + "locations_nested": "a copy of locations the API served beside them in documents of late "
+                              "2023 and early 2024 (identical in all 44 corpus documents that "
+                              "carry it); not in either spec",
 }
 
 # The spec's own name for a field whose leaves it does not list (the metadata endpoint

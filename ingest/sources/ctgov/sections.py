@@ -58,21 +58,22 @@ def _contact_list(d: Doc, node: Item | None, key: str, field: str, m: Mapper) ->
 
 
 def _coordinate(d: Doc, point: Item | None, key: str, field: str, limit: float) -> float | None:
-    value = None if point is None else point.get(key)
-    if value is None:
+    raw = None if point is None else point.get(key)
+    if raw is None:
         return None
-    if value.__class__ is float and -limit <= value <= limit:
-        return value  # type: ignore[no-any-return]  # nearly every one
-    if value.__class__ is not float:
-        if value.__class__ is int:
-            value = float(value)
-        else:
-            value = d.drifted(value, float, field)
-            if value is None:
-                return None
-    if -limit <= value <= limit:
-        return value  # type: ignore[no-any-return]
-    d.m.flag(field, value, "dropped")  # no place on Earth
+    if raw.__class__ is float and -limit <= raw <= limit:
+        return raw  # type: ignore[no-any-return]  # nearly every one
+    if raw.__class__ is int:
+        value: float | None = float(raw)  # a whole number of degrees: the same JSON number
+    elif raw.__class__ is float:
+        value = raw
+    else:
+        value = d.drifted(raw, float, field)
+        if value is None:
+            return None
+    if value is not None and -limit <= value <= limit:
+        return value
+    d.m.flag(field, raw, "dropped")  # no place on Earth; the flag keeps what the source wrote
     return None
 
 

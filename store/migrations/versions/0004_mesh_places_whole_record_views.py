@@ -18,6 +18,7 @@ Revises: 0003
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 import orjson
@@ -176,6 +177,12 @@ POSTGRES_OLD_VIEWS = ('CREATE OR REPLACE VIEW study AS SELECT v.registry_id, v.s
  "v.doc -> 'sites' ELSE '[]'::jsonb END)) AS i(value)")
 
 
+def _mesh_id_key(mesh_id: str) -> str:  # frozen here as store/facets.py has it at 0004
+    upper = mesh_id.strip().upper()
+    match = re.fullmatch(r"([A-Z])0*([0-9]{1,12})", upper)
+    return f"{match[1]}{int(match[2]):06d}" if match else upper
+
+
 def _mesh_rows(registry_id: str, record: dict[str, Any]) -> list[dict[str, Any]]:
     rows = []
     for kind, part in (("condition", "conditions"), ("intervention", "interventions")):
@@ -185,7 +192,7 @@ def _mesh_rows(registry_id: str, record: dict[str, Any]) -> list[dict[str, Any]]
                 term, mesh_id = item.get("term"), item.get("id")
                 if term or mesh_id:
                     rows.append({"registry_id": registry_id, "kind": kind, "level": level,
-                                 "mesh_id": mesh_id.upper() if mesh_id else None, "term": term,
+                                 "mesh_id": _mesh_id_key(mesh_id) if mesh_id else None, "term": term,
                                  "term_key": term.casefold() if term else None})
     return rows
 
