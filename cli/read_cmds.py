@@ -67,8 +67,10 @@ def search_cmd(obj: Context, query: str, status: str | None, phase: str | None,
                       f"{h.score:.2f}", *([f"{h.distance_km:.1f}"] if by_place else []))
     obj.out.print(table)
     if not hits:
-        obj.err.print("no match; `trialmirror search --reindex` if records were stored before the "
-                      "index existed", highlight=False)
+        filtered = any(v is not None for v in (status, phase, condition, mesh, near))
+        obj.err.print("no match" + ("" if filtered else  # the filters may simply keep nothing
+                                    "; `trialmirror search --reindex` if records were stored before "
+                                    "the index existed"), highlight=False)
 
 
 def _km(distance: float | None) -> float | None:
