@@ -47,7 +47,7 @@ def dumps(value: Any) -> str:
     return orjson.dumps(value).decode()
 
 
-WAL_CHECKPOINT_PAGES = 10_000
+WAL_CHECKPOINT_PAGES = 4_000
 
 
 def _sqlite_functions(dbapi_conn: Any) -> None:
@@ -61,9 +61,11 @@ def _sqlite_connect(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")
-    # A checkpoint every ~40 MB of log, not SQLite's 4 MB: an ingest writes ~50 kB a
-    # record, and each checkpoint (its copy and fsync) sat on the commit that crossed
-    # the line; a tenth as many made first ingest ~10% faster (benchmarks/README.md).
+    # A checkpoint every ~16 MB of log, not SQLite's 4 MB: an ingest writes ~50 kB a
+    # record, and each checkpoint (its copy and fsync) sat on the commit that crossed the
+    # line. A quarter as many made first ingest ~10% faster; a tenth as many no faster,
+    # and reads of the longer log slowed the unchanged re-ingest by a fifth
+    # (benchmarks/README.md).
     cur.execute(f"PRAGMA wal_autocheckpoint={WAL_CHECKPOINT_PAGES}")
     cur.execute("PRAGMA busy_timeout=30000")
     cur.close()
