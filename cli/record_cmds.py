@@ -227,6 +227,9 @@ def changes_cmd(obj: Context, after: int, kind: str | None, limit: int | None,
             detail = milestone_text(i["kind"], i) or ""
         table.add_row(str(i["seq"]), i["registry_id"], i["source"], str(i["version"]), i["kind"],
                       detail, i["occurred_at"][:19])
+    if not items:  # an empty table says nothing of why
+        what = f"no {kind} events" if kind else "no events"
+        obj.err.print(f"{what} after seq {after}" if after else what, highlight=False)
+        return
     obj.out.print(table)
-    if items:
-        obj.out.print(f"next cursor: --after {items[-1]['seq']}", highlight=False)
+    obj.out.print(f"next cursor: --after {items[-1]['seq']}", highlight=False)

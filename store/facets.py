@@ -120,6 +120,10 @@ def place(near: str | tuple[float, float] | None,
           within: str | float | None) -> tuple[tuple[float, float] | None, float | None]:
     """``near`` (LAT,LON) and ``within`` (KM) as typed -> ((latitude, longitude), km), or
     (None, None) when neither is given; InvalidPlaceError says what is wrong."""
+    if isinstance(near, str) and not near.strip():  # given, but nothing in it: not "anywhere"
+        raise InvalidPlaceError(f"near is empty: {_NEAR_HELP}")
+    if isinstance(within, str) and not within.strip():
+        raise InvalidPlaceError(f"within is empty: {_WITHIN_HELP}")
     near = near.strip() if isinstance(near, str) else near
     within = within.strip() if isinstance(within, str) else within
     if not near and (within is None or within == ""):

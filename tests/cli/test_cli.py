@@ -477,3 +477,12 @@ def test_show_json_has_the_whole_record_as_the_source_has_it(env, corpus_dir):
     assert {"id": "D008107", "term": "Liver Diseases"} in ours["mesh"]["conditions"]["ancestors"]
     found = _run(env, "search", "--mesh", "liver diseases", "--json")
     assert [r["registry_id"] for r in json.loads(found.stdout)] == [NCT]
+
+
+def test_changes_with_nothing_to_show_says_so(env):
+    server, _ = env
+    server.play(PATH, _body(fx.current()))
+    assert _run(env, "sync").exit_code == 0
+    empty = _run(env, "changes", "--kind", "results_posted")
+    assert empty.exit_code == 0 and "no results_posted events" in empty.output and "│" not in empty.output
+    assert "no events after seq 1" in _run(env, "changes", "--after", "1").output

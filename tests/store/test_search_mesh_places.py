@@ -176,7 +176,9 @@ def test_site_rows_keep_only_real_coordinates():
     ("31.23,121.47", math.nan, "out of range"),
     ("31.23,121.47", None, "needs within: give the distance from it too"),
     (None, 5, "needs near: give the point to measure from too"),
-    ("", "5", "needs near"),
+    ("", "5", "near is empty: give LAT,LON"),  # given empty: not "anywhere"
+    ("  ", None, "near is empty"),
+    ("31.23,121.47", " ", "within is empty: give kilometres"),
 ])
 def test_a_place_or_distance_that_is_none_is_refused_saying_what_to_give(near, within, words):
     with pytest.raises(InvalidPlaceError) as refused:
