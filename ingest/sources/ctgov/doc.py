@@ -52,25 +52,22 @@ class Doc:
         self.m.flag(field, value, "dropped" if coerced is None else "coerced")
         return coerced
 
-    def text(self, node: dict[str, Any] | None, key: str, field: str) -> str | None:
+    def string(self, node: dict[str, Any] | None, key: str, field: str) -> str | None:
+        """The text at ``key`` as the source wrote it (another type coerced or dropped)."""
         value = None if node is None else node.get(key)
-        if value is None:
-            return None
-        if value.__class__ is not str:
-            value = self.drifted(value, str, field)
-            if value is None:
-                return None
-        return clean(value, self.markup)
+        if value is None or value.__class__ is str:
+            return value  # type: ignore[no-any-return]
+        return self.drifted(value, str, field)  # type: ignore[no-any-return]
+
+    def text(self, node: dict[str, Any] | None, key: str, field: str) -> str | None:
+        value = self.string(node, key, field)
+        return None if value is None else clean(value, self.markup)
 
     def line(self, node: dict[str, Any] | None, key: str, field: str) -> str | None:
         # clean_line inlined: this runs ~150 times a record.
-        value = None if node is None else node.get(key)
+        value = self.string(node, key, field)
         if value is None:
             return None
-        if value.__class__ is not str:
-            value = self.drifted(value, str, field)
-            if value is None:
-                return None
         if not self.markdown:
             return clean_line(value, self.markup)
         if "\\" in value:

@@ -63,15 +63,14 @@ def _coordinate(d: Doc, point: Item | None, key: str, field: str, limit: float) 
         return None
     if raw.__class__ is float and -limit <= raw <= limit:
         return raw  # type: ignore[no-any-return]  # nearly every one
-    if raw.__class__ is int:
-        value: float | None = float(raw)  # a whole number of degrees: the same JSON number
-    elif raw.__class__ is float:
-        value = raw
+    if raw.__class__ is int or raw.__class__ is float:
+        value: float = float(raw)  # a whole number of degrees is the same JSON number
     else:
-        value = d.drifted(raw, float, field)
-        if value is None:
+        drifted = d.drifted(raw, float, field)
+        if drifted is None:
             return None
-    if value is not None and -limit <= value <= limit:
+        value = drifted
+    if -limit <= value <= limit:
         return value
     d.m.flag(field, raw, "dropped")  # no place on Earth; the flag keeps what the source wrote
     return None
