@@ -32,6 +32,8 @@ from typing import Annotated, Any, Literal, TypeVar, get_args
 from pydantic import BaseModel, ConfigDict, SkipValidation, TypeAdapter
 from typing_extensions import TypedDict
 
+from trialmirror.models.results import Results
+
 # A ClinicalTrials.gov id, the key of every source's records: ASCII digits only (``\d``
 # would take full-width and other Unicode digits, NCT０１３４２２５０, as a different id).
 NCT_ID = re.compile(r"NCT[0-9]{8}")
@@ -477,6 +479,7 @@ class Record(_Frozen):
     documents: Documents | None = None
     annotations: Annotations | None = None
     registry_info: RegistryInfo | None = None
+    results: Results | None = None  # issue 16: models/results.py
     unmapped: Trusted[list[Unmapped] | None] = None
 
 
@@ -558,4 +561,6 @@ ADDED_FIELDS = (
     "eligibility.study_population", "eligibility.sampling_method",
     "sponsors.organization", "sponsors.responsible_party",
     "sites.zip", "sites.latitude", "sites.longitude", "sites.contacts",
+    # issue 16: the results section
+    "results",
 )

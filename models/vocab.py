@@ -263,3 +263,47 @@ VIOLATION_EVENT_TYPE = Vocabulary(
     ["VIOLATION_IDENTIFIED", "CORRECTION_CONFIRMED", "PENALTY_IMPOSED",
      "ISSUES_IN_LETTER_ADDRESSED_CONFIRMED"],
 )
+
+# --- results (issue 16) ---------------------------------------------------------------
+
+OUTCOME_MEASURE_TYPE = Vocabulary(
+    "outcome_measure_type", ["PRIMARY", "SECONDARY", "OTHER_PRE_SPECIFIED", "POST_HOC"],
+    {"Other Pre-specified": "OTHER_PRE_SPECIFIED", "Post-Hoc": "POST_HOC"},
+)
+REPORTING_STATUS = Vocabulary("reporting_status", ["POSTED", "NOT_POSTED"])
+PARAM_TYPE = Vocabulary(
+    "param_type",
+    ["GEOMETRIC_MEAN", "GEOMETRIC_LEAST_SQUARES_MEAN", "LEAST_SQUARES_MEAN", "LOG_MEAN", "MEAN",
+     "MEDIAN", "NUMBER", "COUNT_OF_PARTICIPANTS", "COUNT_OF_UNITS"],
+    {"Least Squares Mean": "LEAST_SQUARES_MEAN", "Geometric Least Squares Mean": "GEOMETRIC_LEAST_SQUARES_MEAN",
+     "Count of Participants": "COUNT_OF_PARTICIPANTS", "Count of Units": "COUNT_OF_UNITS"},
+)
+# The API writes a baseline measure's dispersion as its enum and an outcome measure's
+# as display text ("95% Confidence Interval"): both meet here.
+DISPERSION_TYPE = Vocabulary(
+    "dispersion_type",
+    ["NA", "STANDARD_DEVIATION", "STANDARD_ERROR", "INTER_QUARTILE_RANGE", "FULL_RANGE",
+     "CONFIDENCE_80", "CONFIDENCE_90", "CONFIDENCE_95", "CONFIDENCE_975", "CONFIDENCE_99",
+     "CONFIDENCE_OTHER", "GEOMETRIC_COEFFICIENT"],
+    {"80% Confidence Interval": "CONFIDENCE_80", "90% Confidence Interval": "CONFIDENCE_90",
+     "95% Confidence Interval": "CONFIDENCE_95", "97.5% Confidence Interval": "CONFIDENCE_975",
+     "99% Confidence Interval": "CONFIDENCE_99", "Other Confidence Interval": "CONFIDENCE_OTHER",
+     "Other Confidence Interval Level": "CONFIDENCE_OTHER",
+     "Geometric Coefficient of Variation": "GEOMETRIC_COEFFICIENT", "Not Applicable": "NA",
+     "Interquartile Range": "INTER_QUARTILE_RANGE"},
+)
+ANALYSIS_DISPERSION_TYPE = Vocabulary(
+    "analysis_dispersion_type", ["STANDARD_DEVIATION", "STANDARD_ERROR_OF_MEAN"],
+    {"Standard Error of the Mean": "STANDARD_ERROR_OF_MEAN"},
+)
+NON_INFERIORITY_TYPE = Vocabulary(
+    "non_inferiority_type",
+    ["SUPERIORITY", "NON_INFERIORITY", "EQUIVALENCE", "OTHER", "NON_INFERIORITY_OR_EQUIVALENCE",
+     "SUPERIORITY_OR_OTHER", "NON_INFERIORITY_OR_EQUIVALENCE_LEGACY", "SUPERIORITY_OR_OTHER_LEGACY"],
+)
+CI_SIDES = Vocabulary("ci_sides", ["ONE_SIDED", "TWO_SIDED"], {"1-Sided": "ONE_SIDED", "2-Sided": "TWO_SIDED"})
+EVENT_ASSESSMENT = Vocabulary(
+    "event_assessment", ["NON_SYSTEMATIC_ASSESSMENT", "SYSTEMATIC_ASSESSMENT"],
+    {"Non-systematic": "NON_SYSTEMATIC_ASSESSMENT", "Systematic": "SYSTEMATIC_ASSESSMENT"},
+)
+AGREEMENT_RESTRICTION = Vocabulary("agreement_restriction", ["LTE60", "GT60", "OTHER"])

@@ -64,7 +64,7 @@ def test_record_json_uses_contract_names():
         "status", "study_type", "phases", "design", "enrollment", "conditions", "keywords", "arms",
         "interventions", "eligibility", "outcomes", "sponsors", "sites", "summary", "description",
         "has_results", "contacts", "oversight", "references", "ipd_sharing", "mesh", "documents",
-        "annotations", "registry_info", "unmapped"]
+        "annotations", "registry_info", "results", "unmapped"]
     assert data["sponsors"]["lead"]["class"] == "INDUSTRY"
 
 

@@ -26,15 +26,16 @@ import orjson
 from trialmirror.ingest.parsing.criteria import split_criteria
 from trialmirror.ingest.parsing.fields import Mapper, build_record, none_if_empty, parse_age
 from trialmirror.ingest.parsing.text import Markup
-from trialmirror.ingest.sources.ctgov import sections
+from trialmirror.ingest.sources.ctgov import results, sections
 from trialmirror.ingest.sources.ctgov.doc import NAME, Doc, date_struct, iso, org, said
 from trialmirror.models import vocab
 from trialmirror.models.record import Record
 
-PARSER_VERSION = 5  # 2: canonical text (one line per paragraph or item; blank lines dropped);
+PARSER_VERSION = 6  # 2: canonical text (one line per paragraph or item; blank lines dropped);
 # 3: the drift policy (flags with an action; items without a label kept);
 # 4: criteria headers by their shape, criteria_groups; 5: the whole record (every
-# protocol, derived, document and annotation field; see ``fieldmap``)
+# protocol, derived, document and annotation field; see ``fieldmap``); 6: the results
+# section (``results``)
 UNKNOWN_ENROLLMENT = 99_999_999
 
 _DATES = {  # record field -> statusModule key
@@ -134,6 +135,7 @@ def parse_document(doc: dict[str, Any], registry_id: str, *, url: str | None = N
     desc = d.obj(proto, "descriptionModule", _DESCRIPTION)
     conditions = d.obj(proto, "conditionsModule", _CONDITIONS)
     status = _status(d, status_mod, m)
+    arms_interventions = _arms_interventions(d, d.obj(proto, "armsInterventionsModule", _ARMS_MOD), m)
     derived = d.obj(doc, "derivedSection", "$.derivedSection")
     data: dict[str, Any] = {
         "registry_id": nct,
@@ -145,7 +147,7 @@ def parse_document(doc: dict[str, Any], registry_id: str, *, url: str | None = N
         **_design(d, d.obj(proto, "designModule", _DESIGN), m),
         "conditions": d.strings(conditions, "conditions", "conditions"),
         "keywords": d.strings(conditions, "keywords", "keywords"),
-        **_arms_interventions(d, d.obj(proto, "armsInterventionsModule", _ARMS_MOD), m),
+        **arms_interventions,
         "eligibility": _eligibility(d, d.obj(proto, "eligibilityModule", _ELIGIBILITY), m),
         "outcomes": _outcomes(d, d.obj(proto, "outcomesModule", _OUTCOMES_MOD), m),
         "sponsors": _sponsors(d, d.obj(proto, "sponsorCollaboratorsModule", _SPONSORS), ident, m),
@@ -160,6 +162,7 @@ def parse_document(doc: dict[str, Any], registry_id: str, *, url: str | None = N
         "documents": sections.documents(d, doc, m),
         "annotations": sections.registry_annotations(d, doc, m),
         "registry_info": sections.registry_info(d, derived, m),
+        "results": results.results(d, doc, arms_interventions["arms"], m),
     }
     updated = (status or {}).get("last_update_posted")
     data["source_version_date"] = updated["date"] if updated else None

@@ -1,0 +1,49 @@
+"""Result numbers the registry writes as text, read as numbers only when they are numbers.
+
+"54", "-0.5", "1.2e-5" and "26,300" (thousands grouped by commas) are numbers; "NA",
+"1,5" (a decimal comma or a typo: two readings), "12 (3)", "<0.001" are not, and give
+None: the text stays in the record, the number is never guessed. A p-value alone may
+be a bound: "<0.001" reads as (0.001, "<").
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+_NUMBER = re.compile(r"^\s*([-+]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:[eE][-+]?\d+)?|[-+]?\.\d+)\s*$")
+_BOUND = re.compile(r"^\s*(<=|>=|≤|≥|<|>|=)\s*(.+)$")
+_MODIFIER = {"≤": "<=", "≥": ">=", "=": None}
+
+
+def number(text: str | None) -> float | None:
+    """``text`` as a float when it is written as one number, else None."""
+    if text is None:
+        return None
+    match = _NUMBER.match(text)
+    if match is None:
+        return None
+    value = float(match[1].replace(",", ""))
+    return value if math.isfinite(value) else None
+
+
+def count(text: str | None) -> int | None:
+    """``text`` as a whole number of things ("54", "1,200"), else None ("12.5", "NA")."""
+    value = number(text)
+    if value is None or not value.is_integer() or "." in (text or "") or abs(value) >= 1e15:
+        return None
+    return int(value)
+
+
+def bounded(text: str | None) -> tuple[float | None, str | None]:
+    """A p-value's number and inequality: "0.04" -> (0.04, None), "<0.001" -> (0.001, "<"),
+    "≤ .05" -> (0.05, "<="), "= 0.3" -> (0.3, None); (None, None) when it is not one."""
+    if text is None:
+        return None, None
+    match = _BOUND.match(text)
+    if match is None:
+        return number(text), None
+    value = number(match[2])
+    if value is None:
+        return None, None
+    return value, _MODIFIER.get(match[1], match[1])
