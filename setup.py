@@ -20,7 +20,8 @@ COMPILED = ["trialmirror/ingest/parsing/text.py", "trialmirror/ingest/parsing/cr
             "trialmirror/ingest/parsing/fields.py", "trialmirror/ingest/parsing/dates.py",
             "trialmirror/models/vocab.py",
             "trialmirror/ingest/sources/ctgov/parser.py", "trialmirror/ingest/sources/ctgov/doc.py",
-            "trialmirror/ingest/sources/ctgov/sections.py", "trialmirror/store/abbrev.py",
+            "trialmirror/ingest/sources/ctgov/sections.py", "trialmirror/ingest/sources/ctgov/results.py",
+            "trialmirror/ingest/parsing/numbers.py", "trialmirror/store/abbrev.py",
             "trialmirror/store/canonical.py"]
 # The shared library mypyc builds for them lives inside the package too.
 GROUP = "trialmirror._native"

@@ -5,6 +5,7 @@
 Measures, over ../shared/corpus/ctgov_v2 (read in place):
 - json.loads (stdlib) and orjson.loads of the same bytes, as references;
 - parse+normalize alone (ctgov.parse); these three are the best of five passes;
+- the same three over the records with results alone (``results_*``: 78 records, large ones);
 - first ingest (best of three fresh databases): archive raw + parse + store version, event and fetch-log row,
   one transaction per record (what a sync does after the network);
 - second ingest of the same payloads (nothing changed);
@@ -72,6 +73,15 @@ def run(corpus: Path) -> dict[str, float]:
     figures["orjson_loads_per_s"] = _rate(n, _best_of(lambda: _each(orjson.loads, payloads)))
     figures["parse_per_s"] = _rate(n, _best_of(lambda: _each(source.parse, payloads, with_id=True)))
     figures["parse_vs_json_loads"] = round(figures["parse_per_s"] / figures["json_loads_per_s"], 3)
+    with_results = [(rid, raw) for rid, raw in payloads if b'"resultsSection"' in raw]
+    if with_results:
+        k = len(with_results)
+        figures["results_records"] = k
+        figures["results_mb"] = round(sum(len(raw) for _, raw in with_results) / 1e6, 1)
+        figures["results_json_loads_per_s"] = _rate(k, _best_of(lambda: _each(json.loads, with_results)))
+        figures["results_parse_per_s"] = _rate(k, _best_of(lambda: _each(source.parse, with_results, with_id=True)))
+        figures["results_parse_vs_json_loads"] = round(
+            figures["results_parse_per_s"] / figures["results_json_loads_per_s"], 3)
 
     first, unchanged, stored = [], [], 0
     for _ in range(3):  # best of three, each into a fresh database

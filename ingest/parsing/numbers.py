@@ -1,6 +1,6 @@
 """Result numbers the registry writes as text, read as numbers only when they are numbers.
 
-"54", "-0.5", "1.2e-5" and "26,300" (thousands grouped by commas) are numbers; "NA",
+"54", "30.", "-0.5", "1.2e-5" and "26,300" (thousands grouped by commas) are numbers; "NA",
 "1,5" (a decimal comma or a typo: two readings), "12 (3)", "<0.001" are not, and give
 None: the text stays in the record, the number is never guessed. A p-value alone may
 be a bound: "<0.001" reads as (0.001, "<").
@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import re
 
-_NUMBER = re.compile(r"^\s*([-+]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:[eE][-+]?\d+)?|[-+]?\.\d+)\s*$")
+_NUMBER = re.compile(r"^\s*([-+]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d*)?(?:[eE][-+]?\d+)?|[-+]?\.\d+)\s*$")
 _BOUND = re.compile(r"^\s*(<=|>=|≤|≥|<|>|=)\s*(.+)$")
 _MODIFIER = {"≤": "<=", "≥": ">=", "=": None}
 

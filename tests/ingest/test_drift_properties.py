@@ -35,10 +35,16 @@ pytestmark = pytest.mark.corpus
 ENUM_KEYS = frozenset({"overallStatus", "lastKnownStatus", "type", "studyType", "phases", "allocation",
                        "interventionModel", "primaryPurpose", "observationalModel", "timePerspective",
                        "masking", "sex", "stdAges", "class", "status", "role", "relevance", "ipdSharing",
-                       "infoTypes", "samplingMethod", "retention", "statusForNctId"})
+                       "infoTypes", "samplingMethod", "retention", "statusForNctId",
+                       # results
+                       "paramType", "dispersionType", "reportingStatus", "nonInferiorityType",
+                       "ciNumSides", "assessmentType", "restrictionType"})
+# Lists whose items' "type" is free text, not an enumeration (a milestone's "STARTED" or
+# the sponsor's own words), and an analysis's paramType ("Mean Difference (Final Values)").
+FREE_TEXT = {("milestones", "type"), ("dropWithdraws", "type"), ("analyses", "paramType")}
 DATE_KEYS = frozenset({"date", "statusVerifiedDate"})
 IDENTITY = ("protocolSection", "identificationModule", "nctId")
-SECTIONS = ("protocolSection", "derivedSection", "documentSection", "annotationSection")
+SECTIONS = ("protocolSection", "derivedSection", "documentSection", "annotationSection", "resultsSection")
 EXAMPLES = 2_400
 Path_ = tuple[Any, ...]
 
@@ -51,7 +57,11 @@ def _corpus_docs() -> list[tuple[str, dict[str, Any]]]:
     except pytest.skip.Exception:
         return []
     files = [p for p in sorted(folder.glob("NCT*.json")) if p.stat().st_size < 40_000]
-    return [(p.stem, json.loads(p.read_bytes())) for p in files[::4]]  # ~200 varied records
+    # and the smallest records with results (most are larger): the results section drifts too
+    with_results = sorted((p for p in folder.glob("NCT*.json") if b'"resultsSection"' in p.read_bytes()),
+                          key=lambda p: p.stat().st_size)[:16]
+    # (each three times: one drift in ten lands in a results section)
+    return [(p.stem, json.loads(p.read_bytes())) for p in [*files[::4], *with_results * 3]]
 
 
 DOCS = _corpus_docs()
@@ -108,13 +118,15 @@ def drifts(draw: st.DrawFn) -> Drift:
     rid, original = DOCS[draw(st.integers(0, len(DOCS) - 1))]
     doc = copy.deepcopy(original)
     # Mostly the protocol, where most fields are; every section the record maps drifts too.
-    section = draw(st.sampled_from(["protocolSection"] * 3 + [s for s in SECTIONS if s in doc]))
+    section = draw(st.sampled_from(["protocolSection"] * 3 + [s for s in SECTIONS if s in doc]
+                                   + ["resultsSection"] * 3 * ("resultsSection" in doc)))
     proto = doc[section]
     places = _places(proto)
     kind = draw(st.sampled_from(["type", "null", "null_item", "enum", "missing", "extra", "date"]))
     if kind == "enum":
         places = [p for p in places if isinstance(_get(proto, p), str)
-                  and (p[-1] in ENUM_KEYS or isinstance(p[-1], int) and p[-2] in ENUM_KEYS)]
+                  and (p[-1] in ENUM_KEYS or isinstance(p[-1], int) and p[-2] in ENUM_KEYS)
+                  and not (len(p) > 2 and (p[-3], p[-1]) in FREE_TEXT)]
     elif kind == "date":
         places = [p for p in places if p[-1] in DATE_KEYS and isinstance(_get(proto, p), str)
                   and len(_get(proto, p)) >= 7]

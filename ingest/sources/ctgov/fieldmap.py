@@ -243,10 +243,119 @@ MAPPED: dict[str, str] = {
     **_browse("interventionBrowseModule", "mesh.interventions"),
 }
 
+
+# --- the results section (issue 16) ---------------------------------------------------
+
+_RS = "resultsSection."
+_PF = _RS + "participantFlowModule."
+_BC = _RS + "baselineCharacteristicsModule."
+_OM = _RS + "outcomeMeasuresModule.outcomeMeasures."
+_AE = _RS + "adverseEventsModule."
+_MI = _RS + "moreInfoModule."
+
+
+def _groups(key: str, field: str) -> dict[str, str]:
+    return {f"{key}.id": f"{field}.id", f"{key}.title": f"{field}.title",
+            f"{key}.description": f"{field}.description"}
+
+
+def _denoms(key: str, field: str) -> dict[str, str]:
+    return {f"{key}.units": f"{field}.units", f"{key}.counts.groupId": f"{field}.counts.group",
+            f"{key}.counts.value": f"{field}.counts.value"}
+
+
+def _flow_counts(key: str, field: str) -> dict[str, str]:
+    return {f"{key}.groupId": f"{field}.group", f"{key}.numSubjects": f"{field}.subjects",
+            f"{key}.numUnits": f"{field}.units", f"{key}.comment": f"{field}.comment"}
+
+
+def _measure(key: str, field: str) -> dict[str, str]:
+    """What a baseline and an outcome measure share: head, denominators, classes."""
+    me, rec = key + "classes.categories.measurements.", field + ".classes.categories.measurements."
+    return {
+        key + "title": field + ".title", key + "description": field + ".description",
+        key + "populationDescription": field + ".population_description",
+        key + "paramType": field + ".param_type", key + "dispersionType": field + ".dispersion_type",
+        key + "unitOfMeasure": field + ".unit", key + "calculatePct": field + ".calculate_pct",
+        key + "denomUnitsSelected": field + ".denom_units_selected",
+        **_denoms(key + "denoms", field + ".denoms"),
+        key + "classes.title": field + ".classes.title",
+        **_denoms(key + "classes.denoms", field + ".classes.denoms"),
+        key + "classes.categories.title": field + ".classes.categories.title",
+        me + "groupId": rec + "group", me + "value": rec + "value", me + "spread": rec + "spread",
+        me + "lowerLimit": rec + "lower_limit", me + "upperLimit": rec + "upper_limit",
+        me + "comment": rec + "comment",
+    }
+
+
+def _events(key: str, field: str) -> dict[str, str]:
+    return {f"{key}.term": f"{field}.term", f"{key}.organSystem": f"{field}.organ_system",
+            f"{key}.sourceVocabulary": f"{field}.source_vocabulary",
+            f"{key}.assessmentType": f"{field}.assessment_type", f"{key}.notes": f"{field}.notes",
+            f"{key}.stats.groupId": f"{field}.stats.group", f"{key}.stats.numEvents": f"{field}.stats.events",
+            f"{key}.stats.numAffected": f"{field}.stats.affected",
+            f"{key}.stats.numAtRisk": f"{field}.stats.at_risk"}
+
+
+_ANALYSIS = {  # MeasureAnalysis key -> Analysis key
+    "groupIds": "groups", "groupDescription": "group_description",
+    "testedNonInferiority": "tested_non_inferiority", "nonInferiorityType": "non_inferiority_type",
+    "nonInferiorityComment": "non_inferiority_comment", "pValue": "p_value",
+    "pValueComment": "p_value_comment", "statisticalMethod": "statistical_method",
+    "statisticalComment": "statistical_comment", "paramType": "param_type", "paramValue": "param_value",
+    "dispersionType": "dispersion_type", "dispersionValue": "dispersion_value", "ciPctValue": "ci_pct",
+    "ciNumSides": "ci_sides", "ciLowerLimit": "ci_lower_limit", "ciUpperLimit": "ci_upper_limit",
+    "ciLowerLimitComment": "ci_lower_limit_comment", "ciUpperLimitComment": "ci_upper_limit_comment",
+    "estimateComment": "estimate_comment", "otherAnalysisDescription": "other_analysis_description",
+}
+_F, _B, _O, _E, _M = ("results.participant_flow", "results.baseline", "results.outcome_measures",
+                      "results.adverse_events", "results.more_info")
+RESULTS: dict[str, str] = {
+    _PF + "recruitmentDetails": _F + ".recruitment_details",
+    _PF + "preAssignmentDetails": _F + ".pre_assignment_details",
+    _PF + "typeUnitsAnalyzed": _F + ".units_analyzed",
+    **_groups(_PF + "groups", _F + ".groups"),
+    _PF + "periods.title": _F + ".periods.title",
+    _PF + "periods.milestones.type": _F + ".periods.milestones.type",
+    _PF + "periods.milestones.comment": _F + ".periods.milestones.comment",
+    **_flow_counts(_PF + "periods.milestones.achievements", _F + ".periods.milestones.achievements"),
+    _PF + "periods.dropWithdraws.type": _F + ".periods.drop_withdraws.type",
+    _PF + "periods.dropWithdraws.comment": _F + ".periods.drop_withdraws.comment",
+    **_flow_counts(_PF + "periods.dropWithdraws.reasons", _F + ".periods.drop_withdraws.reasons"),
+    _BC + "populationDescription": _B + ".population_description",
+    _BC + "typeUnitsAnalyzed": _B + ".units_analyzed",
+    **_groups(_BC + "groups", _B + ".groups"),
+    **_denoms(_BC + "denoms", _B + ".denoms"),
+    **_measure(_BC + "measures.", _B + ".measures"),
+    **_measure(_OM, _O),
+    _OM + "type": _O + ".type", _OM + "reportingStatus": _O + ".reporting_status",
+    _OM + "anticipatedPostingDate": _O + ".anticipated_posting_date", _OM + "timeFrame": _O + ".time_frame",
+    _OM + "typeUnitsAnalyzed": _O + ".units_analyzed",
+    **_groups(_OM + "groups", _O + ".groups"),
+    **{f"{_OM}analyses.{key}": f"{_O}.analyses.{field}" for key, field in _ANALYSIS.items()},
+    _AE + "frequencyThreshold": _E + ".frequency_threshold", _AE + "timeFrame": _E + ".time_frame",
+    _AE + "description": _E + ".description",
+    _AE + "allCauseMortalityComment": _E + ".all_cause_mortality_comment",
+    **_groups(_AE + "eventGroups", _E + ".groups"),
+    **{f"{_AE}eventGroups.{kind}Num{what}": f"{_E}.groups.{kind}_{field}"
+       for kind in ("deaths", "serious", "other") for what, field in (("Affected", "affected"),
+                                                                     ("AtRisk", "at_risk"))},
+    **_events(_AE + "seriousEvents", _E + ".serious"),
+    **_events(_AE + "otherEvents", _E + ".other"),
+    _MI + "limitationsAndCaveats.description": _M + ".limitations_and_caveats",
+    _MI + "certainAgreement.piSponsorEmployee": _M + ".pi_sponsor_employee",
+    _MI + "certainAgreement.restrictiveAgreement": _M + ".restrictive_agreement",
+    _MI + "certainAgreement.restrictionType": _M + ".restriction_type",
+    _MI + "certainAgreement.otherDetails": _M + ".restriction_details",
+    **{f"{_MI}pointOfContact.{key}": f"{_M}.point_of_contact.{field}"
+       for key, field in (("title", "title"), ("organization", "organization"), ("email", "email"),
+                          ("phone", "phone"), ("phoneExt", "phone_ext"))},
+}
+MAPPED.update(RESULTS)
+
+
 # API path (or the path of a whole part) -> why the record does not keep it.
 LEFT_OUT: dict[str, str] = {
-    "resultsSection": "the results section is mapped by issue 16 (its dates and flags are here: "
-                      "has_results, status.results_*, status.disposition_*)",
     _MISC + "modelPredictions": "machine-made predictions (BMI limits read from the criteria) in "
                                 "documents of late 2023 and early 2024 (versionHolder up to "
                                 "2024-01-03); not registry data, not in either spec",
