@@ -58,7 +58,7 @@ def _record_counts(results: dict[str, Any]) -> dict[str, int]:
     }
 
 
-def _measurements(measures: list[dict[str, Any]], *, source: bool) -> list[tuple[str, Any, Any, dict[str, Any]]]:
+def _measurements(measures: list[dict[str, Any]]) -> list[tuple[str, Any, Any, dict[str, Any]]]:
     """(measure title, class title, category title, measurement) in order, from either side."""
     out = []
     for m in measures:
@@ -92,16 +92,16 @@ def test_a_sample_of_measurements_per_record_holds_the_source_values(corpus_dir)
         raw = path.read_bytes()
         section = json.loads(raw)["resultsSection"]
         results = ctgov.parse(raw, path.stem).model_dump(mode="json")["results"]
-        src = _measurements((section.get("outcomeMeasuresModule") or {}).get("outcomeMeasures") or [], source=True)
-        src += _measurements((section.get("baselineCharacteristicsModule") or {}).get("measures") or [], source=True)
-        rec = _measurements(results["outcome_measures"] or [], source=False)
-        rec += _measurements((results["baseline"] or {}).get("measures") or [], source=False)
+        src = _measurements((section.get("outcomeMeasuresModule") or {}).get("outcomeMeasures") or [])
+        src += _measurements((section.get("baselineCharacteristicsModule") or {}).get("measures") or [])
+        rec = _measurements(results["outcome_measures"] or [])
+        rec += _measurements((results["baseline"] or {}).get("measures") or [])
         assert len(rec) == len(src), path.stem
         rng = random.Random(path.stem)  # the same sample every run, another per record
         for i in sorted(rng.sample(range(len(src)), min(SAMPLE, len(src)))):
             (s_title, s_class, s_cat, s), (r_title, r_class, r_cat, r) = src[i], rec[i]
             where = f"{path.stem} measurement {i} ({s_title!r})"
-            assert (r_class, r_cat) == (s_class, s_cat), where
+            assert (r_title, r_class, r_cat) == (s_title, s_class, s_cat), where
             assert r["group"] == s["groupId"], where
             for src_key, key in (("value", "value"), ("spread", "spread"), ("lowerLimit", "lower_limit"),
                                  ("upperLimit", "upper_limit")):
