@@ -165,10 +165,10 @@ class _Reader:
                             "measurements": measurements or None}
                 if said(category):
                     categories.append(category)
-            item = {"title": d.line(cl, "title", field + ".title"),
-                    "denoms": self.denoms(cl, field + ".denoms"), "categories": categories or None}
-            if said(item):
-                out.append(item)
+            row: Item = {"title": d.line(cl, "title", field + ".title"),
+                         "denoms": self.denoms(cl, field + ".denoms"), "categories": categories or None}
+            if said(row):
+                out.append(row)
         return out or None
 
     def measure_head(self, node: Item, field: str) -> Item:
