@@ -49,6 +49,19 @@ class _Reader:
 
     def __init__(self, d: Doc, m: Mapper, arms: dict[str, str | None]):
         self.d, self.m, self.arms = d, m, arms
+        self.lines: dict[str, str | None] = {}
+
+    def line(self, node: Item, key: str, field: str) -> str | None:
+        """``Doc.line``, once per distinct text: a results section repeats its group ids,
+        organ systems, vocabularies and category titles thousands of times."""
+        value = node.get(key)
+        if value.__class__ is str:
+            if value in self.lines:
+                return self.lines[value]
+            cleaned = self.d.line(node, key, field)
+            self.lines[value] = cleaned
+            return cleaned
+        return self.d.line(node, key, field)
 
     # --- small values ----------------------------------------------------------------
 
@@ -60,7 +73,7 @@ class _Reader:
         return self.d.drifted(value, str, field)  # type: ignore[no-any-return]
 
     def groups(self, node: Item | None, key: str, field: str, *, totals: bool = False) -> list[Item] | None:
-        d, line = self.d, self.d.line
+        d, line = self.d, self.line
         out = []
         for g in d.items(node, key, field):
             title = line(g, "title", field + ".title")
@@ -88,9 +101,9 @@ class _Reader:
             counts = []
             for c in d.items(den, "counts", field + ".counts"):
                 value = self.raw(c, "value", field + ".counts.value")
-                counts.append({"group": d.line(c, "groupId", field + ".counts.group"),
+                counts.append({"group": self.line(c, "groupId", field + ".counts.group"),
                                "value": value, "value_num": count(value)})
-            item = {"units": d.line(den, "units", field + ".units"), "counts": counts or None}
+            item = {"units": self.line(den, "units", field + ".units"), "counts": counts or None}
             if said(item):
                 out.append(item)
         return out or None
@@ -101,7 +114,7 @@ class _Reader:
         for c in d.items(node, key, field):
             subjects = self.raw(c, "numSubjects", field + ".subjects")
             units = self.raw(c, "numUnits", field + ".units")
-            item = {"group": d.line(c, "groupId", field + ".group"),
+            item = {"group": self.line(c, "groupId", field + ".group"),
                     "subjects": subjects, "subjects_num": count(subjects),
                     "units": units, "units_num": count(units),
                     "comment": d.text(c, "comment", field + ".comment")}
@@ -120,24 +133,24 @@ class _Reader:
             milestones = []
             for ms in d.items(p, "milestones", f + ".periods.milestones"):
                 at = f + ".periods.milestones"
-                item = {"type": d.line(ms, "type", at + ".type"), "comment": d.text(ms, "comment", at + ".comment"),
+                item = {"type": self.line(ms, "type", at + ".type"), "comment": d.text(ms, "comment", at + ".comment"),
                         "achievements": self.flow_counts(ms, "achievements", at + ".achievements")}
                 if said(item):
                     milestones.append(item)
             drops = []
             for dw in d.items(p, "dropWithdraws", f + ".periods.drop_withdraws"):
                 at = f + ".periods.drop_withdraws"
-                item = {"type": d.line(dw, "type", at + ".type"), "comment": d.text(dw, "comment", at + ".comment"),
+                item = {"type": self.line(dw, "type", at + ".type"), "comment": d.text(dw, "comment", at + ".comment"),
                         "reasons": self.flow_counts(dw, "reasons", at + ".reasons")}
                 if said(item):
                     drops.append(item)
-            period = {"title": d.line(p, "title", f + ".periods.title"), "milestones": milestones or None,
+            period = {"title": self.line(p, "title", f + ".periods.title"), "milestones": milestones or None,
                       "drop_withdraws": drops or None}
             if said(period):
                 periods.append(period)
         out = {"recruitment_details": d.text(mod, "recruitmentDetails", f + ".recruitment_details"),
                "pre_assignment_details": d.text(mod, "preAssignmentDetails", f + ".pre_assignment_details"),
-               "units_analyzed": d.line(mod, "typeUnitsAnalyzed", f + ".units_analyzed"),
+               "units_analyzed": self.line(mod, "typeUnitsAnalyzed", f + ".units_analyzed"),
                "groups": self.groups(mod, "groups", f + ".groups"),
                "periods": periods or None}
         return out if said(out) else None
@@ -153,7 +166,7 @@ class _Reader:
                 for me in d.items(cat, "measurements", at):
                     value, spread = raw(me, "value", at + ".value"), raw(me, "spread", at + ".spread")
                     lower, upper = raw(me, "lowerLimit", at + ".lower_limit"), raw(me, "upperLimit", at + ".upper_limit")
-                    item = {"group": d.line(me, "groupId", at + ".group"),
+                    item = {"group": self.line(me, "groupId", at + ".group"),
                             "value": value, "value_num": number(value),
                             "spread": spread, "spread_num": number(spread),
                             "lower_limit": lower, "lower_limit_num": number(lower),
@@ -161,11 +174,11 @@ class _Reader:
                             "comment": d.text(me, "comment", at + ".comment")}
                     if said(item):
                         measurements.append(item)
-                category = {"title": d.line(cat, "title", field + ".categories.title"),
+                category = {"title": self.line(cat, "title", field + ".categories.title"),
                             "measurements": measurements or None}
                 if said(category):
                     categories.append(category)
-            row: Item = {"title": d.line(cl, "title", field + ".title"),
+            row: Item = {"title": self.line(cl, "title", field + ".title"),
                          "denoms": self.denoms(cl, field + ".denoms"), "categories": categories or None}
             if said(row):
                 out.append(row)
@@ -174,15 +187,15 @@ class _Reader:
     def measure_head(self, node: Item, field: str) -> Item:
         """What a baseline and an outcome measure share."""
         d, m = self.d, self.m
-        return {"title": d.line(node, "title", field + ".title"),
+        return {"title": self.line(node, "title", field + ".title"),
                 "description": d.text(node, "description", field + ".description"),
                 "population_description": d.text(node, "populationDescription", field + ".population_description"),
                 "param_type": m.enum(vocab.PARAM_TYPE, node.get("paramType"), field + ".param_type"),
                 "dispersion_type": m.enum(vocab.DISPERSION_TYPE, node.get("dispersionType"),
                                           field + ".dispersion_type"),
-                "unit": d.line(node, "unitOfMeasure", field + ".unit"),
+                "unit": self.line(node, "unitOfMeasure", field + ".unit"),
                 "calculate_pct": d.get(node, "calculatePct", bool, field + ".calculate_pct"),
-                "denom_units_selected": d.line(node, "denomUnitsSelected", field + ".denom_units_selected"),
+                "denom_units_selected": self.line(node, "denomUnitsSelected", field + ".denom_units_selected"),
                 "denoms": self.denoms(node, field + ".denoms"),
                 "classes": self.classes(node, field + ".classes")}
 
@@ -196,7 +209,7 @@ class _Reader:
             if said(item):
                 measures.append(item)
         out = {"population_description": d.text(mod, "populationDescription", f + ".population_description"),
-               "units_analyzed": d.line(mod, "typeUnitsAnalyzed", f + ".units_analyzed"),
+               "units_analyzed": self.line(mod, "typeUnitsAnalyzed", f + ".units_analyzed"),
                "groups": self.groups(mod, "groups", f + ".groups"),
                "denoms": self.denoms(mod, f + ".denoms"),
                "measures": measures or None}
@@ -219,9 +232,9 @@ class _Reader:
             "non_inferiority_comment": text(a, "nonInferiorityComment", at + ".non_inferiority_comment"),
             "p_value": p_value, "p_value_num": p_num, "p_value_modifier": p_modifier,
             "p_value_comment": text(a, "pValueComment", at + ".p_value_comment"),
-            "statistical_method": d.line(a, "statisticalMethod", at + ".statistical_method"),
+            "statistical_method": self.line(a, "statisticalMethod", at + ".statistical_method"),
             "statistical_comment": text(a, "statisticalComment", at + ".statistical_comment"),
-            "param_type": d.line(a, "paramType", at + ".param_type"),
+            "param_type": self.line(a, "paramType", at + ".param_type"),
             "param_value": param, "param_value_num": number(param),
             "dispersion_type": m.enum(vocab.ANALYSIS_DISPERSION_TYPE, a.get("dispersionType"),
                                       at + ".dispersion_type"),
@@ -248,8 +261,8 @@ class _Reader:
                                                f + ".reporting_status"),
                     "anticipated_posting_date": None if posting is None or posting == ""
                     else iso(posting, f + ".anticipated_posting_date", m),
-                    "time_frame": d.line(om, "timeFrame", f + ".time_frame"),
-                    "units_analyzed": d.line(om, "typeUnitsAnalyzed", f + ".units_analyzed"),
+                    "time_frame": self.line(om, "timeFrame", f + ".time_frame"),
+                    "units_analyzed": self.line(om, "typeUnitsAnalyzed", f + ".units_analyzed"),
                     "groups": self.groups(om, "groups", f + ".groups"),
                     "analyses": analyses or None}
             if said(item):
@@ -262,15 +275,15 @@ class _Reader:
         for ev in d.items(mod, key, field):
             stats = []
             for s in d.items(ev, "stats", field + ".stats"):
-                stat = {"group": d.line(s, "groupId", field + ".stats.group"),
+                stat = {"group": self.line(s, "groupId", field + ".stats.group"),
                         "events": d.get(s, "numEvents", int, field + ".stats.events"),
                         "affected": d.get(s, "numAffected", int, field + ".stats.affected"),
                         "at_risk": d.get(s, "numAtRisk", int, field + ".stats.at_risk")}
                 if said(stat):
                     stats.append(stat)
-            item = {"term": d.line(ev, "term", field + ".term"),
-                    "organ_system": d.line(ev, "organSystem", field + ".organ_system"),
-                    "source_vocabulary": d.line(ev, "sourceVocabulary", field + ".source_vocabulary"),
+            item = {"term": self.line(ev, "term", field + ".term"),
+                    "organ_system": self.line(ev, "organSystem", field + ".organ_system"),
+                    "source_vocabulary": self.line(ev, "sourceVocabulary", field + ".source_vocabulary"),
                     "assessment_type": m.enum(vocab.EVENT_ASSESSMENT, ev.get("assessmentType"),
                                               field + ".assessment_type"),
                     "notes": d.text(ev, "notes", field + ".notes"),
@@ -303,10 +316,10 @@ class _Reader:
         poc = d.obj(mod, "pointOfContact", f + ".point_of_contact")
         at = f + ".point_of_contact"
         contact = None if poc is None else {
-            "title": d.line(poc, "title", at + ".title"),
-            "organization": d.line(poc, "organization", at + ".organization"),
-            "email": d.line(poc, "email", at + ".email"), "phone": d.line(poc, "phone", at + ".phone"),
-            "phone_ext": d.line(poc, "phoneExt", at + ".phone_ext")}
+            "title": self.line(poc, "title", at + ".title"),
+            "organization": self.line(poc, "organization", at + ".organization"),
+            "email": self.line(poc, "email", at + ".email"), "phone": self.line(poc, "phone", at + ".phone"),
+            "phone_ext": self.line(poc, "phoneExt", at + ".phone_ext")}
         out = {"limitations_and_caveats": d.text(caveats, "description", f + ".limitations_and_caveats"),
                "pi_sponsor_employee": d.get(agreement, "piSponsorEmployee", bool, f + ".pi_sponsor_employee"),
                "restrictive_agreement": d.get(agreement, "restrictiveAgreement", bool,
