@@ -29,6 +29,10 @@ def _sort_lists(value: Any) -> None:
             if isinstance(v, (dict, list)):
                 _sort_lists(v)
     elif isinstance(value, list):
+        if len(value) < 2:
+            if value and isinstance(value[0], (dict, list)):
+                _sort_lists(value[0])
+            return  # one item is in order (a result's lists are mostly of one or two)
         if all(v.__class__ is str for v in value):
             value.sort()  # the common case; any fixed order will do
             return
