@@ -115,7 +115,10 @@ def export_cmd(obj: Context, fmt: str, output: Path | None, as_of: datetime | No
 
     ndjson: one stored record a line. csv / parquet: flat tables (study, study_condition,
     study_arm, study_intervention, study_criterion, study_outcome, study_site, study_mesh,
-    study_browse_branch, study_reference, study_official, versions, changes). es-bulk:
+    study_browse_branch, study_reference, study_official; the results: result_groups,
+    outcomes, outcome_counts, outcome_measurements, outcome_analyses, baseline_counts,
+    baseline_measurements, milestones, drop_withdrawals, reported_events,
+    reported_event_totals; versions, changes). es-bulk:
     Elasticsearch/OpenSearch bulk NDJSON of the records changed after --after; the new
     cursor is printed on stderr as `next cursor: N`. es-mapping: the index's mapping for
     es-bulk's documents (site coordinates as geo_point, MeSH terms as keyword).

@@ -3,8 +3,8 @@ NDJSON for Elasticsearch/OpenSearch.
 
 Every export takes, per record, the newest ClinicalTrials.gov version (or the one
 current on ``as_of``). NDJSON lines are the records exactly as stored. Flat
-tables are :data:`trialmirror.read.flat.TABLES` plus ``versions`` (every stored version)
-and ``changes`` (the event log). ``es-bulk`` writes an ``index`` action and the
+tables are :data:`trialmirror.read.flat.TABLES` (the study's and the results' tables) plus
+``versions`` (every stored version) and ``changes`` (the event log). ``es-bulk`` writes an ``index`` action and the
 record for every record with an event after a cursor, and returns the new cursor,
 so an index is kept current incrementally; a record whose sites have coordinates
 also carries them as ``site_locations`` (``[{lat, lon}]``), which :data:`ES_MAPPING`
@@ -33,6 +33,7 @@ import orjson
 from trialmirror.errors import StorageError, require_extra
 from trialmirror.files import replaced, temporary_beside
 from trialmirror.ingest.sources import REGISTRY
+from trialmirror.models import results_tables
 from trialmirror.read.flat import TABLES, rows
 from trialmirror.read.records import event_items, version_meta
 from trialmirror.store import Store
@@ -148,12 +149,23 @@ def _columns(name: str) -> tuple[str, ...]:
     return {"versions": VERSION_COLUMNS, "changes": CHANGE_COLUMNS}.get(name) or TABLES[name]
 
 
-# Parquet column types; every other column is a string.
+# Parquet column types of the study tables; every other column is a string. The results
+# tables say their columns' types (models.results_tables).
 _INT = {"version", "enrollment_count", "position", "seq", "upstream_version"}
 _FLOAT = {"min_age_years", "max_age_years", "latitude", "longitude"}
 _BOOL = {"healthy_volunteers", "has_results", "has_dmc", "fda_regulated_drug", "fda_regulated_device",
          "patient_registry"}
+_RESULTS_TYPES = {table.name: dict(table.types) for table in results_tables.TABLES}
 _BATCH = 10_000
+
+
+def _column_type(table: str, column: str) -> str:
+    """The column's type, as models.results_tables names types."""
+    typed = _RESULTS_TYPES.get(table, {}).get(column)
+    if typed:
+        return typed
+    return (results_tables.INT if column in _INT else results_tables.FLOAT if column in _FLOAT
+            else results_tables.BOOL if column in _BOOL else results_tables.TEXT)
 
 
 class _Files:
@@ -225,9 +237,10 @@ class _ParquetSink:
         self.files = _Files(directory, "parquet")
         self.buffers: dict[str, list[dict[str, Any]]] = {}
         self.writers: dict[str, Any] = {}
+        arrow = {results_tables.INT: pa.int64(), results_tables.FLOAT: pa.float64(),
+                 results_tables.BOOL: pa.bool_(), results_tables.TEXT: pa.string()}
         for name in ALL_TABLES:
-            schema = pa.schema([(c, pa.int64() if c in _INT else pa.float64() if c in _FLOAT
-                                 else pa.bool_() if c in _BOOL else pa.string()) for c in _columns(name)])
+            schema = pa.schema([(c, arrow[_column_type(name, c)]) for c in _columns(name)])
             self.writers[name] = pq.ParquetWriter(self.files.handles[name], schema)
             self.buffers[name] = []
 

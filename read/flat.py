@@ -1,6 +1,8 @@
 """Normalized records as flat tables (CSV, Parquet, the SQL views): one row per study,
 arm, intervention, criterion, outcome, site, condition, MeSH term, MeSH browse branch,
-reference and official.
+reference and official; then the results tables (``models.results_tables``: result
+groups, outcome measures, their measurements and analyses, ...), made by
+:mod:`trialmirror.read.results_flat`.
 
 The columns are part of the schema: the SQL views (:mod:`trialmirror.store.views`) have the
 same names, and a test holds the two to the same rows. Lists inside a cell
@@ -11,6 +13,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Any
+
+from trialmirror.models import results_tables
+from trialmirror.read import results_flat
 
 SEP = "|"
 
@@ -37,6 +42,7 @@ TABLES: dict[str, tuple[str, ...]] = {
     "study_browse_branch": ("registry_id", "kind", "abbrev", "name"),
     "study_reference": ("registry_id", "pmid", "type", "citation"),
     "study_official": ("registry_id", "name", "affiliation", "role"),
+    **{table.name: table.columns for table in results_tables.TABLES},
 }
 # (table, the list's path in the record): one row per item, the table's columns its keys.
 _ITEM_TABLES = (("study_site", ("sites",)), ("study_reference", ("references", "citations")),
@@ -134,3 +140,4 @@ def rows(record: dict[str, Any], source: str, version: int,
             # .get: a version stored before the item grew a key (a site's zip) has none.
             yield table, {"registry_id": rid, **{k: item.get(k) for k in TABLES[table][1:]}}
     yield from _mesh_rows(record)
+    yield from results_flat.rows(record, source, version)
