@@ -114,3 +114,27 @@ def test_the_schema_doc_names_every_field_of_the_record():
         if absent:
             missing[name] = absent
     assert missing == {}, f"docs/schema.md's record table does not name {missing}"
+
+
+# --- the views and flat tables ----------------------------------------------------------
+
+_VIEW_ROW = re.compile(r"^\| `(?P<name>[a-z_]+)` \|(?P<rest>.*)\|$")
+
+
+def _view_rows() -> dict[str, set[str]]:
+    """Each row of the view tables in docs/schema.md's flat-tables section: the view -> the
+    words its row writes."""
+    text = SCHEMA_DOC.read_text(encoding="utf-8")
+    section = text[text.index("## Flat tables"):text.index("## Questions in SQL")]
+    return {m["name"]: set(_WORD.findall(m["rest"])) for m in map(_VIEW_ROW.match, section.splitlines()) if m}
+
+
+def test_the_schema_doc_names_every_view_and_its_columns():
+    """Every view (and flat table) has a row in docs/schema.md naming each of its columns:
+    a view or column added without its documentation fails here."""
+    from trialmirror.read.flat import TABLES
+
+    rows = _view_rows()
+    missing = {name: sorted(set(columns) - rows[name]) if name in rows else "no row"
+               for name, columns in TABLES.items()}
+    assert {name: gap for name, gap in missing.items() if gap} == {}, "docs/schema.md does not document"

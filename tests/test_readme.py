@@ -23,7 +23,10 @@ changed between two runs; ``<!-- tested: lagging-mirror -->`` has ClinicalTrials
 the record's middle history state (ACTIVE_NOT_RECRUITING); ``<!-- tested: broken-mirror -->``
 has WHO ICTRP answer with a page that says the trial does not exist (a soft 404);
 ``<!-- tested: drifting -->`` plays the registry record as it is, then drifted (a new date
-kind, a count written as text). A webhook URL an example sets is pointed at a local receiver.
+kind, a count written as text); ``<!-- tested: corpus -->`` plays, besides, every record of the
+real corpus that has results (../shared/corpus, read in place; skipped without it). A webhook
+URL an example sets is pointed at a local receiver. A command whose quotes are still open at
+the end of its line goes on over the next lines (a multi-line SQL query in quotes).
 A ``sql`` block marked tested runs, statement by statement, on a store that holds the record.
 """
 
@@ -134,12 +137,23 @@ class Example:
     def steps(self) -> list[Step]:
         steps: list[Step] = []
         for line in self.body.splitlines():
-            if line.startswith("$ "):
+            if steps and not _closed(steps[-1].command):
+                steps[-1].command += "\n" + line
+            elif line.startswith("$ "):
                 steps.append(Step(line[2:]))
             elif line.strip():
                 assert steps, f"{self.name}: output before any command: {line!r}"
                 steps[-1].shown.append(line)
         return steps
+
+
+def _closed(command: str) -> bool:
+    """Whether a command's quotes are closed (else it goes on over the next line)."""
+    try:
+        shlex.split(command, comments=True)
+    except ValueError:
+        return False
+    return True
 
 
 def _examples() -> list[Example]:
@@ -165,7 +179,7 @@ def assert_shown(shown: list[str], output: str, command: str) -> None:
         at = found + 1
 
 
-SCENARIOS = ("registry", "changing", "lagging-mirror", "broken-mirror", "drifting")
+SCENARIOS = ("registry", "changing", "lagging-mirror", "broken-mirror", "drifting", "corpus")
 
 
 def _drifted() -> dict:
@@ -181,9 +195,13 @@ def _drifted() -> dict:
 class Registry:
     """ClinicalTrials.gov, its record history and both mirrors on one local server."""
 
-    def __init__(self, server: ScriptedServer, scenario: str):
+    def __init__(self, server: ScriptedServer, scenario: str, corpus: Path | None = None):
         assert scenario in SCENARIOS, f"unknown scenario {scenario!r}; known: {SCENARIOS}"
         self.server = server
+        for document in sorted((corpus / "ctgov_v2").glob("NCT*.json")) if corpus else ():
+            raw = document.read_bytes()
+            if b'"resultsSection"' in raw:  # the records with results, as the registry served them
+                server.play(f"/api/v2/studies/{document.stem}", Reply(body=raw))
         current = fx.current()
         path = f"/api/v2/studies/{NCT}"
         if scenario == "drifting":  # as it is now, then drifted
@@ -277,8 +295,9 @@ class Session:
 @pytest.fixture
 def session(request, tmp_path, monkeypatch, logging_kept) -> Iterator[Session]:
     monkeypatch.chdir(tmp_path)
+    corpus = request.getfixturevalue("corpus_dir") if request.param == "corpus" else None
     with ScriptedServer() as server:
-        yield Session(Registry(server, request.param), tmp_path)
+        yield Session(Registry(server, request.param, corpus), tmp_path)
 
 
 CONSOLE = [e for e in EXAMPLES if e.lang == "console"]
