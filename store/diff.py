@@ -8,8 +8,12 @@ A change is ``{path, op, old, new, kind}``:
   identity: ``arms[label="Placebo"].description``,
   ``interventions[type="DRUG",name="Aspirin"].description``. Selector values
   are JSON. Lists are matched by key, never by position, so a reorder is no
-  change. A keyed list whose keys repeat on either side, and every list of
-  plain values, is compared as a multiset of items.
+  change. A key whose value is a list (an analysis's compared groups) is a set:
+  its order means nothing. Where a list's keys repeat on either side, the keys of
+  :data:`MORE_KEYS` join them (two secondary outcome measures of one title, told
+  apart by their time frames), and the selector shows them too. A keyed list
+  whose keys still repeat, and every list of plain values, is compared as a
+  multiset of items.
 - ``kind`` groups paths for people and notifications: status, dates,
   enrollment, eligibility, arms, ... (see :data:`KINDS`).
 """
@@ -52,6 +56,49 @@ LIST_KEYS: dict[str, tuple[str, ...]] = {
     # A violation notice is the FDA's: its type and the day the FDA issued it.
     "annotations.violation_events": ("type", "issued"),
     "unmapped": ("path",),
+    # The results section (issue 16): groups by the registry's id, values per group by
+    # the group's id, measures by what the registry titles them, events by term and
+    # organ system. ``results.outcome_measures[type="PRIMARY",title="Erectile Dysfunction
+    # Rates"].classes[title=null].categories[title="Yes"].measurements[group="OG000"].value``
+    **{f"results.{part}.groups": ("id",) for part in
+       ("participant_flow", "baseline", "outcome_measures", "adverse_events")},
+    "results.participant_flow.periods": ("title",),
+    "results.participant_flow.periods.milestones": ("type",),
+    "results.participant_flow.periods.milestones.achievements": ("group",),
+    "results.participant_flow.periods.drop_withdraws": ("type",),
+    "results.participant_flow.periods.drop_withdraws.reasons": ("group",),
+    "results.baseline.measures": ("title",),
+    "results.outcome_measures": ("type", "title"),
+    **{f"results.{measure}.{part}": keys
+       for measure in ("baseline", "baseline.measures", "baseline.measures.classes",
+                       "outcome_measures", "outcome_measures.classes")
+       for part, keys in (("denoms", ("units",)), ("denoms.counts", ("group",)))},
+    **{f"results.{measures}.classes{part}": keys
+       for measures in ("baseline.measures", "outcome_measures")
+       for part, keys in (("", ("title",)), (".categories", ("title",)),
+                          (".categories.measurements", ("group",)))},
+    # An analysis has no title: the groups it compares, by what measure and method.
+    "results.outcome_measures.analyses": ("groups", "param_type", "statistical_method"),
+    **{f"results.adverse_events.{grade}{part}": keys for grade in ("serious", "other")
+       for part, keys in (("", ("term", "organ_system")), (".stats", ("group",)))},
+}
+
+# Keys that join a list's own when those repeat in a record, so that its items are still
+# matched one by one (over the 78 corpus records with results, the own keys repeat in
+# 7 records' outcome measures, 1 record's baseline measures, 92 outcome measures'
+# analyses and 1 record's other adverse events; with these, only 1 list of analyses).
+MORE_KEYS: dict[str, tuple[str, ...]] = {
+    # NCT00301262: one secondary measure "Percentage of Occasions of Successful
+    # Intercourse (Event Log)" from Baseline to Week 8, another from Week 8 to Week 14.
+    "results.outcome_measures": ("time_frame",),
+    # NCT01150903: "Age, Continuous" as a mean and as a median.
+    "results.baseline.measures": ("param_type", "unit"),
+    # NCT00422734: two ANCOVAs of OG000 and OG001, one for the subject, one for the
+    # partner, as their descriptions and p-value comments say.
+    "results.outcome_measures.analyses": ("group_description", "p_value_comment"),
+    # NCT03596047: "Not serius" skin disorders twice, told apart by their notes.
+    **{f"results.adverse_events.{grade}": ("source_vocabulary", "assessment_type", "notes")
+       for grade in ("serious", "other")},
 }
 
 # Change kind by schema path: exact matches first, then the longest dotted prefix.
@@ -77,6 +124,11 @@ KINDS: dict[str, str] = {
     "ipd_sharing": "ipd_sharing", "mesh": "mesh", "documents": "documents",
     "annotations": "annotations", "registry_info": "registry_info",
     "registry_info.removed_countries": "sites",
+    # The results section (issue 16): the section appearing or leaving is "results" like
+    # the dates above; a change inside it has the kind of its module.
+    "results": "results", "results.participant_flow": "results_flow",
+    "results.baseline": "results_baseline", "results.outcome_measures": "results_outcomes",
+    "results.adverse_events": "results_adverse_events", "results.more_info": "results_more_info",
 }
 
 Change = dict[str, Any]
@@ -99,12 +151,17 @@ def _join(path: str, name: str) -> str:
 
 
 def _selector(keys: tuple[str, ...], item: dict[str, Any]) -> str:
-    parts = ",".join(f"{k}={json.dumps(item.get(k), ensure_ascii=False)}" for k in keys)
+    parts = ",".join(f"{k}={json.dumps(item.get(k), ensure_ascii=False, separators=(',', ':'))}" for k in keys)
     return f"[{parts}]"
 
 
 def _ident(value: Any) -> bytes:
     return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+
+
+def _key_value(value: Any) -> Any:
+    """A key's value as identity: a list is a set (its order means nothing)."""
+    return sorted(value, key=_ident) if isinstance(value, list) else value
 
 
 def _change(path: str, schema: str, op: str, old: Any, new: Any) -> Change:
@@ -133,15 +190,29 @@ def _diff(a: Any, b: Any, path: str, schema: str, out: list[Change]) -> None:
 def _keyed(items: list[Any], keys: tuple[str, ...]) -> dict[bytes, Any] | None:
     if not all(isinstance(i, dict) for i in items):
         return None
-    index = {_ident([i.get(k) for k in keys]): i for i in items}
+    index = {_ident([_key_value(i.get(k)) for k in keys]): i for i in items}
     return index if len(index) == len(items) else None
 
 
-def _diff_list(a: list[Any], b: list[Any], path: str, schema: str, out: list[Change]) -> None:
+def _matched(a: list[Any], b: list[Any], schema: str) -> tuple[tuple[str, ...], dict[bytes, Any],
+                                                                 dict[bytes, Any]] | None:
+    """The keys that tell the items of both lists apart (the list's own, or with
+    :data:`MORE_KEYS`), and each list's items by them; None when no keys do."""
     keys = LIST_KEYS.get(schema)
-    ka = _keyed(a, keys) if keys else None
-    kb = _keyed(b, keys) if keys else None
-    if keys and ka is not None and kb is not None:
+    if keys is None:
+        return None
+    for tried in (keys, keys + MORE_KEYS[schema]) if schema in MORE_KEYS else (keys,):
+        ka = _keyed(a, tried)
+        kb = _keyed(b, tried) if ka is not None else None
+        if ka is not None and kb is not None:
+            return tried, ka, kb
+    return None
+
+
+def _diff_list(a: list[Any], b: list[Any], path: str, schema: str, out: list[Change]) -> None:
+    matched = _matched(a, b, schema)
+    if matched is not None:
+        keys, ka, kb = matched
         for ident, item in ka.items():
             if ident not in kb:
                 out.append(_change(path, schema, "remove", item, None))
@@ -202,8 +273,9 @@ def parse_path(path: str) -> list[str | dict[str, Any]]:
 
 
 def _select(items: list[Any], selector: dict[str, Any]) -> Any:
+    wanted = {k: _key_value(v) for k, v in selector.items()}
     for item in items:
-        if all(item.get(k) == v for k, v in selector.items()):
+        if all(_key_value(item.get(k)) == v for k, v in wanted.items()):
             return item
     raise KeyError(f"no item matches {selector}")
 

@@ -7,6 +7,7 @@ from typing import Any
 from hypothesis import strategies as st
 
 from trialmirror.models import record as rec
+from trialmirror.models import results as res
 from trialmirror.models.record import Record
 
 words = st.sampled_from(["alpha", "beta", "gamma", "delta", "Ω", "x y", "a\"b", "[1]", "p.q"])
@@ -66,6 +67,47 @@ violations = item(rec.ViolationEvent, type=opt(st.sampled_from(["VIOLATION_IDENT
                   description=opt(texts), issued=opt(days), posted=opt(days))
 
 
+# The results section (issue 16): every keyed list, with ids, titles and types from small
+# sets so that keys repeat (and MORE_KEYS or the multiset compare take over).
+group_ids = st.sampled_from(["OG000", "OG001", "EG000"])
+result_values = opt(st.sampled_from(["12", "0.5", "NA", "<0.001"]))
+result_groups = item(res.ResultGroup, id=opt(group_ids), title=opt(words), arm=opt(words))
+denoms = item(res.Denom, units=opt(st.sampled_from(["Participants", "Eyes"])), counts=opt_list(
+    item(res.DenomCount, group=opt(group_ids), value=result_values), max_size=2))
+measurements = item(res.Measurement, group=opt(group_ids), value=result_values,
+                    value_num=opt(st.just(12.0)), comment=opt(words))
+measure_classes = item(res.MeasureClass, title=opt(words), denoms=opt_list(denoms, max_size=2),
+                       categories=opt_list(item(res.Category, title=opt(words), measurements=opt_list(
+                           measurements, max_size=3)), max_size=2))
+measure_types = dict(param_type=opt(st.sampled_from(["MEAN", "MEDIAN"])), unit=opt(words),
+                     denoms=opt_list(denoms, max_size=2), classes=opt_list(measure_classes, max_size=2))
+analyses = item(res.Analysis, groups=opt_list(group_ids, max_size=3), param_type=opt(words),
+                statistical_method=opt(st.sampled_from(["ANCOVA", "Wilcoxon (Mann-Whitney)"])),
+                group_description=opt(words), p_value_comment=opt(words), p_value=result_values)
+outcome_measures = item(res.OutcomeMeasure, type=opt(st.sampled_from(["PRIMARY", "SECONDARY"])),
+                        title=opt(words), time_frame=opt(words), groups=opt_list(result_groups, max_size=2),
+                        analyses=opt_list(analyses, max_size=3), **measure_types)
+flow_counts = item(res.FlowCount, group=opt(group_ids), subjects=result_values, comment=opt(words))
+flow_periods = item(res.FlowPeriod, title=opt(words), milestones=opt_list(item(
+    res.Milestone, type=opt(st.sampled_from(["STARTED", "COMPLETED"])),
+    achievements=opt_list(flow_counts, max_size=2)), max_size=2), drop_withdraws=opt_list(item(
+        res.DropWithdraw, type=opt(words), reasons=opt_list(flow_counts, max_size=2)), max_size=2))
+adverse_events = item(res.AdverseEvent, term=opt(words), organ_system=opt(words), notes=opt(words),
+                      stats=opt_list(item(res.EventStat, group=opt(group_ids), affected=opt(st.integers(0, 3))),
+                                     max_size=2))
+results = section(
+    participant_flow=section(recruitment_details=opt(texts), groups=opt_list(result_groups, max_size=2),
+                             periods=opt_list(flow_periods, max_size=2)),
+    baseline=section(groups=opt_list(result_groups, max_size=2), denoms=opt_list(denoms, max_size=2),
+                     measures=opt_list(item(res.BaselineMeasure, title=opt(words), **measure_types),
+                                       max_size=3)),
+    outcome_measures=opt_list(outcome_measures, max_size=3),
+    adverse_events=section(frequency_threshold=opt(st.just("5")), groups=opt_list(item(
+        res.EventGroup, id=opt(group_ids), title=opt(words), serious_affected=opt(st.integers(0, 3))),
+        max_size=2), serious=opt_list(adverse_events, max_size=3), other=opt_list(adverse_events, max_size=3)),
+    more_info=section(limitations_and_caveats=opt(texts), point_of_contact=opt(item(
+        res.PointOfContact, title=names, organization=opt(words), email=opt(st.just("a@example.org"))))))
+
 @st.composite
 def records(draw: st.DrawFn) -> dict[str, Any]:
     data = {
@@ -106,5 +148,6 @@ def records(draw: st.DrawFn) -> dict[str, Any]:
         "documents": draw(section(no_sap=opt(st.booleans()), large_docs=opt_list(large_docs, max_size=2))),
         "annotations": draw(section(unposted_events=opt_list(unposted, max_size=3),
                                     violation_events=opt_list(violations, max_size=2))),
+        "results": draw(results),
     }
     return Record.model_validate(data).model_dump(mode="json")
