@@ -28,6 +28,11 @@ PERSONAL_FIELDS = (
     # a person's "name, title, organization" whatever the party's type (9 corpus records:
     # "Jaimee Heffner, Associate Professor, ..." on a SPONSOR-type record).
     "annotations.unposted_responsible_party",
+    # Who answers for the posted results (issue 16): its "title" names a person in more than
+    # half of the 78 corpus records with results ("Dr. ..., MD"), a position or a team in
+    # the others ("Chief Medical Officer"); the organization stays.
+    "results.more_info.point_of_contact.title", "results.more_info.point_of_contact.email",
+    "results.more_info.point_of_contact.phone", "results.more_info.point_of_contact.phone_ext",
 )
 # Drift flags at these paths hold a whole item, list or module that may carry the fields
 # above (a contact object where a list goes is "coerced" with the object as its value; a
@@ -36,6 +41,8 @@ _HOLDERS = frozenset({
     "contacts", "contacts.central", "contacts.officials", "sites", "sites.contacts",
     "sponsors.responsible_party",
     "protocolSection.contactsLocationsModule", "protocolSection.sponsorCollaboratorsModule",
+    # The results parser flags a section, module or object of another shape at its record path.
+    "results", "results.more_info", "results.more_info.point_of_contact",
 })
 _FLAGGED = frozenset(PERSONAL_FIELDS) | _HOLDERS
 # What a flag at one of those paths holds instead of the raw value (its path and action stay,

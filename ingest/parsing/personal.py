@@ -39,8 +39,8 @@ _HOLDERS: dict[str, tuple[str, ...]] = {
     "overallOfficials": ("name",),
     "responsibleParty": ("investigatorFullName", "investigatorTitle", "oldNameTitle"),
     "unpostedAnnotation": ("unpostedResponsibleParty",),
-    # The results section's point of contact (resultsSection.moreInfoModule), not in the
-    # record yet: its title is a person's name and position ("Eric Horwitz, MD").
+    # The results section's point of contact (resultsSection.moreInfoModule; the record's
+    # results.more_info.point_of_contact): its title is most often a person's name.
     "pointOfContact": ("title", "email", "phone", "phoneExt"),
 }
 # Any of these in the bytes, or the JSON holds nothing to remove (and is not decoded).

@@ -239,3 +239,60 @@ def test_a_bulk_load_of_real_documents_keeps_none_of_their_contacts(corpus_dir, 
         shas = [r[0] for r in conn.execute(text("SELECT sha256 FROM raw_payload"))]
     archive = b"\n".join(store.raw(sha) or b"" for sha in shas).decode()
     assert [v for v in published if v in versions or v in archive] == []
+
+
+# --- the results' point of contact (issue 16), on a real record --------------------------
+
+RESULTS_NCT = "NCT00084552"  # its results' point of contact: a person's name, e-mail and phone
+
+
+def _results_document(corpus_dir: Path) -> dict:
+    return orjson.loads((corpus_dir / "ctgov_v2" / f"{RESULTS_NCT}.json").read_bytes())
+
+
+def _contact_details(doc: dict) -> list[str]:
+    contact = doc["resultsSection"]["moreInfoModule"]["pointOfContact"]
+    details = [contact["title"], contact["email"], contact["phone"]]
+    assert all(isinstance(d, str) and len(d) > 6 for d in details)  # what is searched for is there
+    return details
+
+
+def _ingest_results(store, settings, doc: dict):
+    info = FetchInfo("ctgov", RESULTS_NCT, "https://example.org/study", utcnow(), 0.0, http_status=200)
+    result = Ingestor(settings, store).ingest_payload(get_source("ctgov"), RESULTS_NCT, orjson.dumps(doc), info)
+    assert result.ok, result.error
+
+
+def _exported(store: Store, tmp_path: Path, name: str) -> bytes:
+    """The newest versions as the NDJSON, Elasticsearch and CSV exports write them."""
+    nd, es = io.BytesIO(), io.BytesIO()
+    ndjson(store, nd)
+    es_bulk(store, es)
+    write_tables(store, tmp_path / name, "csv")
+    return nd.getvalue() + es.getvalue() + b"".join(p.read_bytes() for p in (tmp_path / name).glob("*.csv"))
+
+
+@pytest.mark.corpus
+def test_a_real_results_point_of_contact_is_left_out_at_reparse_flags_too(corpus_dir, store, settings, tmp_path):
+    """NCT00084552's results name their point of contact (a person, an e-mail, a phone),
+    here with the title of another shape (a list: coerced, flagged with its raw value).
+    Stored while contacts were kept, then reparsed with TRIALMIRROR_PERSONAL_CONTACTS=false:
+    the new version, its drift flag and the exports hold none of them; the organization stays."""
+    doc = _results_document(corpus_dir)
+    details = _contact_details(doc)
+    contact = doc["resultsSection"]["moreInfoModule"]["pointOfContact"]
+    contact["title"] = [contact["title"]]
+    _ingest_results(store, settings, doc)
+    flags = {f["path"]: f["value"] for f in json.loads(store.version(RESULTS_NCT, "ctgov").record)["unmapped"]}
+    assert details[0] in flags["results.more_info.point_of_contact.title"]
+    assert all(d.encode() in _exported(store, tmp_path, "kept") for d in details)  # the search finds them
+
+    assert reparse(store, everything=True, keeping=Keeping(personal_contacts=False)).new_versions == 1
+    newest = store.version(RESULTS_NCT, "ctgov")
+    record = json.loads(newest.record)
+    assert record["results"]["more_info"]["point_of_contact"] == {
+        "title": None, "organization": contact["organization"], "email": None, "phone": None, "phone_ext": None}
+    assert {f["path"]: f["value"] for f in record["unmapped"]} == {"results.more_info.point_of_contact.title": LEFT_OUT}
+    assert [d for d in details if d in newest.record or d.encode() in _exported(store, tmp_path, "left-out")] == []
+    # The drift table: the new version's flag without its value (the old version keeps what it held).
+    assert ("results.more_info.point_of_contact.title", LEFT_OUT) in {(r.path, r.value) for r in store.drift()}

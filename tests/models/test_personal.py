@@ -100,7 +100,23 @@ def _expected(data):
                 continue  # a site left with nothing goes
         sites.append(site)
     expected["sites"] = sites or None
+    expected["results"] = _results_without(data["results"])
     return expected
+
+
+def _results_without(results):
+    """The results section without its point of contact's personal details: a contact left
+    with nothing goes, and so does a section left with nothing."""
+    poc = ((results or {}).get("more_info") or {}).get("point_of_contact")
+    if poc is None or all(poc[k] is None for k in _POC_DETAILS):
+        return results
+    poc = {**poc, **dict.fromkeys(_POC_DETAILS)}
+    more_info = {**results["more_info"], "point_of_contact": poc if any(poc.values()) else None}
+    results = {**results, "more_info": more_info if any(more_info.values()) else None}
+    return results if any(results.values()) else None
+
+
+_POC_DETAILS = ("title", "email", "phone", "phone_ext")
 
 
 @given(records())
