@@ -185,12 +185,13 @@ def diff_cmd(obj: Context, registry_id: str, source_name: str, from_n: int | Non
     if as_json:
         emit_json(changes)
         return
-    from trialmirror.cli.render import render_changes
+    from trialmirror.cli.render import render_changes, shown_changes
 
+    shown = shown_changes(changes)
     obj.out.print(escape(f"{registry_id} [{source_name}] version {old.version} → {new.version}: "
-                     f"{len(changes)} change(s)"), highlight=False)
-    if changes:
-        obj.out.print(render_changes(changes))
+                     f"{len(shown)} change(s)"), highlight=False)
+    if shown:
+        obj.out.print(render_changes(shown))
 
 
 @app.command("changes")

@@ -61,6 +61,65 @@ def _results(r: dict[str, Any], status: dict[str, Any]) -> str:
         "yes" if r.get("has_results") else "none posted")
 
 
+# Outcome measure types in the registry's order, as a reader says them.
+_MEASURE_TYPES = {"PRIMARY": "primary", "SECONDARY": "secondary", "OTHER_PRE_SPECIFIED": "other pre-specified",
+                  "POST_HOC": "post hoc"}
+
+
+def _counted(count: int, one: str, many: str) -> str:
+    return f"{count} {one if count == 1 else many}"
+
+
+def _outcome_measures(measures: list[dict[str, Any]]) -> str:
+    types: dict[str, int] = {}
+    for m in measures:
+        name = _MEASURE_TYPES.get(m.get("type") or "", m.get("type") or "no type")  # an unknown type as written
+        types[name] = types.get(name, 0) + 1
+    order = list(_MEASURE_TYPES.values())
+    kinds = ", ".join(f"{n} {t}" for t, n in sorted(types.items(), key=lambda i: (
+        order.index(i[0]) if i[0] in order else len(order), i[0])))
+    analyses = sum(len(m.get("analyses") or []) for m in measures)
+    return f"{len(measures)} ({kinds}); {_counted(analyses, 'analysis', 'analyses')}"
+
+
+def _flow(flow: dict[str, Any]) -> str:
+    """Per flow group, how many started (the first period) and completed (the last): the
+    registry counts both in every period of a study in phases."""
+    periods = flow.get("periods") or []
+
+    def reached(period: dict[str, Any] | None, milestone: str) -> dict[str | None, str | None]:
+        for m in (period or {}).get("milestones") or []:
+            if m.get("type") == milestone:
+                return {a.get("group"): a.get("subjects") for a in m.get("achievements") or []}
+        return {}
+
+    started = reached(periods[0] if periods else None, "STARTED")
+    completed = reached(periods[-1] if periods else None, "COMPLETED")
+    return "; ".join(
+        f"{g.get('id') or '?'} {_short(g.get('title'), 30)}: {started.get(g.get('id')) or '?'} started, "
+        f"{completed.get(g.get('id')) or '?'} completed" for g in flow.get("groups") or [])
+
+
+def _results_rows(results: dict[str, Any] | None) -> list[tuple[str, str]]:
+    """A few lines on what the results hold (``show --json`` has all of it)."""
+    if not results:
+        return []
+    rows = []
+    if results.get("outcome_measures"):
+        rows.append(("outcome measures", _outcome_measures(results["outcome_measures"])))
+    baseline = results.get("baseline") or {}
+    if baseline.get("measures"):
+        rows.append(("baseline", _counted(len(baseline["measures"]), "measure", "measures")))
+    events = results.get("adverse_events") or {}
+    if events:
+        rows.append(("adverse events", f"event terms: {len(events.get('serious') or [])} serious, "
+                                       f"{len(events.get('other') or [])} other"))
+    flow = results.get("participant_flow") or {}
+    if flow.get("groups"):
+        rows.append(("participant flow", _flow(flow)))
+    return rows
+
+
 def render_record(r: dict[str, Any], row: Any) -> Group:
     status = r.get("status") or {}
     design = r.get("design") or {}
@@ -85,6 +144,7 @@ def render_record(r: dict[str, Any], row: Any) -> Group:
                      f"{len(elig.get('exclusion') or [])} exclusion"),
         ("sites", _sites(r.get("sites") or [])),
         ("results", _results(r, status)),
+        *_results_rows(r.get("results")),
         ("MeSH (conditions)", "; ".join(t["term"] or t["id"] or "" for t in
                                         ((r.get("mesh") or {}).get("conditions") or {}).get("terms") or [])),
         ("oversight", ", ".join(k.replace("_", " ") + (" yes" if v else " no")
@@ -119,13 +179,49 @@ def _changed_part(old: str, new: str, context: int = 18) -> tuple[str, str]:
     return cut(old), cut(new)
 
 
+# Values the parser reads from a text beside it (a result's number, a p-value's "<"): their
+# change goes with the text's in a table, as one correction.
+_READ_FROM_TEXT = ("_num", "_modifier")
+
+
+def shown_changes(changes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The changes a person reads: without the change of a value read from a text whose own
+    change is there (``...value`` "27" → "28" shows; ``...value_num`` 27.0 → 28.0 goes with
+    it). ``--json`` has every one."""
+    replaced = {c["path"] for c in changes if c["op"] == "replace"}
+    return [c for c in changes if not (c["op"] == "replace" and any(
+        c["path"].endswith(suffix) and c["path"][: -len(suffix)] in replaced for suffix in _READ_FROM_TEXT))]
+
+
+def _path_lines(path: str) -> str:
+    """A long path one step a line: the field's path, its first key selector, then each
+    name that follows a selector with its own, so that a narrow column folds no group id
+    in the middle (``.measurements[group="OG000"]`` stays on one line)."""
+    if len(path) <= 60:
+        return path
+    out, depth, quoted, escaped = [], 0, False, False
+    for i, ch in enumerate(path):
+        if quoted:
+            quoted, escaped = (ch != '"' or escaped), (ch == "\\" and not escaped)
+        elif ch == '"':
+            quoted = True
+        elif ch in "[]":
+            if ch == "[" and depth == 0 and "[" not in path[:i]:
+                out.append("\n")  # the field's own path on a line of its own
+            depth += 1 if ch == "[" else -1
+        elif ch == "." and depth == 0 and i and path[i - 1] == "]":
+            out.append("\n")
+        out.append(ch)
+    return "".join(out)
+
+
 def render_changes(changes: list[dict[str, Any]]) -> Table:
     table = Table("kind", "path", "op", "old", "new")
     for c in changes:
         old, new = c["old"], c["new"]
         if isinstance(old, str) and isinstance(new, str) and max(len(old), len(new)) > 50:
             old, new = _changed_part(old, new)
-        table.add_row(c["kind"], Text(c["path"]), c["op"], Text(_short(old, 60)), Text(_short(new, 60)))
+        table.add_row(c["kind"], Text(_path_lines(c["path"])), c["op"], Text(_short(old, 60)), Text(_short(new, 60)))
     return table
 
 
