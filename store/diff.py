@@ -58,8 +58,9 @@ LIST_KEYS: dict[str, tuple[str, ...]] = {
     "unmapped": ("path",),
     # The results section (issue 16): groups by the registry's id, values per group by
     # the group's id, measures by what the registry titles them, events by term and
-    # organ system. ``results.outcome_measures[type="PRIMARY",title="Erectile Dysfunction
-    # Rates"].classes[title=null].categories[title="Yes"].measurements[group="OG000"].value``
+    # organ system: ``results.outcome_measures[type="PRIMARY",title="Erectile Dysfunction
+    # Rates"].classes[title=null].categories[title=null].measurements[group="OG000"].value``
+    # (NCT00084552; a title is null for a measure's only class or category).
     **{f"results.{part}.groups": ("id",) for part in
        ("participant_flow", "baseline", "outcome_measures", "adverse_events")},
     "results.participant_flow.periods": ("title",),
