@@ -57,6 +57,7 @@ class Store:
         self.mark_parsed = writer.mark_parsed
         # The event log.
         self.note_event, self.vanished, self.events = events.note, events.vanished, events.events
+        self.note_overdue = events.note_overdue
         # Reads.
         self.version, self.versions, self.version_rows = reads.version, reads.versions, reads.version_rows
         self.version_as_of, self.latest_versions = reads.version_as_of, reads.latest_versions

@@ -4,12 +4,15 @@
 of :data:`trialmirror.read.flat.TABLES` with the same columns: ``study``,
 ``study_condition``, ``study_arm``, ``study_intervention``, ``study_criterion``,
 ``study_outcome``, ``study_site``, ``study_mesh``, ``study_browse_branch``,
-``study_reference``, ``study_official``. SQL tools and Datasette read them from the
+``study_reference``, ``study_official``; and ``reporting_status``, each record's results
+reporting under FDAAA today (store/reporting.py). SQL tools and Datasette read them from the
 SQLite file as it is; the same views exist on PostgreSQL. Booleans are 0/1 on
 SQLite, lists in a cell are joined with ``|`` in their order.
 """
 
 from __future__ import annotations
+
+from trialmirror.store import reporting
 
 _KINDS = {"study_criterion": ("inclusion", "exclusion", "unclassified"),
           "study_outcome": ("primary", "secondary", "other")}
@@ -125,6 +128,7 @@ def sqlite_ddl() -> list[str]:
                  "json_extract(b.value, '$.abbrev') AS abbrev, json_extract(b.value, '$.name') AS name "
                  f"FROM latest_version v, ({parts}) k, json_each(v.record, '$.mesh.' || k.part || '.branches') b "
                  "WHERE b.key IS NOT NULL")
+    views.append(reporting.SQLITE_VIEW)  # results reporting today (store/reporting.py)
     return views
 
 
@@ -175,4 +179,5 @@ def postgres_ddl() -> list[str]:
     views.append("CREATE OR REPLACE VIEW study_browse_branch AS SELECT v.registry_id, k.kind, "
                  "b.value ->> 'abbrev' AS abbrev, b.value ->> 'name' AS name FROM latest_version v "
                  f"CROSS JOIN (VALUES {parts}) AS k(kind, part), jsonb_array_elements({branches}) AS b(value)")
+    views.append(reporting.POSTGRES_VIEW)  # results reporting today (store/reporting.py)
     return views
