@@ -243,3 +243,16 @@ def test_the_record_model_and_its_json_answer_alike():
     ("", None), (None, None)])
 def test_dates_at_the_registry_precision(value, day):
     assert r.day_of(value) == day
+
+
+# --- the corpus ---------------------------------------------------------------------------------
+
+@pytest.mark.corpus
+def test_the_corpus_figures_as_of_a_date(corpus_dir):
+    """The figures benchmarks/reporting_corpus.py prints (docs/reporting.md states them): the
+    971 real records judged on 2026-11-30, as ClinicalTrials.gov showed them when captured."""
+    from benchmarks.reporting_corpus import count
+
+    assert count(corpus_dir, date(2026, 11, 30)) == {
+        "records": 971, "act": 121, "pact": 13, "results_due": 110, "overdue": 82, "overdue_cancelled": 0,
+        "reported": 18, "reported_late": 10, "ongoing": 24, "not_applicable": 837}
