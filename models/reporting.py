@@ -333,6 +333,8 @@ def periods(record: BaseModel | Mapping[str, Any]) -> list[Period]:
     """The record's reporting states over all dates, in order: the first from ever, the last
     for good; :func:`status_on` on any date agrees with the period holding it."""
     found = facts(record)
+    if found.classification is None:  # most records: one state for good, no date to try
+        return [Period(None, None, NOT_APPLICABLE, False, None, None, None, None)]
     out: list[Period] = []
     for start in [None, *sorted(_turns(found))]:
         now = status_of(found, start or date.min)

@@ -49,8 +49,7 @@ def period_rows(record: dict[str, Any], source: str, version: int, known_on: str
 def _side_sql(postgres: bool) -> dict[str, str]:
     mark = (lambda c: f"%({c})s") if postgres else (lambda c: f":{c}")  # noqa: E731
     return {
-        "known": f"SELECT known_on FROM reporting_period WHERE registry_id = {mark('registry_id')} LIMIT 1",
-        "forget": f"DELETE FROM reporting_period WHERE registry_id = {mark('registry_id')}",
+        "forget": f"DELETE FROM reporting_period WHERE registry_id = {mark('registry_id')} RETURNING known_on",
         "insert": f"INSERT INTO reporting_period ({', '.join(COLUMNS)}) "
                   f"VALUES ({', '.join(mark(c) for c in COLUMNS)})",
     }
@@ -64,13 +63,16 @@ def index(cursor: Any, postgres: bool, record: dict[str, Any], source: str, vers
     """The record's periods in place of the state indexed before (on the DBAPI cursor of
     the search row's write). ``observed_on``: the version's observation date (UTC; default
     today, for a reindex)."""
-    sql, key = _SIDE_SQL[postgres], {"registry_id": record["registry_id"]}
-    cursor.execute(sql["known"], key)
-    before = cursor.fetchone()
+    sql = _SIDE_SQL[postgres]
+    cursor.execute(sql["forget"], {"registry_id": record["registry_id"]})
+    before = cursor.fetchall()  # the rows of the state indexed before, each with its known_on
     observed_on = observed_on or datetime.now(UTC).date().isoformat()
-    known_on = observed_on if before is None or produced_by == "reparse" else before[0]
-    cursor.execute(sql["forget"], key)
-    cursor.executemany(sql["insert"], period_rows(record, source, version, known_on))
+    known_on = observed_on if not before or produced_by == "reparse" else before[0][0]
+    rows = period_rows(record, source, version, known_on)
+    if len(rows) == 1:  # most records (not applicable): one row
+        cursor.execute(sql["insert"], rows[0])
+    else:
+        cursor.executemany(sql["insert"], rows)
 
 
 class Overdue(NamedTuple):
