@@ -82,11 +82,14 @@ US_PLACES = ("United States", "American Samoa", "Guam", "Northern Mariana Island
 
 def day_of(value: str | None) -> date | None:
     """An ISO date at the registry's precision as the day the rules use: "2019-05-13" as it
-    is, "2019-05" the month's last day, "2019" the year's last; anything else None."""
+    is, "2019-05" the month's last day, "2019" the year's last; anything else None, a year
+    outside 1000-8999 too (a drifted "9999-12" would overflow the date arithmetic)."""
     if not value:
         return None
     try:
         parts = [int(p) for p in value.split("-")]
+        if not 1000 <= parts[0] <= 8999:
+            return None
         if len(parts) == 3:
             return date(*parts)
         if len(parts) == 2:

@@ -15,6 +15,8 @@ work is done by its parts:
 - ``sql``: table handles and the hot statements (on the driver's cursor).
 - ``search``, ``views``: the full-text index and the SQL views of records.
 - ``facets``, ``geo``: the search by MeSH term and by place (side tables, distances).
+- ``reporting``: results reporting under FDAAA (the search index's side table of periods,
+  the view for today, the records that became overdue).
 - ``service_state``, ``checkpoints``: the scheduled service's tables, bulk sync's.
 """
 

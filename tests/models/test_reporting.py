@@ -232,6 +232,11 @@ def test_the_periods_of_an_overdue_record():
         (None, r.ONGOING), (date(2022, 4, 15), r.OVERDUE), (date(2022, 6, 1), r.REPORTED_LATE)]
 
 
+def test_a_drifted_date_far_off_is_no_date_not_a_crash():
+    record = trial(completion="9999-12", certificate="9999-12-31")
+    assert on(record, "2026-01-01").due_date is None and len(r.periods(record)) == 1
+
+
 def test_the_record_model_and_its_json_answer_alike():
     record = trial(results="2022-03-16")
     assert r.status_on(record, date(2022, 5, 1)) == r.status_on(record.model_dump(mode="json"), date(2022, 5, 1))
@@ -240,7 +245,7 @@ def test_the_record_model_and_its_json_answer_alike():
 @pytest.mark.parametrize(("value", "day"), [
     ("2024-02", date(2024, 2, 29)), ("2023-02", date(2023, 2, 28)), ("2023-12", date(2023, 12, 31)),
     ("2023-04-30", date(2023, 4, 30)), ("2023", date(2023, 12, 31)), ("2023-13", None), ("soon", None),
-    ("", None), (None, None)])
+    ("", None), (None, None), ("9999-12", None), ("0001-01-01", None)])
 def test_dates_at_the_registry_precision(value, day):
     assert r.day_of(value) == day
 

@@ -66,6 +66,8 @@ def _day(value: Any) -> date | None:
         return None
     try:
         parts = [int(p) for p in value.split("-")]
+        if not 1000 <= parts[0] <= 8999:
+            return None
         if len(parts) == 3:
             return date(*parts)
         if len(parts) == 2:
