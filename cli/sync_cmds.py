@@ -117,7 +117,8 @@ def _bulk(obj: Context, query: str | None, incremental: bool, as_json: bool) -> 
                "failed": [{"registry_id": r.registry_id, "error": str(r.error)} for r in result.failed],
                "vanished": result.vanished, "reappeared": result.reappeared,
                "merged": [list(m) for m in result.merged],
-               "complete": result.complete}
+               "complete": result.complete,
+               "overdue": [e["registry_id"] for e in obj.store.note_overdue()]}  # the clock's news
     if as_json:
         emit_json(summary)
     else:
@@ -129,6 +130,10 @@ def _bulk(obj: Context, query: str | None, incremental: bool, as_json: bool) -> 
             obj.out.print(f"completeness: {result.stored} stored of {result.total_count} the registry counts; "
                       f"{len(result.vanished)} vanished, {len(result.merged)} merged into others",
                       highlight=False)
+        if summary["overdue"]:
+            obj.out.print(f"{len(summary['overdue'])} record(s) whose results became overdue (`trialmirror changes "
+                          "--kind overdue`): " + ", ".join(summary["overdue"][:20])
+                          + (" ..." if len(summary["overdue"]) > 20 else ""), highlight=False)
         if result.reappeared:
             obj.out.print(f"{len(result.reappeared)} listed again after they had vanished: "
                       + ", ".join(result.reappeared[:20]) + (" ..." if len(result.reappeared) > 20 else ""),
