@@ -46,6 +46,7 @@ from trialmirror.read.records import (
     version_meta,
     version_row,
 )
+from trialmirror.read.reporting import reporting_json, today
 from trialmirror.settings import Settings
 from trialmirror.store import Store, open_for_reading
 from trialmirror.store.events import EVENT_KINDS
@@ -162,7 +163,8 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     def study(request: Request, registry_id: StudyId, source: SourceName = None,
               version: Annotated[int | None, whole(VERSION, description="A stored version number")] = None,
               as_of: Annotated[str | None, Query(description="YYYY-MM-DD: the version current that day "
-                                                 "(both ClinicalTrials.gov sources unless source)")] = None,
+                                                 "(both ClinicalTrials.gov sources unless source), and its "
+                                                 "results-reporting status that day")] = None,
               ) -> Response:
         registry_id, day = _id(registry_id), _day(as_of)
         store = the_store(request)
@@ -170,14 +172,17 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
             row = as_of_row(store, registry_id, day, _source(source) if source else None)
         else:
             row = version_row(store, registry_id, _source(source), version)
-        # A version never changes: its source, number and content hash name the answer,
-        # so a poller re-reading a record after each change event gets 304 when nothing moved.
-        etag = f'"{row.source}-{row.version}-{row.content_hash[:16]}"'
+        # A version never changes: its source, number and content hash name the answer with the
+        # day its reporting status is for, so a poller re-reading a record after each change
+        # event gets 304 when nothing moved (and the reporting status once a day).
+        on = dt.date.fromisoformat(day) if day is not None else today()
+        etag = f'"{row.source}-{row.version}-{row.content_hash[:16]}-{on.isoformat()}"'
         headers = {"ETag": etag, "Cache-Control": "no-cache"}
         if _matches(request.headers.get("if-none-match"), etag):
             return Response(status_code=304, headers=headers)
-        return OrjsonResponse({"version": version_meta(row), "record": orjson.loads(row.record)},
-                              headers=headers)
+        record = orjson.loads(row.record)
+        return OrjsonResponse({"version": version_meta(row), "record": record,
+                               "reporting": reporting_json(record, row.source, on)}, headers=headers)
 
     @app.get("/studies/{registry_id}/versions", summary="Every stored version, oldest first")
     def versions(request: Request, registry_id: StudyId, source: SourceName = None) -> dict[str, Any]:

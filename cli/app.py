@@ -1,7 +1,7 @@
 """The ``trialmirror`` command's shared parts: the group, its context, options and output.
 
 Every command family is a module of its own (``sync_cmds``, ``record_cmds``, ``read_cmds``,
-``service_cmds``, ``db_cmds``, ``check_cmds``) that registers its commands on :data:`app`;
+``service_cmds``, ``db_cmds``, ``check_cmds``, ``reporting_cmds``) that registers its commands on :data:`app`;
 :mod:`trialmirror.cli.main` loads them all. Readable tables by default, ``--json`` for
 machines. Exit status 1 when any record failed (one line per failure on stderr: which
 record, which source, why, what to do), 2 for a usage or configuration error, and for a
@@ -55,7 +55,7 @@ def fail(message: str, code: int = 1) -> NoReturn:
 # media, and never wait for the write lock) and refuse a database that does not exist
 # instead of making an empty one where a mistyped path points.
 READERS = frozenset({"show", "history", "diff", "timeline", "reconcile", "changes", "search",
-                     "export", "drift", "serve"})
+                     "export", "drift", "serve", "reporting"})
 # The commands that store what they fetch or derive: on SQLite they check the database
 # first when its last check is older than TRIALMIRROR_DB_CHECK_INTERVAL (a write touches
 # a few pages and would not meet damage elsewhere).

@@ -9,6 +9,7 @@ from rich.markup import escape
 from rich.text import Text
 
 from trialmirror.cli.app import Context, Table, app, emit_json, json_option, source_named
+from trialmirror.cli.reporting_cmds import print_overdue
 from trialmirror.ingest.runs.canary import Canary, CheckReport, SourceCheck
 from trialmirror.ingest.runs.pipeline import Ingestor
 from trialmirror.ingest.sources import SOURCES
@@ -68,18 +69,22 @@ def render(obj: Context, report: CheckReport) -> None:
 def check_cmd(obj: Context, source_names: tuple[str, ...], as_json: bool) -> None:
     """Is every source still readable? Fetch one known record (TRIALMIRROR_CANARY_ID,
     NCT01342250) from each source, read it, and say per source: reachable, layout
-    recognised, fields read, drift flags. Nothing is stored but the fetch log and the
-    result `status` shows; exit 1 when a source fails, one line each on stderr."""
+    recognised, fields read, drift flags. Nothing is stored but the fetch log, the
+    result `status` shows, and an `overdue` event for each record whose results became
+    overdue since (as the service's rounds note them); exit 1 when a source fails, one line
+    each on stderr."""
     names = list(source_names) or obj.settings.source_names()
     for name in names:
         source_named(name)
     report = Canary(Ingestor(obj.settings, obj.store, pinned=obj.pinned_url)).run(names)
     obj.state.record_check({c.source: c.summary() for c in report.sources}, at=report.checked_at,
                            by="check")
+    overdue = obj.store.note_overdue()  # a daily check notes what the days made overdue
     if as_json:
         emit_json(report.as_dict())
     else:
         render(obj, report)
+        print_overdue(obj, overdue)
     for c in report.failures:
         obj.err.print(f"[red]failed:[/red] {escape(f'[{c.source}] {c.registry_id}: {c.reason}')}",
                       highlight=False)

@@ -10,6 +10,7 @@ import click
 from rich.markup import escape
 
 from trialmirror.cli.app import Context, Table, app, emit_json, fail, json_option, source_named
+from trialmirror.cli.reporting_cmds import print_overdue
 from trialmirror.errors import TrialmirrorError
 from trialmirror.ingest.runs.pipeline import Ingestor, RecordResult, RunSummary, sync
 from trialmirror.ingest.sources import HISTORY, LIVE, SOURCES, registry_first
@@ -90,7 +91,7 @@ def sync_cmd(obj: Context, ids: tuple[str, ...], source_names: tuple[str, ...], 
         summary.results.extend(result.results)  # a sync of the history is a backfill
         summary.listed = summary.listed or result.listed
     if ran_here or not enqueued:
-        _report(obj, summary, as_json)
+        _report(obj, summary, as_json, obj.store.note_overdue())  # the clock's news too
 
 
 def _bulk(obj: Context, query: str | None, incremental: bool, as_json: bool) -> None:
@@ -116,7 +117,8 @@ def _bulk(obj: Context, query: str | None, incremental: bool, as_json: bool) -> 
                "failed": [{"registry_id": r.registry_id, "error": str(r.error)} for r in result.failed],
                "vanished": result.vanished, "reappeared": result.reappeared,
                "merged": [list(m) for m in result.merged],
-               "complete": result.complete}
+               "complete": result.complete,
+               "overdue": [e["registry_id"] for e in obj.store.note_overdue()]}  # the clock's news
     if as_json:
         emit_json(summary)
     else:
@@ -128,6 +130,10 @@ def _bulk(obj: Context, query: str | None, incremental: bool, as_json: bool) -> 
             obj.out.print(f"completeness: {result.stored} stored of {result.total_count} the registry counts; "
                       f"{len(result.vanished)} vanished, {len(result.merged)} merged into others",
                       highlight=False)
+        if summary["overdue"]:
+            obj.out.print(f"{len(summary['overdue'])} record(s) whose results became overdue (`trialmirror changes "
+                          "--kind overdue`): " + ", ".join(summary["overdue"][:20])
+                          + (" ..." if len(summary["overdue"]) > 20 else ""), highlight=False)
         if result.reappeared:
             obj.out.print(f"{len(result.reappeared)} listed again after they had vanished: "
                       + ", ".join(result.reappeared[:20]) + (" ..." if len(result.reappeared) > 20 else ""),
@@ -165,8 +171,10 @@ def _sync(obj: Context, source_name: str, registry_ids: list[str], *, what: str 
         fail(f"interrupted; {stored} stored so far are kept, run {what} again to {finish}", 130)
 
 
-def _report(obj: Context, summary: RunSummary, as_json: bool) -> None:
-    """The result table (or JSON), one line per failure on stderr, exit 1 on any failure."""
+def _report(obj: Context, summary: RunSummary, as_json: bool, overdue: list[dict[str, Any]] | None = None) -> None:
+    """The result table (or JSON), a line per record whose results became overdue (the
+    ``overdue`` events ``note_overdue`` noted), one line per failure on stderr, exit 1 on any
+    failure."""
     if as_json:
         emit_json([{
             "registry_id": r.registry_id, "source": r.source, "outcome": r.outcome,
@@ -183,6 +191,7 @@ def _report(obj: Context, summary: RunSummary, as_json: bool) -> None:
         what = "records" if summary.source in SOURCES and not summary.listed else "results"
         count = len(summary.results)
         obj.out.print(f"{count} {what if count != 1 else what[:-1]}: {counts}", highlight=False)
+        print_overdue(obj, overdue or [])
     for failure in summary.failures:
         obj.err.print(f"[red]failed:[/red] {escape(str(failure.error))}", highlight=False)
     if summary.failures:

@@ -11,6 +11,7 @@
   entries), so new registry values are countable across the store.
 - ``search_doc``, ``search_mesh``, ``search_site``: the search index, one row per
   record (its text and filters), and its MeSH terms and site coordinates.
+- ``reporting_period``: the search row's record's results-reporting periods (FDAAA).
 - ``event``: append-only, ``seq`` increases monotonically; consumers keep a
   cursor (the change feed, status notifications).
 - ``watch``, ``lease``, ``notify_cursor``, ``delivery``, ``store_meta``: the
@@ -168,6 +169,31 @@ class SearchSite(SQLModel, table=True):
     registry_id: str = Field(max_length=64, index=True)
     latitude: float
     longitude: float
+
+
+class ReportingPeriod(SQLModel, table=True):
+    """A period of a record's results-reporting state under FDAAA (models/reporting.py), for its
+    search row's version: the view ``reporting_status`` picks the one holding today
+    (store/reporting.py). Dates are ISO text."""
+
+    __tablename__ = "reporting_period"
+    __table_args__ = (Index("ix_reporting_period_state", "state"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    registry_id: str = Field(max_length=64, index=True)
+    source: str = Field(max_length=32)
+    version: int
+    classification: str | None = Field(default=None, max_length=8)  # act | pact | null
+    completion_date: str | None = Field(default=None, max_length=10)
+    period_from: str | None = Field(default=None, max_length=10)  # null: since ever
+    period_to: str | None = Field(default=None, max_length=10)  # exclusive; null: for good
+    state: str = Field(max_length=24)
+    results_due: bool
+    due_date: str | None = Field(default=None, max_length=10)
+    certificate_date: str | None = Field(default=None, max_length=10)
+    reported_on: str | None = Field(default=None, max_length=10)
+    days_late: int | None = None  # null in an overdue state: it grows with the date
+    known_on: str | None = Field(default=None, max_length=10)  # watched since (store/reporting.py)
 
 
 # --- the scheduled service (schedules/) -------------------------------------------------

@@ -51,7 +51,8 @@ def status_periods(points: list[tuple[int, str, str | None]]) -> list[Period]:
 
 def milestone_text(kind: str, data: dict[str, Any]) -> str | None:
     """A milestone event in a few words, for tables and feed titles ("results posted
-    2015-03-02 (submitted 2015-01-30)"); None for a kind that is no milestone."""
+    2015-03-02 (submitted 2015-01-30)", "results overdue (due 2024-05-31, 45 days late on
+    2024-07-15)"); None for a kind that is no milestone."""
     if kind == "results_posted":
         results = data.get("results") or {}
         text = " ".join(filter(None, ("results posted", results.get("first_posted"))))
@@ -63,6 +64,11 @@ def milestone_text(kind: str, data: dict[str, Any]) -> str | None:
         said += [" ".join(filter(None, ("unposted results", i.get("type") or "event", i.get("date"))))
                  for i in data.get("unposted_events") or []]
         return "; ".join(said) or "annotated"
+    if kind == "overdue":
+        said = [f"due {data['due_date']}"] if data.get("due_date") else []
+        if data.get("days_late") is not None:
+            said.append(f"{data['days_late']} days late on {data.get('as_of')}")
+        return "results overdue" + (f" ({', '.join(said)})" if said else "")
     return None
 
 

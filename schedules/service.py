@@ -5,7 +5,8 @@
   seconds plus up to ``TRIALMIRROR_SCHEDULE_JITTER``; ``coalesce`` (runs missed
   while down are one run), ``max_instances=1``, a misfire grace time. Each job
   calls what ``trialmirror sync`` calls (``Ingestor.run``, for every source: the
-  record history's is a backfill), then delivers notifications. With ``TRIALMIRROR_BROKER_URL``
+  record history's is a backfill), notes the records whose results became overdue
+  (``overdue`` events: the days pass without a new version), then delivers notifications. With ``TRIALMIRROR_BROKER_URL``
   a job enqueues record tasks for ``trialmirror worker`` processes instead.
 - At start, one round over every source, the registry's first (mirrors find their
   pages by its title), then the intervals take over.
@@ -163,9 +164,24 @@ class Service:
         if isinstance(result, Enqueued):
             log.info("run %s: %d record tasks enqueued", source, result.count, extra={"fields": {
                 "event": "run", "source": source, "enqueued": result.count}})
+            self.note_overdue()
             return RunSummary(source=source)
         log_summary(result, time.perf_counter() - t0)
+        self.note_overdue()
         return result
+
+    def note_overdue(self) -> int:
+        """``overdue`` events for the records whose results the days made overdue (each round
+        and check: no new version tells of it); a failure is logged, never stops the service."""
+        try:
+            noted = self.store.note_overdue()
+        except Exception:  # a bug here must not stop the service
+            log.exception("noting overdue results failed", extra={"fields": {"event": "overdue"}})
+            return 0
+        if noted:
+            log.info("%d record(s) overdue: %s", len(noted), ", ".join(e["registry_id"] for e in noted),
+                     extra={"fields": {"event": "overdue", "records": [e["registry_id"] for e in noted]}})
+        return len(noted)
 
     def round(self, sources: list[str]) -> list[RunSummary]:
         """Every source in turn, the registry's first, then the check of the sources when
@@ -206,6 +222,7 @@ class Service:
         report = self.canary.run(self.sources(), should_stop=self.stopping.is_set)
         self.state.record_check({c.source: c.summary() for c in report.sources},
                                 at=report.checked_at, by=f"service {self.name}")
+        self.note_overdue()
         return report
 
     def next_db_check(self) -> datetime | None:

@@ -15,6 +15,8 @@ work is done by its parts:
 - ``sql``: table handles and the hot statements (on the driver's cursor).
 - ``search``, ``views``: the full-text index and the SQL views of records.
 - ``facets``, ``geo``: the search by MeSH term and by place (side tables, distances).
+- ``reporting``: results reporting under FDAAA (the search index's side table of periods,
+  the view for today, the records that became overdue).
 - ``service_state``, ``checkpoints``: the scheduled service's tables, bulk sync's.
 """
 
@@ -57,6 +59,7 @@ class Store:
         self.mark_parsed = writer.mark_parsed
         # The event log.
         self.note_event, self.vanished, self.events = events.note, events.vanished, events.events
+        self.note_overdue = events.note_overdue
         # Reads.
         self.version, self.versions, self.version_rows = reads.version, reads.versions, reads.version_rows
         self.version_as_of, self.latest_versions = reads.version_as_of, reads.latest_versions

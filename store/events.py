@@ -4,7 +4,12 @@ A new version makes one version event (:func:`version_event`) and, after it in t
 same transaction, a milestone event for each piece of news the registry published
 with it (:func:`milestone_events`): its results posted for the first time
 (``results_posted``), an FDAAA 801 violation or an unposted-results event annotated
-on it (``annotated``).
+on it (``annotated``), its results now overdue under FDAAA (``overdue``,
+:func:`overdue_news`: a registry record whose new state is overdue where the one before
+was not). Results also become overdue with no new version, as the days pass:
+:meth:`Events.note_overdue` notes those (the service's rounds, ``sync`` and ``check``
+call it). One ``overdue`` event per record and due date, never for a reparse, nor for a
+record first seen overdue (store/reporting.py).
 
 ``event.seq`` grows in commit order: on PostgreSQL a writer takes a
 transaction-scoped advisory lock before it appends (after the record's own lock),
@@ -14,10 +19,14 @@ late with a smaller seq. SQLite has one writer at a time anyway.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
+import orjson
 from sqlalchemy import Connection, func, select
 
+from trialmirror.models import reporting
+from trialmirror.store import reporting as side
 from trialmirror.store.diff import LIST_KEYS, Change
 from trialmirror.store.engine import EVENT_LOCK, RECORD_LOCK, Database, dumps, utcnow
 from trialmirror.store.rows import EventRow
@@ -25,8 +34,9 @@ from trialmirror.store.sql import EVENT, HotSql, columns
 
 # Events that come with a new version (the others are notes about a record).
 VERSION_EVENTS = ("new_record", "status_change", "updated", "reparsed")
-# News a version may carry besides its version event (monitors are told of them).
-MILESTONE_EVENTS = ("results_posted", "annotated")
+# News about a record besides its version events (monitors are told of them): what a version
+# published, and its results passing their due date unreported (with a version, or by the clock).
+MILESTONE_EVENTS = ("results_posted", "annotated", "overdue")
 # Whether the registry's listing has the record: bulk runs note a change of state.
 LISTING_EVENTS = ("vanished", "reappeared")
 EVENT_KINDS = (*VERSION_EVENTS, *MILESTONE_EVENTS, *LISTING_EVENTS, "merged")
@@ -100,6 +110,40 @@ def milestone_events(registry_id: str, source: str, number: int, old: dict[str, 
              "data": data} for kind, data in found]
 
 
+def overdue_news(registry_id: str, source: str, number: int, old: dict[str, Any], new: dict[str, Any],
+                 produced_by: str, on: date) -> list[dict[str, Any]]:
+    """``overdue`` when registry record ``new`` (version ``number``) is overdue on ``on`` (the
+    date the registry published it) and ``old``, the version before, was not: a registry change
+    (an earlier completion date, a certificate of delay withdrawn) made the results overdue.
+    None for a reparse, or when ``old`` was stored before the record held its FDA flags (what
+    it said of them is unknown)."""
+    if produced_by == "reparse" or "oversight" not in old:
+        return []
+    now = reporting.status_on(new, on)
+    if now.state not in reporting.OVERDUE_STATES or reporting.status_on(old, on).state in reporting.OVERDUE_STATES:
+        return []
+    since = next(p.start for p in reporting.periods(new) if (p.start is None or p.start <= on)
+                 and (p.end is None or on < p.end))
+    data = overdue_data(now.state, since.isoformat() if since else None, now.due_date.isoformat()
+                        if now.due_date else None, now.days_late, now.classification,
+                        now.completion_date, now.certificate_date, on)
+    return [{"registry_id": registry_id, "source": source, "version": number, "kind": "overdue",
+             "data": {"produced_by": produced_by, "found_by": "version", **data}}]
+
+
+def overdue_data(state: str, since: str | None, due_date: str | None, days_late: int | None,
+                 classification: str | None, completion: date | str | None, certificate: date | str | None,
+                 on: date) -> dict[str, Any]:
+    """What an ``overdue`` event says: the state on ``on``, since when, the due date and the
+    dates it comes from, and the days late on ``on``."""
+    def iso(value: date | str | None) -> str | None:
+        return value.isoformat() if isinstance(value, date) else value
+
+    return {"state": state, "since": since, "due_date": due_date, "days_late": days_late, "as_of": on.isoformat(),
+            "classification": classification, "completion_date": iso(completion),
+            "certificate_date": iso(certificate)}
+
+
 def _new_annotations(old: dict[str, Any], new: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
     """The items of ``new``'s annotation lists whose identity ``old``'s lack, by list."""
     before, after = old.get("annotations") or {}, new.get("annotations") or {}
@@ -143,10 +187,47 @@ class Events:
                     EVENT.c.registry_id == rid, EVENT.c.source == source,
                     EVENT.c.kind == kind).limit(1)).first() is not None:
                 continue
+            if kind == "overdue" and self._told_overdue(conn, rid, event["data"]["due_date"]):
+                continue
             event["seq"] = self.append(conn, rid, source, event["version"], kind, occurred_at,
                                        event["data"])
             appended.append(event)
         return appended
+
+    def _told_overdue(self, conn: Connection, registry_id: str, due_date: str | None) -> bool:
+        """Whether the log tells of the record's results overdue for ``due_date`` already
+        (whatever the source: one record, one due date); on PostgreSQL under a lock of the
+        record's overdue news, so two writers cannot both tell it."""
+        if self.db.is_postgres:
+            self._sql.run(conn, "record_lock", {"k": RECORD_LOCK, "rid": registry_id, "src": "overdue"})
+        said = conn.execute(select(EVENT.c.data).where(EVENT.c.registry_id == registry_id,
+                                                       EVENT.c.kind == "overdue")).scalars()
+        return any(orjson.loads(data or "{}").get("due_date") == due_date for data in said)
+
+    def note_overdue(self, today: date | None = None) -> list[dict[str, Any]]:
+        """``overdue`` events for the records whose results passed their due date unreported
+        while the store watched them, as of ``today`` (default: today, UTC), with no new
+        version: the clock's news (store/reporting.py). Each record and due date is told once.
+        Returns the events noted, each with its ``seq``."""
+        today = today or utcnow().date()
+        with self.db.tx() as conn:
+            found = side.became_overdue(conn, today.isoformat())
+            told = {(rid, orjson.loads(data or "{}").get("due_date")) for rid, data in conn.execute(
+                select(EVENT.c.registry_id, EVENT.c.data).where(EVENT.c.kind == "overdue"))}
+        noted = []
+        for item in found:
+            if (item.registry_id, item.due_date) in told:
+                continue
+            data = {"found_by": "clock", **overdue_data(
+                item.state, item.since, item.due_date, (today - date.fromisoformat(item.due_date)).days,
+                item.classification, item.completion_date, item.certificate_date, today)}
+            with self.db.tx() as conn:
+                if self._told_overdue(conn, item.registry_id, item.due_date):
+                    continue  # another writer told it meanwhile
+                seq = self.append(conn, item.registry_id, item.source, item.version, "overdue", utcnow(), data)
+            noted.append({"seq": seq, "registry_id": item.registry_id, "source": item.source,
+                          "version": item.version, "kind": "overdue", "data": data})
+        return noted
 
     def note(self, registry_id: str, source: str, kind: str, data: dict[str, Any]) -> int | None:
         """An event about a record that is no new version, against its latest version.

@@ -38,7 +38,8 @@ and ``within`` KM, always together): a record matches when any of its sites lies
 within KM kilometres of the point: a bounding box on an index of the sites'
 coordinates, then the exact great-circle distance; the nearest site's distance comes
 with each hit (``distance_km``), and without query words the hits come nearest
-first. Both read side tables written with the search row (store/facets.py).
+first. Both read side tables written with the search row (store/facets.py); so is the
+record's results-reporting periods' (store/reporting.py).
 
 Each filter also works alone, without query words: it lists the records it keeps
 (``search --mesh "Liver Diseases"``: all trials of liver diseases).
@@ -61,7 +62,7 @@ from sqlalchemy import Connection, text
 from trialmirror.errors import InvalidQueryError
 from trialmirror.models import vocab
 from trialmirror.models.bounds import CONDITION_CHARS, MESH_CHARS, QUERY_CHARS, QUERY_WORDS
-from trialmirror.store import abbrev, facets, meta
+from trialmirror.store import abbrev, facets, meta, reporting
 
 FIELDS = ("title", "conditions", "interventions", "arms", "criteria", "summary")
 # What the search rows are built by; a store whose rows an older build wrote says so
@@ -158,8 +159,10 @@ def _length(doc: dict[str, Any]) -> int:
 
 
 def index(conn: Connection, postgres: bool, record: dict[str, Any], source: str, version: int,
-          valid_from: str | None) -> None:
-    """Make ``record`` the record's search row, unless a newer state is indexed.
+          valid_from: str | None, *, observed_on: str | None = None, produced_by: str = "fetch") -> None:
+    """Make ``record`` the record's search row, unless a newer state is indexed; its side rows
+    (MeSH terms, sites, reporting periods) move with it. ``observed_on`` (default today, UTC)
+    and ``produced_by``: the version's, for the reporting periods' ``known_on``.
 
     Runs on the store's hot path, so on the DBAPI cursor (see store/sql.py).
     """
@@ -175,6 +178,7 @@ def index(conn: Connection, postgres: bool, record: dict[str, Any], source: str,
             written = _sqlite_index(cursor, row, doc)
         if written:
             facets.index(cursor, postgres, record)
+            reporting.index(cursor, postgres, record, source, version, observed_on, produced_by)
     finally:
         cursor.close()
 

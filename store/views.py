@@ -5,15 +5,16 @@ of :data:`trialmirror.read.flat.TABLES` with the same columns: ``study``,
 ``study_condition``, ``study_arm``, ``study_intervention``, ``study_criterion``,
 ``study_outcome``, ``study_site``, ``study_mesh``, ``study_browse_branch``,
 ``study_reference``, ``study_official``; then the results tables' views
-(:mod:`trialmirror.store.results_views`: ``result_groups``, ``outcomes``, ...). SQL tools
-and Datasette read them from the SQLite file as it is; the same views exist on
-PostgreSQL. Booleans are 0/1 on SQLite, lists in a cell are joined with ``|`` in their
-order.
+(:mod:`trialmirror.store.results_views`: ``result_groups``, ``outcomes``, ...) and
+``reporting_status``, each record's results reporting under FDAAA today
+(store/reporting.py). SQL tools and Datasette read them from the SQLite file as it is;
+the same views exist on PostgreSQL. Booleans are 0/1 on SQLite, lists in a cell are
+joined with ``|`` in their order.
 """
 
 from __future__ import annotations
 
-from trialmirror.store import results_views
+from trialmirror.store import reporting, results_views
 
 _KINDS = {"study_criterion": ("inclusion", "exclusion", "unclassified"),
           "study_outcome": ("primary", "secondary", "other")}
@@ -129,7 +130,7 @@ def sqlite_ddl() -> list[str]:
                  "json_extract(b.value, '$.abbrev') AS abbrev, json_extract(b.value, '$.name') AS name "
                  f"FROM latest_version v, ({parts}) k, json_each(v.record, '$.mesh.' || k.part || '.branches') b "
                  "WHERE b.key IS NOT NULL")
-    return views + results_views.sqlite_ddl()
+    return [*views, *results_views.sqlite_ddl(), reporting.SQLITE_VIEW]
 
 
 def postgres_ddl() -> list[str]:
@@ -179,4 +180,4 @@ def postgres_ddl() -> list[str]:
     views.append("CREATE OR REPLACE VIEW study_browse_branch AS SELECT v.registry_id, k.kind, "
                  "b.value ->> 'abbrev' AS abbrev, b.value ->> 'name' AS name FROM latest_version v "
                  f"CROSS JOIN (VALUES {parts}) AS k(kind, part), jsonb_array_elements({branches}) AS b(value)")
-    return views + results_views.postgres_ddl()
+    return [*views, *results_views.postgres_ddl(), reporting.POSTGRES_VIEW]

@@ -17,12 +17,13 @@ import zstandard
 from pydantic import TypeAdapter
 from sqlalchemy import Connection
 
+from trialmirror.models import reporting
 from trialmirror.models.record import Record
 from trialmirror.store import search
 from trialmirror.store.canonical import content_hash, content_of
 from trialmirror.store.diff import diff
 from trialmirror.store.engine import RECORD_LOCK, Database, dumps, utcnow
-from trialmirror.store.events import Events, milestone_events, results_of, version_event
+from trialmirror.store.events import Events, milestone_events, overdue_news, results_of, version_event
 from trialmirror.store.rows import FetchInfo, PutResult
 from trialmirror.store.sql import VERSION, HotSql
 
@@ -105,7 +106,7 @@ class Writer:
             upstream_version: int | None = None, searchable: bool = False) -> PutResult:
         """Store ``record`` (a Record, or its JSON from ``model_dump_json``) as a new
         version if its content changed, with its diff, events (the version's, then its
-        milestones: results posted, annotated) and fetch-log row: one transaction.
+        milestones: results posted, annotated, overdue) and fetch-log row: one transaction.
         ``searchable``: a registry record, kept in the search index."""
         observed_at = observed_at or utcnow()
         # JSON bytes made in Rust, read back by orjson: five times faster than
@@ -160,11 +161,15 @@ class Writer:
                     "observed_at": when})
         if searchable:  # the index moves with the version, or not at all
             search.index(conn, self.db.is_postgres, data, source, number,
-                         valid_from or data.get("source_version_date"))
+                         valid_from or data.get("source_version_date"),
+                         observed_on=observed_at.date().isoformat(), produced_by=produced_by)
         events = [version_event(registry_id, source, status, number, before is None, changes,
                                 produced_by, results_of(data))]
         if before is not None:
             events += milestone_events(registry_id, source, number, before, data, produced_by)
+            if searchable:  # a registry record's results now overdue (when the registry said it)
+                on = reporting.day_of(valid_from or data.get("source_version_date")) or observed_at.date()
+                events += overdue_news(registry_id, source, number, before, data, produced_by, on)
         events = self._events.append_version(conn, events, observed_at)
         return PutResult("new_version", number, digest, changes, events)
 

@@ -95,7 +95,7 @@ class Settings(BaseSettings):
     atom_path: str | None = Field(None, description="File the Atom feed of notified events is written to")
     # Status changes, results posted, and the registry's FDAAA 801 / unposted-results notes:
     # the news monitors of trials act on (README "If you monitor status changes").
-    notify_kinds: str = Field("status_change,results_posted,annotated", description="Event kinds that notify")
+    notify_kinds: str = Field("status_change,results_posted,annotated,overdue", description="Event kinds that notify")
     notify_produced_by: str = Field("fetch", description="Versions made by these notify (not backfill)")
     notify_interval: float = Field(5.0, gt=0)
 
