@@ -111,6 +111,7 @@ def _bulk(obj: Context, query: str | None, incremental: bool, as_json: bool) -> 
         fail(f"{exc} The pages stored so far are kept: run the same command again to resume.")
     except KeyboardInterrupt:
         fail("interrupted; pages stored so far are kept, run the same command again to resume", 130)
+    overdue: list[str] = [e["registry_id"] for e in obj.store.note_overdue()]  # the clock's news
     summary = {"name": result.name, "since": result.since, "resumed": result.resumed,
                "pages": result.pages, "records": result.records, "outcomes": result.outcomes,
                "total_count": result.total_count, "stored": result.stored,
@@ -118,7 +119,7 @@ def _bulk(obj: Context, query: str | None, incremental: bool, as_json: bool) -> 
                "vanished": result.vanished, "reappeared": result.reappeared,
                "merged": [list(m) for m in result.merged],
                "complete": result.complete,
-               "overdue": [e["registry_id"] for e in obj.store.note_overdue()]}  # the clock's news
+               "overdue": overdue}
     if as_json:
         emit_json(summary)
     else:
@@ -130,10 +131,10 @@ def _bulk(obj: Context, query: str | None, incremental: bool, as_json: bool) -> 
             obj.out.print(f"completeness: {result.stored} stored of {result.total_count} the registry counts; "
                       f"{len(result.vanished)} vanished, {len(result.merged)} merged into others",
                       highlight=False)
-        if summary["overdue"]:
-            obj.out.print(f"{len(summary['overdue'])} record(s) whose results became overdue (`trialmirror changes "
-                          "--kind overdue`): " + ", ".join(summary["overdue"][:20])
-                          + (" ..." if len(summary["overdue"]) > 20 else ""), highlight=False)
+        if overdue:
+            obj.out.print(f"{len(overdue)} record(s) whose results became overdue (`trialmirror changes "
+                          "--kind overdue`): " + ", ".join(overdue[:20])
+                          + (" ..." if len(overdue) > 20 else ""), highlight=False)
         if result.reappeared:
             obj.out.print(f"{len(result.reappeared)} listed again after they had vanished: "
                       + ", ".join(result.reappeared[:20]) + (" ..." if len(result.reappeared) > 20 else ""),
