@@ -125,7 +125,7 @@ def _plain_number(text: str | None) -> float | None:
 @pytest.mark.parametrize(("text", "num"), [
     ("54", 54.0), ("30.", 30.0), ("-0.5", -0.5), (".25", 0.25), ("1.2e-5", 1.2e-5), ("26,300", 26300.0),
     ("NA", None), ("1,5", None), ("12 (3)", None), ("<0.001", None), ("", None), (None, None),
-    ("nan", None), ("inf", None),
+    ("nan", None), ("inf", None), ("1_000", None), ("５４", None), ("1,234.5", 1234.5),
 ])
 def test_a_result_number_is_read_only_when_it_is_one(text, num):
     assert number(text) == num
