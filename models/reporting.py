@@ -253,7 +253,8 @@ def _old_rule(doc: Mapping[str, Any], drug: Any, device: Any) -> list[str]:
     if not types & COVERED_INTERVENTIONS:
         reasons.append("no FDA flags, and no drug, device, biological, genetic, radiation, combination "
                        "or diagnostic-test intervention")
-    countries = [s.get("country") or "" for s in doc.get("sites") or [] if isinstance(s, Mapping)]
+    # distinct countries: a record may list thousands of sites
+    countries = {s.get("country") or "" for s in doc.get("sites") or [] if isinstance(s, Mapping)}
     if not any(place in country for country in countries for place in US_PLACES):
         reasons.append("no FDA flags, and no site in the United States or its territories")
     return reasons
@@ -332,10 +333,11 @@ def _turns(found: Facts) -> set[date]:
     return turns
 
 
-def periods(record: BaseModel | Mapping[str, Any]) -> list[Period]:
+def periods(record: BaseModel | Mapping[str, Any], found: Facts | None = None) -> list[Period]:
     """The record's reporting states over all dates, in order: the first from ever, the last
-    for good; :func:`status_on` on any date agrees with the period holding it."""
-    found = facts(record)
+    for good; :func:`status_on` on any date agrees with the period holding it. ``found``:
+    the record's :func:`facts`, when the caller has them already."""
+    found = found or facts(record)
     if found.classification is None:  # most records: one state for good, no date to try
         return [Period(None, None, NOT_APPLICABLE, False, None, None, None, None)]
     out: list[Period] = []

@@ -43,7 +43,7 @@ def period_rows(record: dict[str, Any], source: str, version: int, known_on: str
              "results_due": p.results_due, "due_date": _iso(p.due_date),
              "certificate_date": _iso(p.certificate_date), "reported_on": _iso(p.reported_on),
              "days_late": p.days_late, "known_on": known_on}
-            for p in reporting.periods(record)]
+            for p in reporting.periods(record, found)]
 
 
 def _side_sql(postgres: bool) -> dict[str, str]:
