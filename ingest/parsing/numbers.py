@@ -1,9 +1,9 @@
 """Result numbers the registry writes as text, read as numbers only when they are numbers.
 
 "54", "30.", "-0.5", "1.2e-5" and "26,300" (thousands grouped by commas) are numbers; "NA",
-"1,5" (a decimal comma or a typo: two readings), "12 (3)", "<0.001" are not, and give
-None: the text stays in the record, the number is never guessed. A p-value alone may
-be a bound: "<0.001" reads as (0.001, "<").
+"1,5" and "0,023" (a decimal comma, or a typo: two readings), "12 (3)", "<0.001" are not,
+and give None: the text stays in the record, the number is never guessed. A p-value alone
+may be a bound: "<0.001" reads as (0.001, "<"); one above 1 is no p-value (None).
 """
 
 from __future__ import annotations
@@ -11,7 +11,8 @@ from __future__ import annotations
 import math
 import re
 
-_NUMBER = re.compile(r"^\s*([-+]?(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.[0-9]*)?(?:[eE][-+]?[0-9]+)?|[-+]?\.[0-9]+)\s*$")
+# Grouped thousands start with a digit other than 0: "0,023" is a decimal comma.
+_NUMBER = re.compile(r"^\s*([-+]?(?:[1-9][0-9]{0,2}(?:,[0-9]{3})+|[0-9]+)(?:\.[0-9]*)?(?:[eE][-+]?[0-9]+)?|[-+]?\.[0-9]+)\s*$")
 _BOUND = re.compile(r"^\s*(<=|>=|≤|≥|<|>|=)\s*(.+)$")
 _MODIFIER = {"≤": "<=", "≥": ">=", "=": None}
 
@@ -50,8 +51,9 @@ def bounded(text: str | None) -> tuple[float | None, str | None]:
         return None, None
     match = _BOUND.match(text)
     if match is None:
-        return number(text), None
+        value = number(text)
+        return (value, None) if value is not None and 0 <= value <= 1 else (None, None)
     value = number(match[2])
-    if value is None:
+    if value is None or not 0 <= value <= 1:
         return None, None
     return value, _MODIFIER.get(match[1], match[1])

@@ -126,6 +126,7 @@ def _plain_number(text: str | None) -> float | None:
     ("54", 54.0), ("30.", 30.0), ("-0.5", -0.5), (".25", 0.25), ("1.2e-5", 1.2e-5), ("26,300", 26300.0),
     ("NA", None), ("1,5", None), ("12 (3)", None), ("<0.001", None), ("", None), (None, None),
     ("nan", None), ("inf", None), ("1_000", None), ("５４", None), ("1,234.5", 1234.5),
+    ("0,023", None), ("0,500", None),  # a decimal comma, not thousands
 ])
 def test_a_result_number_is_read_only_when_it_is_one(text, num):
     assert number(text) == num
@@ -139,6 +140,7 @@ def test_counts_are_whole_numbers_only():
 @pytest.mark.parametrize(("text", "read"), [
     ("0.04", (0.04, None)), ("<0.001", (0.001, "<")), ("< .05", (0.05, "<")), ("≤0.05", (0.05, "<=")),
     (">0.99", (0.99, ">")), ("=0.3", (0.3, None)), ("NS", (None, None)), ("<NA", (None, None)),
+    ("<0,001", (None, None)), ("0,023", (None, None)), ("23", (None, None)), ("1.5", (None, None)),
 ])
 def test_a_p_value_keeps_its_inequality(text, read):
     assert bounded(text) == read
