@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import sys
+from datetime import datetime
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -171,6 +172,24 @@ source_option = click.option(
     "--source", "source_name", default=LIVE, show_default=True,
     help=f"Source name: {', '.join(sorted(SOURCES))}.")
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for machines.")
+
+
+class _Day(click.ParamType):
+    """A date option, YYYY-MM-DD, as a datetime at midnight; a date that does not exist
+    (2024-02-30) says so, as the API does, instead of naming a format string."""
+
+    name = "YYYY-MM-DD"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> datetime:
+        if isinstance(value, datetime):
+            return value
+        try:
+            return datetime.strptime(str(value).strip(), "%Y-%m-%d")
+        except ValueError:
+            self.fail(f"{value!r} is not a date: use YYYY-MM-DD, e.g. 2024-01-31", param, ctx)
+
+
+DAY = _Day()
 
 
 def whole(bound: Bound) -> click.IntRange:

@@ -10,7 +10,7 @@ import orjson
 from rich.markup import escape
 from rich.text import Text
 
-from trialmirror.cli.app import Context, Table, app, emit_json, fail, json_option, source_named, whole
+from trialmirror.cli.app import DAY, Context, Table, app, emit_json, fail, json_option, source_named, whole
 from trialmirror.errors import InvalidQueryError, require_extra
 from trialmirror.ingest.sources import REGISTRY
 from trialmirror.models.bounds import SEARCH_LIMIT, SEQ
@@ -103,7 +103,7 @@ def serve_cmd(obj: Context, host: str, port: int) -> None:
 @click.option("--output", "-o", type=click.Path(path_type=Path), default=None,
               help="A file (ndjson, es-bulk, es-mapping; default stdout) or a folder (csv, parquet; "
                    "default export/).")
-@click.option("--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+@click.option("--as-of", "as_of", type=DAY, default=None,
               help="Each record as it was on this date (YYYY-MM-DD); not with es-bulk.")
 @click.option("--after", type=whole(SEQ), default=0, show_default=True,
               help="es-bulk: only records with an event after this seq (your cursor).")
@@ -157,7 +157,7 @@ def export_cmd(obj: Context, fmt: str, output: Path | None, as_of: datetime | No
 
 
 @app.command("drift")
-@click.option("--since", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+@click.option("--since", type=DAY, default=None,
               help="Only values first seen on or after this date (YYYY-MM-DD, UTC).")
 @click.option("--source", "source_names", multiple=True, help="Only this source (repeatable).")
 @click.option("--path", "paths", multiple=True, help="Only this record path, e.g. status.overall (repeatable).")

@@ -10,6 +10,7 @@ import orjson
 from rich.markup import escape
 
 from trialmirror.cli.app import (
+    DAY,
     Context,
     Table,
     app,
@@ -55,7 +56,7 @@ def _as_of(obj: Context, registry_id: str, source_name: str | None, day: str) ->
                    "both ClinicalTrials.gov sources].")
 @click.option("--version", "number", type=whole(VERSION), default=None,
               help="A stored version (default: latest).")
-@click.option("--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+@click.option("--as-of", "as_of", type=DAY, default=None,
               help="The version current on this date (YYYY-MM-DD), from valid_from.")
 @json_option
 @click.pass_obj

@@ -12,7 +12,7 @@ import orjson
 from rich.markup import escape
 from rich.text import Text
 
-from trialmirror.cli.app import Context, Table, app, emit_json, json_option, normalize_id, source_named
+from trialmirror.cli.app import DAY, Context, Table, app, emit_json, json_option, normalize_id, source_named
 from trialmirror.ingest.sources import LIVE, REGISTRY
 from trialmirror.models import reporting
 from trialmirror.store.rows import VersionRow
@@ -22,16 +22,23 @@ _STYLE = {reporting.OVERDUE: "bold red", reporting.OVERDUE_CANCELLED: "bold red"
 
 
 def _rows(obj: Context, ids: tuple[str, ...], source_name: str | None, day: str | None) -> tuple[
-        list[tuple[str, str, int, str | None, dict[str, Any]]], list[str]]:
+        list[tuple[str, str, int, str | None, dict[str, Any]]], list[str], str | None]:
     """(registry id, source, version, valid from, record) of each record asked for, or of every
-    record the store holds (its newest registry version, or the one current on ``day``), and
-    what could not be answered."""
+    record the store holds (its newest registry version, or the one current on ``day``), what
+    could not be answered, and a note of the records left out for want of a version that old."""
     from trialmirror.read.records import NotStored, as_of_row, version_row
 
     if not ids:
         refs = obj.store.newest_registry_versions(REGISTRY, day)
+        note = None
+        if day is not None:
+            later = len(obj.store.newest_registry_versions(REGISTRY)) - len(refs)
+            if later:
+                note = (f"{later} stored record{'s' if later != 1 else ''} left out: no version of "
+                        f"{'them' if later != 1 else 'it'} is as old as {day} (captured later); "
+                        "`trialmirror backfill` fetches their history")
         return [(ref.registry_id, ref.source, ref.version, ref.valid_from, orjson.loads(record))
-                for ref, record in obj.store.records(refs)], []
+                for ref, record in obj.store.records(refs)], [], note
     found, missing = [], []
     for given in ids:
         registry_id = normalize_id(source_name or LIVE, given)
@@ -42,12 +49,12 @@ def _rows(obj: Context, ids: tuple[str, ...], source_name: str | None, day: str 
             missing.append(str(exc))
             continue
         found.append((row.registry_id, row.source, row.version, row.valid_from, orjson.loads(row.record)))
-    return found, missing
+    return found, missing, None
 
 
 @app.command("reporting")
 @click.argument("ids", nargs=-1)
-@click.option("--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+@click.option("--as-of", "as_of", type=DAY, default=None,
               help="The date asked about (YYYY-MM-DD) [default: today, UTC]; the version current that "
                    "day answers.")
 @click.option("--source", "source_name", default=None,
@@ -70,7 +77,7 @@ def reporting_cmd(obj: Context, ids: tuple[str, ...], as_of: datetime | None, so
         raise click.UsageError(f"--source {source_name}: a mirror has no reporting status; "
                                f"give {' or '.join(REGISTRY)}")
     day = as_of.date() if as_of is not None else today()
-    rows, missing = _rows(obj, ids, source_name, as_of.date().isoformat() if as_of else None)
+    rows, missing, note = _rows(obj, ids, source_name, as_of.date().isoformat() if as_of else None)
     items = []
     for registry_id, source, version, valid_from, record in rows:
         status = reporting_json(record, source, day)
@@ -80,14 +87,18 @@ def reporting_cmd(obj: Context, ids: tuple[str, ...], as_of: datetime | None, so
     if as_json:
         emit_json(items)
     else:
-        _render(obj, items, day.isoformat())
+        _render(obj, items, day.isoformat(), reasons=bool(ids) or reporting.NOT_APPLICABLE in states)
+    if note:
+        obj.err.print(escape(note), highlight=False)
     for message in missing:
         obj.err.print(f"[red]error:[/red] {escape(message)}", highlight=False)
     if missing:
         sys.exit(1)
 
 
-def _render(obj: Context, items: list[dict[str, Any]], day: str) -> None:
+def _render(obj: Context, items: list[dict[str, Any]], day: str, *, reasons: bool) -> None:
+    """The table, then (``reasons``: for records asked by id, or for --state not_applicable)
+    why each record that is neither ACT nor pACT is not, then the counts."""
     obj.out.print(f"as of {day} (FDAAA TrialsTracker rules; README: Results reporting)", highlight=False)
     table = Table("record", "class", "completion", "certificate", "due", "reported", "state", "days late")
     for i in items:
@@ -97,7 +108,7 @@ def _render(obj: Context, items: list[dict[str, Any]], day: str) -> None:
                       i["reported_on"] or "", state, "" if i["days_late"] is None else str(i["days_late"]))
     if items:
         obj.out.print(table)
-    for i in items:
+    for i in items if reasons else ():
         if i["reasons"]:
             obj.out.print(escape(f"{i['registry_id']}: not applicable: {'; '.join(i['reasons'])}"), highlight=False)
     counts: dict[str, int] = {}
@@ -106,6 +117,9 @@ def _render(obj: Context, items: list[dict[str, Any]], day: str) -> None:
     obj.out.print(f"{len(items)} record{'s' if len(items) != 1 else ''}"
                   + (": " + ", ".join(f"{n} {s.replace('_', ' ')}" for s, n in sorted(counts.items())) if counts
                      else ""), highlight=False)
+    if not reasons and counts.get(reporting.NOT_APPLICABLE):
+        obj.out.print("why a record is not applicable: give its id, or --state not_applicable, or --json",
+                      highlight=False)
 
 
 def print_overdue(obj: Context, events: list[dict[str, Any]]) -> None:

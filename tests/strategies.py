@@ -86,7 +86,7 @@ analyses = item(res.Analysis, groups=opt_list(group_ids, max_size=3), param_type
                 group_description=opt(words), p_value_comment=opt(words), p_value=result_values)
 outcome_measures = item(res.OutcomeMeasure, type=opt(st.sampled_from(["PRIMARY", "SECONDARY"])),
                         title=opt(words), time_frame=opt(words), groups=opt_list(result_groups, max_size=2),
-                        analyses=opt_list(analyses, max_size=3), **measure_types)
+                        analyses=opt_list(analyses, max_size=2), **measure_types)
 flow_counts = item(res.FlowCount, group=opt(group_ids), subjects=result_values, comment=opt(words))
 flow_periods = item(res.FlowPeriod, title=opt(words), milestones=opt_list(item(
     res.Milestone, type=opt(st.sampled_from(["STARTED", "COMPLETED"])),
@@ -100,11 +100,11 @@ results = section(
                              periods=opt_list(flow_periods, max_size=2)),
     baseline=section(groups=opt_list(result_groups, max_size=2), denoms=opt_list(denoms, max_size=2),
                      measures=opt_list(item(res.BaselineMeasure, title=opt(words), **measure_types),
-                                       max_size=3)),
-    outcome_measures=opt_list(outcome_measures, max_size=3),
+                                       max_size=2)),
+    outcome_measures=opt_list(outcome_measures, max_size=2),
     adverse_events=section(frequency_threshold=opt(st.just("5")), groups=opt_list(item(
         res.EventGroup, id=opt(group_ids), title=opt(words), serious_affected=opt(st.integers(0, 3))),
-        max_size=2), serious=opt_list(adverse_events, max_size=3), other=opt_list(adverse_events, max_size=3)),
+        max_size=2), serious=opt_list(adverse_events, max_size=2), other=opt_list(adverse_events, max_size=2)),
     more_info=section(limitations_and_caveats=opt(texts), point_of_contact=opt(item(
         res.PointOfContact, title=names, organization=opt(words), email=opt(st.just("a@example.org"))))))
 

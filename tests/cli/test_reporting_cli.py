@@ -88,3 +88,31 @@ def test_sync_tells_of_results_the_days_made_overdue(settings):
                                                    "overdue", "--json"]).output)
     assert [(e["registry_id"], e["version"], e["found_by"], e["days_late"]) for e in events] == [
         (NCT, 1, "clock", 135)]
+
+
+def test_every_record_on_a_date_says_which_records_it_left_out_and_why(settings):
+    """Every record on a date before some were first captured: the others are named as
+    left out, with what to run, not dropped without a word; reasons only when asked."""
+    _store(settings)
+    store = Store(settings.database_url)
+    store.put(trial("NCT09000004"), fetch=None, raw_sha256=None, searchable=True, valid_from="2023-01-01",
+              observed_at=datetime(2023, 1, 1, tzinfo=UTC))
+    store.close()
+    result = CliRunner().invoke(main, ["--database-url", settings.database_url, "reporting", "--as-of",
+                                       "2022-05-01"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert "NCT09000004" not in result.stdout and "3 records:" in result.stdout
+    assert ("1 stored record left out: no version of it is as old as 2022-05-01 (captured later); "
+            "`trialmirror backfill` fetches their history") in result.stderr
+    assert "NCT09000003: not applicable" not in result.stdout  # 837 such lines over the corpus
+    assert "why a record is not applicable: give its id" in result.stdout
+    asked = _run(settings, "reporting", "--as-of", "2022-05-01", "--state", "not_applicable")
+    assert "NCT09000003: not applicable: phase PHASE1 is not covered" in asked.output
+
+
+def test_a_date_that_does_not_exist_is_named_as_such(settings):
+    _store(settings)
+    result = CliRunner().invoke(main, ["--database-url", settings.database_url, "reporting", "--as-of",
+                                       "2024-02-30"])
+    assert result.exit_code == 2
+    assert "'2024-02-30' is not a date: use YYYY-MM-DD" in result.output and "Traceback" not in result.output
