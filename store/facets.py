@@ -96,12 +96,13 @@ def _side_sql(postgres: bool) -> dict[str, str]:
 _SIDE_SQL = {True: _side_sql(True), False: _side_sql(False)}
 
 
-def index(cursor: Any, postgres: bool, record: dict[str, Any]) -> None:
+def index(cursor: Any, postgres: bool, record: dict[str, Any], *, first: bool = False) -> None:
     """The record's MeSH and site rows, in place of those of the state indexed before
-    (on the DBAPI cursor of the search row's write)."""
+    (on the DBAPI cursor of the search row's write; ``first``: there was none)."""
     sql, key = _SIDE_SQL[postgres], {"registry_id": record["registry_id"]}
-    cursor.execute(sql["forget_mesh"], key)
-    cursor.execute(sql["forget_sites"], key)
+    if not first:
+        cursor.execute(sql["forget_mesh"], key)
+        cursor.execute(sql["forget_sites"], key)
     if mesh := mesh_rows(record):
         cursor.executemany(sql["mesh"], mesh)
     if sites := site_rows(record):

@@ -59,13 +59,15 @@ _SIDE_SQL = {True: _side_sql(True), False: _side_sql(False)}
 
 
 def index(cursor: Any, postgres: bool, record: dict[str, Any], source: str, version: int,
-          observed_on: str | None, produced_by: str) -> None:
+          observed_on: str | None, produced_by: str, *, first: bool = False) -> None:
     """The record's periods in place of the state indexed before (on the DBAPI cursor of
-    the search row's write). ``observed_on``: the version's observation date (UTC; default
-    today, for a reindex)."""
+    the search row's write; ``first``: there was none). ``observed_on``: the version's
+    observation date (UTC; default today, for a reindex)."""
     sql = _SIDE_SQL[postgres]
-    cursor.execute(sql["forget"], {"registry_id": record["registry_id"]})
-    before = cursor.fetchall()  # the rows of the state indexed before, each with its known_on
+    before: list[Any] = []
+    if not first:
+        cursor.execute(sql["forget"], {"registry_id": record["registry_id"]})
+        before = cursor.fetchall()  # the rows of the state indexed before, each with its known_on
     observed_on = observed_on or datetime.now(UTC).date().isoformat()
     known_on = observed_on if not before or produced_by == "reparse" else before[0][0]
     rows = period_rows(record, source, version, known_on)

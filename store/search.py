@@ -173,12 +173,15 @@ def index(conn: Connection, postgres: bool, record: dict[str, Any], source: str,
     try:
         if postgres:
             cursor.execute(_PG_UPSERT, {**row, "ntok": _length(doc)})
-            written = cursor.rowcount > 0  # 0: the upsert's WHERE kept a newer state
+            found = cursor.fetchone()  # none: the upsert's WHERE kept a newer state
+            written, first = found is not None, found is not None and bool(found[0])
         else:
-            written = _sqlite_index(cursor, row, doc)
+            written, first = _sqlite_index(cursor, row, doc)
         if written:
-            facets.index(cursor, postgres, record)
-            reporting.index(cursor, postgres, record, source, version, observed_on, produced_by)
+            # A record's side rows are only ever written with its search row: a record
+            # indexed the first time has none to forget (most rows of a first load).
+            facets.index(cursor, postgres, record, first=first)
+            reporting.index(cursor, postgres, record, source, version, observed_on, produced_by, first=first)
     finally:
         cursor.close()
 
@@ -189,7 +192,7 @@ _PG_COLUMNS = (*_COLUMNS, "ntok")
 _PG_UPSERT = (
     f"INSERT INTO search_doc ({', '.join(_PG_COLUMNS)}) VALUES ({', '.join(f'%({c})s' for c in _PG_COLUMNS)}) "
     f"ON CONFLICT (registry_id) DO UPDATE SET {', '.join(f'{c} = excluded.{c}' for c in _PG_COLUMNS[1:])} "
-    "WHERE search_doc.valid_from <= excluded.valid_from"
+    "WHERE search_doc.valid_from <= excluded.valid_from RETURNING (xmax = 0)"  # true: inserted, not updated
 )
 _SQLITE_OLD = f"SELECT rowid, valid_from, {', '.join(FIELDS)} FROM search_doc WHERE registry_id = ?"
 _SQLITE_FORGET = (f"INSERT INTO search_fts (search_fts, rowid, {', '.join(FIELDS)}) "
@@ -198,16 +201,17 @@ _SQLITE_INSERT = f"INSERT INTO search_doc ({', '.join(_COLUMNS)}) VALUES ({', '.
 _SQLITE_FTS = f"INSERT INTO search_fts (rowid, {', '.join(FIELDS)}) VALUES (?, {', '.join('?' * len(FIELDS))})"
 
 
-def _sqlite_index(cursor: Any, row: dict[str, Any], doc: dict[str, Any]) -> bool:
+def _sqlite_index(cursor: Any, row: dict[str, Any], doc: dict[str, Any]) -> tuple[bool, bool]:
+    """(written, the record's first search row)."""
     old = cursor.execute(_SQLITE_OLD, (row["registry_id"],)).fetchone()
     if old is not None and old[1] > row["valid_from"]:
-        return False  # a backfilled older state: the index keeps the newer one
+        return False, False  # a backfilled older state: the index keeps the newer one
     if old is not None:  # an external-content index forgets a row given its old values
         cursor.execute(_SQLITE_FORGET, (old[0], *old[2:]))
         cursor.execute("DELETE FROM search_doc WHERE rowid = ?", (old[0],))
     cursor.execute(_SQLITE_INSERT, tuple(row[c] for c in _COLUMNS))
     cursor.execute(_SQLITE_FTS, (cursor.lastrowid, *(doc[f] for f in FIELDS)))
-    return True
+    return True, old is None
 
 
 @dataclass
