@@ -27,12 +27,14 @@ them deliberately and note it in README.md ("Schema"). Rules:
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, Literal, TypeVar, get_args
+from typing import Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, SkipValidation, TypeAdapter
+from pydantic import BaseModel, TypeAdapter
 from typing_extensions import TypedDict
 
 from trialmirror.models.results import Results
+from trialmirror.models.trusted import Frozen as _Frozen
+from trialmirror.models.trusted import Trusted, Unchecked
 
 # A ClinicalTrials.gov id, the key of every source's records: ASCII digits only (``\d``
 # would take full-width and other Unicode digits, NCT０１３４２２５０, as a different id).
@@ -51,12 +53,6 @@ DateKind = str
 # ever. :func:`check_trusted` validates the trusted parts strictly; build_record calls it
 # when TRIALMIRROR_CHECK_TRUSTED=1, which the test suite sets, so every record a test
 # makes through a parser is checked whole.
-T = TypeVar("T")
-Trusted = Annotated[T, SkipValidation]
-
-
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
 
 class Titles(_Frozen):
@@ -505,7 +501,7 @@ def _trusted_fields(model: type[BaseModel]) -> list[tuple[str, TypeAdapter[Any] 
     """(name, a strict validator of a trusted field's type, a section model to walk into)."""
     out: list[tuple[str, TypeAdapter[Any] | None, type[BaseModel] | None]] = []
     for name, field in model.model_fields.items():
-        if SkipValidation in field.metadata:  # a Trusted field
+        if Unchecked in field.metadata:  # a Trusted field
             out.append((name, TypeAdapter(field.annotation or Any), None))
             continue
         for arg in get_args(field.annotation) or (field.annotation,):

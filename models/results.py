@@ -25,17 +25,10 @@ The rules of :mod:`trialmirror.models.record` hold here too, and three more:
 
 from __future__ import annotations
 
-from typing import Annotated, TypeVar
-
-from pydantic import BaseModel, ConfigDict, SkipValidation
 from typing_extensions import TypedDict
 
-T = TypeVar("T")
-Trusted = Annotated[T, SkipValidation]  # as in models.record: built by typed accessors only
-
-
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+from trialmirror.models.trusted import Frozen as _Frozen
+from trialmirror.models.trusted import Trusted
 
 
 class ResultGroup(TypedDict, closed=True):

@@ -44,7 +44,7 @@ def test_reconstructed_record_fields():
     # The collaborator is known by its class only (CTV's funder types): its name stays null.
     assert r.sponsors.model_dump(exclude_none=True) == {
         "lead": {"name": "Beike Biotech", "class": "INDUSTRY"},
-        "collaborators": [{"class": "OTHER"}]}  # its name stays null
+        "collaborators": [{"name": None, "class": "OTHER"}]}  # its name stays null
     site = r.sites[0]
     assert (site["city"], site["country"]) == ("Shanghai", "China")
     assert (site["latitude"], site["longitude"]) == (31.22222, 121.45806)  # the registry's geocode
