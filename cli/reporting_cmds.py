@@ -104,7 +104,9 @@ def _render(obj: Context, items: list[dict[str, Any]], day: str, *, reasons: boo
     for i in items:
         state = Text(i["state"].replace("_", " "), style=_STYLE.get(i["state"], ""))
         table.add_row(i["registry_id"], {"act": "ACT", "pact": "pACT"}.get(i["classification"] or "", "—"),
-                      i["completion_date"] or "", i["certificate_date"] or "", i["due_date"] or "",
+                      (i["completion_date"] or "") + (" (anticipated)" if i.get("completion_kind") == "anticipated"
+                                                     else ""),
+                      i["certificate_date"] or "", i["due_date"] or "",
                       i["reported_on"] or "", state, "" if i["days_late"] is None else str(i["days_late"]))
     if items:
         obj.out.print(table)

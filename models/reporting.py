@@ -129,6 +129,7 @@ class Facts:
     certificate: date | None  # the certificate of delay's submission
     results: date | None  # the results' first submission
     submissions: tuple[Submission, ...] = ()
+    completion_kind: str | None = None  # the completion date's: "actual" | "anticipated"
 
 
 @dataclass(frozen=True)
@@ -146,6 +147,9 @@ class Reporting:
     reported_on: date | None  # results submitted, or first submitted for review (as of as_of)
     days_late: int | None
     reasons: tuple[str, ...] = ()
+    # "actual" or "anticipated": an overdue trial judged on an anticipated completion date
+    # may have completed later than the registry still says (the tracker counts it alike)
+    completion_kind: str | None = None
 
     def as_json(self) -> dict[str, Any]:
         def iso(value: date | None) -> str | None:
@@ -153,6 +157,7 @@ class Reporting:
 
         return {"as_of": iso(self.as_of), "classification": self.classification, "state": self.state,
                 "completion_date": iso(self.completion_date), "completion_from": self.completion_from,
+                "completion_kind": self.completion_kind,
                 "certificate_date": iso(self.certificate_date), "due_date": iso(self.due_date),
                 "results_due": self.results_due, "reported_on": iso(self.reported_on),
                 "days_late": self.days_late, "reasons": list(self.reasons), "rules": RULES}
@@ -203,10 +208,11 @@ def facts(record: BaseModel | Mapping[str, Any]) -> Facts:
                                                                   "submissions") or []
          if isinstance(item, Mapping) and (submitted := day_of(item.get("released"))) is not None),
         key=lambda s: s.submitted))
-    return Facts(classification, reasons, completion,
-                 None if completion is None else "primary_completion" if primary else "completion",
+    completion_from = None if completion is None else "primary_completion" if primary else "completion"
+    return Facts(classification, reasons, completion, completion_from,
                  _date(doc, "status", "disposition_first_submitted", "date"),
-                 _date(doc, "status", "results_first_submitted", "date"), submissions)
+                 _date(doc, "status", "results_first_submitted", "date"), submissions,
+                 _get(doc, "status", completion_from, "kind") if completion_from else None)
 
 
 def _cancelled(item: Mapping[str, Any]) -> date | None:
@@ -270,6 +276,11 @@ def _late(on: date, due: date, grace: bool = False) -> int | None:
 
 def status_of(found: Facts, as_of: date) -> Reporting:
     """Where a record with these facts stands on ``as_of``."""
+    status = _status_of(found, as_of)
+    return replace(status, completion_kind=found.completion_kind) if found.completion_kind else status
+
+
+def _status_of(found: Facts, as_of: date) -> Reporting:
     if found.classification is None:
         return Reporting(as_of, None, NOT_APPLICABLE, found.completion, found.completion_from, None, None,
                          False, None, None, found.reasons)

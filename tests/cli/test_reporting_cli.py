@@ -116,3 +116,21 @@ def test_a_date_that_does_not_exist_is_named_as_such(settings):
                                        "2024-02-30"])
     assert result.exit_code == 2
     assert "'2024-02-30' is not a date: use YYYY-MM-DD" in result.output and "Traceback" not in result.output
+
+
+def test_an_overdue_trial_judged_on_an_anticipated_completion_says_so(settings):
+    """The tracker counts an anticipated completion date as it counts an actual one; the
+    answer says which it rests on (the registry may not have updated a finished trial)."""
+    record = trial("NCT09000009")
+    anticipated = record.model_copy(update={"status": record.status.model_copy(update={
+        "primary_completion": {"date": record.status.primary_completion["date"], "kind": "anticipated"}})})
+    store = Store(settings.database_url)
+    for r in (trial("NCT09000001"), anticipated):
+        store.put(r, fetch=None, raw_sha256=None, searchable=True, valid_from="2021-06-01",
+                  observed_at=datetime(2021, 6, 1, tzinfo=UTC))
+    store.close()
+    items = json.loads(_run(settings, "reporting", "--as-of", "2022-05-01", "--json").output)
+    assert [(i["registry_id"], i["state"], i["completion_kind"]) for i in items] == [
+        ("NCT09000001", "overdue", "actual"), ("NCT09000009", "overdue", "anticipated")]
+    table = _run(settings, "reporting", "NCT09000009", "--as-of", "2022-05-01").output
+    assert "2021-03-15 (anticipated)" in table
