@@ -8,7 +8,7 @@ work is done by its parts:
 - ``faults``: a full disk, a read-only or damaged database as one clear error.
 - ``integrity``: the database's own integrity check (``trialmirror db check``).
 - ``schema``, ``migrations``: the schema, owned by Alembic.
-- ``write``: archive, fetch log, versions (one transaction per record).
+- ``write``: archive, fetch log, versions (one transaction per record, or a batch of them).
 - ``events``: the event kinds, which one a new version makes, the log's reads.
 - ``queries``: reads of versions, fetches and raw payloads.
 - ``rows``: the typed rows all of them take and give back.
@@ -74,6 +74,10 @@ class Store:
     def transaction(self) -> AbstractContextManager[Connection]:
         """A transaction on this thread's connection (the store's own modules, and tests)."""
         return self.db.tx()
+
+    def batch(self) -> AbstractContextManager[None]:
+        """Many writes, one commit (SQLite; see :meth:`Database.batch`): a page of records."""
+        return self.db.batch()
 
     def close(self) -> None:
         self.db.close()

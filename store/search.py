@@ -63,6 +63,7 @@ from trialmirror.errors import InvalidQueryError
 from trialmirror.models import vocab
 from trialmirror.models.bounds import CONDITION_CHARS, MESH_CHARS, QUERY_CHARS, QUERY_WORDS
 from trialmirror.store import abbrev, facets, meta, reporting
+from trialmirror.store.engine import deferred
 
 FIELDS = ("title", "conditions", "interventions", "arms", "criteria", "summary")
 # What the search rows are built by; a store whose rows an older build wrote says so
@@ -176,7 +177,7 @@ def index(conn: Connection, postgres: bool, record: dict[str, Any], source: str,
             found = cursor.fetchone()  # none: the upsert's WHERE kept a newer state
             written, first = found is not None, found is not None and bool(found[0])
         else:
-            written, first = _sqlite_index(cursor, row, doc)
+            written, first = _sqlite_index(conn, cursor, row, doc)
         if written:
             # A record's side rows are only ever written with its search row: a record
             # indexed the first time has none to forget (most rows of a first load).
@@ -201,16 +202,17 @@ _SQLITE_INSERT = f"INSERT INTO search_doc ({', '.join(_COLUMNS)}) VALUES ({', '.
 _SQLITE_FTS = f"INSERT INTO search_fts (rowid, {', '.join(FIELDS)}) VALUES (?, {', '.join('?' * len(FIELDS))})"
 
 
-def _sqlite_index(cursor: Any, row: dict[str, Any], doc: dict[str, Any]) -> tuple[bool, bool]:
-    """(written, the record's first search row)."""
+def _sqlite_index(conn: Connection, cursor: Any, row: dict[str, Any], doc: dict[str, Any]) -> tuple[bool, bool]:
+    """(written, the record's first search row). The FTS5 writes are deferred to the end
+    of a batch (:func:`~trialmirror.store.engine.deferred`)."""
     old = cursor.execute(_SQLITE_OLD, (row["registry_id"],)).fetchone()
     if old is not None and old[1] > row["valid_from"]:
         return False, False  # a backfilled older state: the index keeps the newer one
     if old is not None:  # an external-content index forgets a row given its old values
-        cursor.execute(_SQLITE_FORGET, (old[0], *old[2:]))
+        deferred(conn, cursor, _SQLITE_FORGET, (old[0], *old[2:]))
         cursor.execute("DELETE FROM search_doc WHERE rowid = ?", (old[0],))
     cursor.execute(_SQLITE_INSERT, tuple(row[c] for c in _COLUMNS))
-    cursor.execute(_SQLITE_FTS, (cursor.lastrowid, *(doc[f] for f in FIELDS)))
+    deferred(conn, cursor, _SQLITE_FTS, (cursor.lastrowid, *(doc[f] for f in FIELDS)))
     return True, old is None
 
 

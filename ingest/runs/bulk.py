@@ -3,7 +3,8 @@
 The pages come from the source's search (:mod:`trialmirror.ingest.sources.ctgov.search`:
 sorted by LastUpdatePostDate, a ``query.term`` for a search, a date range for an
 incremental run or a slice, ``pageToken`` for the next page). One page is in memory
-at a time; each study in it is archived, parsed and stored like a single-record sync.
+at a time; each study in it is archived, parsed and stored like a single-record sync, the
+page's archive in one commit, then its records in another (on SQLite; Store.batch).
 
 - Checkpoint (``sync_checkpoint``): saved only after its page is stored. A run
   that stops resumes at the saved page token; when the registry refuses the token
@@ -29,7 +30,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from trialmirror.errors import TrialmirrorError
-from trialmirror.ingest.runs.pipeline import Ingestor, RecordResult, log_result, timed
+from trialmirror.ingest.runs.pipeline import Ingestor, Payload, RecordResult, log_result, timed
 from trialmirror.ingest.sources import ctgov
 from trialmirror.ingest.sources.ctgov import search
 from trialmirror.store.checkpoints import Checkpoints
@@ -178,23 +179,27 @@ class BulkSync:
         return since
 
     def _store_page(self, studies: list[Any], result: BulkResult, url: str) -> str | None:
-        newest = None
+        payloads = []
         for n, study in enumerate(studies, 1):
             # A study that names no id is still archived and reported, under its place.
             rid = search.study_id(study) or f"page {result.pages + 1} item {n}"
             info = FetchInfo(SOURCE.name, rid, url, utcnow(), 0.0, http_status=200)
-            outcome = self.ingestor.ingest_payload(SOURCE, rid, search.study_bytes(study), info)
-            log_result(outcome)
-            result.records += 1
-            result.outcomes[outcome.outcome] = result.outcomes.get(outcome.outcome, 0) + 1
-            if not outcome.ok:
-                result.failed.append(outcome)
-            for alias in search.aliases(study):
-                if self.store.note_event(alias, SOURCE.name, "merged", {"into": rid}):
-                    result.merged.append((alias, rid))
-            date = search.last_update(study)
-            if date is not None and (newest is None or date > newest):
-                newest = date
+            payloads.append(Payload(rid, search.study_bytes(study), info))
+        newest = None
+        outcomes = self.ingestor.ingest_payloads(SOURCE, payloads)
+        with self.store.batch():
+            for study, outcome in zip(studies, outcomes, strict=True):
+                log_result(outcome)
+                result.records += 1
+                result.outcomes[outcome.outcome] = result.outcomes.get(outcome.outcome, 0) + 1
+                if not outcome.ok:
+                    result.failed.append(outcome)
+                for alias in search.aliases(study):
+                    if self.store.note_event(alias, SOURCE.name, "merged", {"into": outcome.registry_id}):
+                        result.merged.append((alias, outcome.registry_id))
+                date = search.last_update(study)
+                if date is not None and (newest is None or date > newest):
+                    newest = date
         return newest
 
     def _reappeared(self, result: BulkResult, started: datetime) -> None:

@@ -15,8 +15,9 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import nullcontext
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol, TypeVar
 
 from trialmirror.errors import ParseError, TrialmirrorError
@@ -96,6 +97,19 @@ class Keeping:
     def parse(self, source: Source, raw: bytes, registry_id: str, url: str | None) -> Record:
         """The record to store from a payload: :func:`parse_safely`, then :meth:`record`."""
         return self.record(parse_safely(source, raw, registry_id, url))
+
+
+@dataclass(frozen=True)
+class Payload:
+    """One capture's bytes to ingest, with its fetch-log facts (``valid_from`` and
+    ``produced_by``: a history's version's)."""
+
+    registry_id: str
+    raw: bytes
+    info: FetchInfo
+    content_type: str | None = None
+    produced_by: str = "fetch"
+    valid_from: str | None = None
 
 
 class Gate(Protocol):
@@ -233,23 +247,37 @@ class Ingestor:
                        valid_from: str | None = None) -> RecordResult:
         """Archive, parse, store one payload: the part of a sync after the network
         (a history's version passes its date and ``produced_by="backfill"``)."""
-        # Archived before parsing; same bytes and parser as the latest version: no parse.
-        raw = self.keeping.payload(raw)
-        sha, version = self.store.receive(info, raw, parser_version=source.parser_version,
-                                          content_type=content_type)
+        payload = Payload(registry_id, raw, info, content_type, produced_by, valid_from)
+        return self.ingest_payloads(source, [payload])[0]
+
+    def ingest_payloads(self, source: Source, payloads: Sequence[Payload]) -> list[RecordResult]:
+        """:meth:`ingest_payload` for many (a bulk page): every payload is archived, in one
+        commit, before any is parsed; then each is parsed and stored, all in one more commit
+        on SQLite (:meth:`Store.batch`), each atomic on its own all the same."""
+        if self.store.db.in_batch:
+            raise RuntimeError("ingest_payloads inside Store.batch would parse before the archive commits")
+        kept = [replace(p, raw=self.keeping.payload(p.raw)) for p in payloads]
+        batch = self.store.batch if len(kept) > 1 else nullcontext  # one record: its own transactions
+        with batch():  # archived before parsing; same bytes and parser as the latest version: no parse
+            received = [self.store.receive(p.info, p.raw, parser_version=source.parser_version,
+                                           content_type=p.content_type) for p in kept]
+        with batch():
+            return [self._parse_and_put(source, p, sha, version) for p, (sha, version) in zip(kept, received, strict=True)]
+
+    def _parse_and_put(self, source: Source, p: Payload, sha: str, version: int | None) -> RecordResult:
         if version is not None:
-            return RecordResult(registry_id, source.name, "unchanged", version=version, fetch=info)
+            return RecordResult(p.registry_id, source.name, "unchanged", version=version, fetch=p.info)
         try:
-            record = self.keeping.parse(source, raw, registry_id, info.url)
+            record = self.keeping.parse(source, p.raw, p.registry_id, p.info.url)
         except TrialmirrorError as exc:  # a parse error, or a payload whose shape changed
-            self.store.log_fetch(info, outcome="error", error_family=exc.family, error=str(exc),
+            self.store.log_fetch(p.info, outcome="error", error_family=exc.family, error=str(exc),
                                  raw_sha256=sha)
-            return RecordResult(registry_id, source.name, "error", error=exc, fetch=info)
-        put = self.store.put(record, fetch=info, raw_sha256=sha, parser_version=source.parser_version,
-                             produced_by=produced_by, valid_from=valid_from,
-                             upstream_version=info.upstream_version, searchable=source.role == "registry")
-        return RecordResult(registry_id, source.name, put.outcome, version=put.version,
-                            changes=put.changes, events=put.events, fetch=info)
+            return RecordResult(p.registry_id, source.name, "error", error=exc, fetch=p.info)
+        put = self.store.put(record, fetch=p.info, raw_sha256=sha, parser_version=source.parser_version,
+                             produced_by=p.produced_by, valid_from=p.valid_from,
+                             upstream_version=p.info.upstream_version, searchable=source.role == "registry")
+        return RecordResult(p.registry_id, source.name, put.outcome, version=put.version,
+                            changes=put.changes, events=put.events, fetch=p.info)
 
 
 def timed(store: Store, info: FetchInfo, fetch: Callable[[], T]) -> T:
