@@ -13,6 +13,7 @@ work is done by its parts:
 - ``queries``: reads of versions, fetches and raw payloads.
 - ``rows``: the typed rows all of them take and give back.
 - ``sql``: table handles and the hot statements (on the driver's cursor).
+- ``deferred``: statements a batch of writes runs at its end (FTS5 postings).
 - ``search``, ``views``: the full-text index and the SQL views of records.
 - ``facets``, ``geo``: the search by MeSH term and by place (side tables, distances).
 - ``reporting``: results reporting under FDAAA (the search index's side table of periods,

@@ -12,7 +12,6 @@ Each thread keeps one connection for the life of the :class:`Database` (see
 
 from __future__ import annotations
 
-import itertools
 import os
 import threading
 from collections.abc import Iterator
@@ -29,6 +28,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError
 
 from trialmirror.errors import ConfigError, StorageError, require_extra
 from trialmirror.store import faults, geo, schema
+from trialmirror.store.deferred import DEFERRED, run_deferred
 
 # PostgreSQL advisory locks (transaction-scoped). Order: record lock, then event lock.
 EVENT_LOCK = 0x7472_6D69  # "trmi": orders event appends, so seq follows commit order
@@ -95,35 +95,6 @@ def _sqlite_begin_read(conn: Connection) -> None:
     # here would queue every API request behind one lock (seconds under load).
     driver: Any = conn.connection.driver_connection
     driver.execute("BEGIN")
-
-
-_DEFERRED = "trialmirror.deferred"  # the key of a batch's deferred statements in Connection.info
-
-
-def deferred(conn: Connection, cursor: Any, sql: str, params: tuple[Any, ...]) -> None:
-    """Run ``sql`` on the driver's ``cursor`` now, or, inside a :meth:`Database.batch`, at
-    the batch's end.
-
-    For FTS5 writes: FTS5 keeps a transaction's new postings in memory until any
-    statement needing a savepoint (an AUTOINCREMENT insert, a multi-row insert, a
-    savepoint) makes it write them as a new segment. Inserted record by record between the
-    other writes, every record became a segment to merge later (a fifth of a first
-    ingest's time); inserted together at the batch's end they make a few large ones.
-    """
-    pending = conn.info.get(_DEFERRED)
-    if pending is None:
-        cursor.execute(sql, params)
-    else:
-        pending.append((sql, params))
-
-
-def _run_deferred(conn: Connection, pending: list[tuple[str, tuple[Any, ...]]]) -> None:
-    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    try:
-        for sql, group in itertools.groupby(pending, key=lambda item: item[0]):
-            cursor.executemany(sql, [params for _, params in group])
-    finally:
-        cursor.close()
 
 
 SUPPORTED = "SQLite (sqlite:///path/to/file.db) and PostgreSQL (postgresql://user@host/dbname)"
@@ -235,7 +206,7 @@ class Database:
     def batch(self) -> Iterator[None]:
         """Many transactions as one commit, on SQLite: each :meth:`tx` of this thread inside
         it is a savepoint, and a failure that leaves the block rolls all of them back.
-        Statements given to :func:`deferred` run at its end, in order, before the commit.
+        Statements given to :func:`~trialmirror.store.deferred.deferred` run at its end, in order, before the commit.
 
         A commit was a third of an ingest's time on SQLite (each writes its WAL frames and
         a new FTS5 segment); there one writer holds the file at a time anyway. On
@@ -248,13 +219,14 @@ class Database:
             return
         with self.tx() as conn:
             self._local.batch = conn
-            conn.info[_DEFERRED] = pending = []
+            pending: list[tuple[str, tuple[Any, ...]]] = []
+            conn.info[DEFERRED] = pending
             try:
                 yield
-                _run_deferred(conn, pending)
+                run_deferred(conn, pending)
             finally:
                 self._local.batch = None
-                conn.info.pop(_DEFERRED, None)
+                conn.info.pop(DEFERRED, None)
 
     @property
     def in_batch(self) -> bool:
@@ -264,7 +236,7 @@ class Database:
     def _savepoint(self, conn: Connection) -> Iterator[None]:
         # On the driver: SQLAlchemy's begin_nested costs more than the work it guards.
         driver: Any = conn.connection.driver_connection
-        pending: list[tuple[str, tuple[Any, ...]]] = conn.info[_DEFERRED]
+        pending = conn.info[DEFERRED]
         mark = len(pending)
         try:
             driver.execute("SAVEPOINT tx")

@@ -63,7 +63,7 @@ from trialmirror.errors import InvalidQueryError
 from trialmirror.models import vocab
 from trialmirror.models.bounds import CONDITION_CHARS, MESH_CHARS, QUERY_CHARS, QUERY_WORDS
 from trialmirror.store import abbrev, facets, meta, reporting
-from trialmirror.store.engine import deferred
+from trialmirror.store.deferred import deferred
 
 FIELDS = ("title", "conditions", "interventions", "arms", "criteria", "summary")
 # What the search rows are built by; a store whose rows an older build wrote says so
@@ -204,7 +204,7 @@ _SQLITE_FTS = f"INSERT INTO search_fts (rowid, {', '.join(FIELDS)}) VALUES (?, {
 
 def _sqlite_index(conn: Connection, cursor: Any, row: dict[str, Any], doc: dict[str, Any]) -> tuple[bool, bool]:
     """(written, the record's first search row). The FTS5 writes are deferred to the end
-    of a batch (:func:`~trialmirror.store.engine.deferred`)."""
+    of a batch (:func:`~trialmirror.store.deferred.deferred`)."""
     old = cursor.execute(_SQLITE_OLD, (row["registry_id"],)).fetchone()
     if old is not None and old[1] > row["valid_from"]:
         return False, False  # a backfilled older state: the index keeps the newer one
