@@ -80,7 +80,7 @@ def storage_error(exc: BaseException, url: str) -> StorageError | None:
     where = f"the PostgreSQL server's disk ({name})" if postgres else f"the disk holding {name}"
     message = {
         "full": f"{where} is full ({reason}): free some space, then run the same command again; "
-                "what was stored before is intact (each record is stored in one transaction)",
+                "what was stored before is intact (a record, or a bulk page, is stored in one transaction)",
         "damaged": f"the database {name} is damaged ({reason}): run `trialmirror db check` to see "
                    "where; then restore it from a backup, or move it aside and sync again",
         "read_only": f"the database {name} cannot be written ({reason}): "

@@ -1,0 +1,301 @@
+"""The whole registry on one machine: load, store, update, reparse, export and serve N records.
+
+    python -m benchmarks.registry_scale --records 580000 [--postgres URL] [--seconds 10]
+                                        [--clients 4] [--corpus ../shared/corpus] [--json]
+
+A local ClinicalTrials.gov search endpoint (tests/fixtures/paged_registry.py) serves
+N SYNTHETIC records: the real corpus documents under made-up ids ``NCT8nnnnnnn``,
+LastUpdatePostDate spread over 2020-2023, pages of 1,000. Into a fresh SQLite file
+(or, with ``--postgres``, a fresh schema of that database, dropped at the end), in
+order, each step in a child process of its own (so its peak RSS is its own):
+
+1. full load: ``sync --all`` from empty (records/s, wall time, peak RSS);
+2. stored bytes, per record and in all, against the raw JSON the registry served;
+3. incremental: 1% of the records edited in the registry, then ``sync --all``;
+4. ``reparse --all``;
+5. NDJSON and CSV exports;
+6. the API (``trialmirror serve``) under ``--clients`` threads for ``--seconds`` each:
+   ``/studies/{id}``, ``/search`` for a common word, a rare word and a phrase with
+   filters; then the whole change feed, in pages of 1,000.
+
+Printed beside them, as the reference for this machine's speed in this run: the
+``json.loads`` rate of the corpus. Targets (issue 17, at 580,000 records): load >= 600
+records/s on SQLite, peak RSS < 300 MB, stored <= 60% of the raw JSON, search p99 < 50
+ms, study p99 < 20 ms, change feed >= 50,000 events/s, incremental (1%) < 60 s,
+reparse < 20 min, NDJSON export < 5 min. The test suite runs a small size as a smoke
+test only: no timing is asserted there.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+TARGETS: dict[str, tuple[str, float]] = {  # figure -> (at least | at most, value)
+    "load_per_s": (">=", 600), "peak_rss_mb": ("<=", 300), "stored_vs_raw": ("<=", 0.60),
+    "incremental_s": ("<=", 60), "reparse_s": ("<=", 1200), "ndjson_s": ("<=", 300),
+    "changes_per_s": (">=", 50_000),
+    **{f"{name}_p99_ms": ("<=", 20 if name == "study" else 50)
+       for name in ("study", "search_common", "search_rare", "search_phrase")},
+}
+
+
+# --- the steps, each in a child process ----------------------------------------------
+
+
+def _settings(base_url: str, database: str) -> Any:
+    from trialmirror.settings import Settings
+
+    return Settings(database_url=database, ctgov_base_url=base_url, max_requests_per_second=1000,
+                    _env_file=None)
+
+
+def child(step: str, base_url: str, database: str, folder: str) -> dict[str, Any]:
+    from trialmirror.ingest.runs.bulk import bulk_sync
+    from trialmirror.ingest.runs.pipeline import Ingestor
+    from trialmirror.ingest.runs.reparse import reparse
+    from trialmirror.read import export
+    from trialmirror.store import Store
+
+    store = Store(database)
+    figures: dict[str, Any] = {}
+    t0 = time.perf_counter()
+    if step in ("load", "incremental"):
+        result = bulk_sync(Ingestor(_settings(base_url, database), store))
+        figures.update(records=result.records, complete=result.complete, outcomes=result.outcomes)
+    elif step == "reparse":
+        figures["records"] = reparse(store, ["ctgov"], everything=True).looked_at
+    elif step == "ndjson":
+        with open(Path(folder) / "records.ndjson", "wb") as out:
+            export.ndjson(store, out)
+        figures["bytes"] = (Path(folder) / "records.ndjson").stat().st_size
+    elif step == "csv":
+        export.write_tables(store, Path(folder) / "csv", "csv")
+        figures["bytes"] = sum(p.stat().st_size for p in (Path(folder) / "csv").iterdir())
+    figures["seconds"] = time.perf_counter() - t0
+    store.close()
+    figures["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return figures
+
+
+def _run_child(step: str, base_url: str, database: str, folder: Path) -> dict[str, Any]:
+    out = subprocess.run([sys.executable, "-m", "benchmarks.registry_scale", "--child", step, base_url,
+                          database, str(folder)], capture_output=True, text=True)
+    if out.returncode != 0:
+        raise SystemExit(f"the {step} step failed:\n{out.stderr[-3000:]}")
+    return dict(json.loads(out.stdout.strip().splitlines()[-1]))
+
+
+# --- what the parent measures ---------------------------------------------------------
+
+
+def json_loads_rate(corpus: Path) -> float:
+    payloads = [p.read_bytes() for p in sorted((corpus / "ctgov_v2").glob("NCT*.json"))]
+    best = min(_timed(lambda: [json.loads(raw) for raw in payloads]) for _ in range(5))
+    return len(payloads) / best
+
+
+def _timed(fn: Any) -> float:
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
+
+
+def stored_bytes(database: str) -> int:
+    from sqlalchemy import create_engine, text
+
+    if database.startswith("sqlite"):
+        import sqlite3
+
+        path = Path(database.removeprefix("sqlite:///"))
+        with sqlite3.connect(path) as conn:
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return path.stat().st_size
+    engine = create_engine(database.replace("postgresql://", "postgresql+psycopg://", 1))
+    with engine.connect() as conn:
+        size = conn.execute(text(
+            "SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0) FROM pg_class c "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'm')")).scalar_one()
+    engine.dispose()
+    return int(size)
+
+
+def _rare_word(corpus: Path) -> str:
+    """A word of one corpus record's brief title only (so 1 in 971 records has it)."""
+    import re
+
+    counts: dict[str, int] = {}
+    for path in sorted((corpus / "ctgov_v2").glob("NCT*.json")):
+        title = json.loads(path.read_bytes())["protocolSection"]["identificationModule"].get("briefTitle", "")
+        for word in set(re.findall(r"[a-z]{9,}", title.lower())):
+            counts[word] = counts.get(word, 0) + 1
+    return sorted(w for w, n in counts.items() if n == 1)[0]
+
+
+def serve_figures(database: str, ids: list[str], rare: str, seconds: float, clients: int) -> dict[str, Any]:
+    import requests
+
+    from benchmarks.read_side import _free_port, _load, _pct
+
+    port = _free_port()
+    env = {**os.environ, "TRIALMIRROR_DATABASE_URL": database}
+    server = subprocess.Popen([sys.executable, "-m", "cli", "serve", "--port", str(port)], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base, figures = f"http://127.0.0.1:{port}", {}
+    try:
+        for _ in range(300):
+            try:
+                requests.get(base + "/healthz", timeout=1)
+                break
+            except requests.ConnectionError:
+                time.sleep(0.1)
+        rng = random.Random(17)
+        loads = {
+            "study": [f"/studies/{rng.choice(ids)}" for _ in range(2000)],
+            "search_common": ["/search?q=cancer"],
+            "search_rare": [f"/search?q={rare}"],
+            "search_phrase": ['/search?q="breast cancer"&status=completed&phase=3'],
+        }
+        for name, paths in loads.items():
+            latencies = _load(base, paths, seconds, clients)
+            figures[f"{name}_per_s"] = len(latencies) / seconds
+            figures[f"{name}_p50_ms"] = _pct(latencies, 50)
+            figures[f"{name}_p99_ms"] = _pct(latencies, 99)
+        session, cursor, seen = requests.Session(), 0, 0
+        t0 = time.perf_counter()
+        while True:
+            page = session.get(base + "/changes", params={"after": cursor, "limit": 1000}, timeout=60).json()
+            if not page["items"]:
+                break
+            seen, cursor = seen + len(page["items"]), page["next"]
+        figures["changes_events"] = seen
+        figures["changes_per_s"] = seen / (time.perf_counter() - t0)
+    finally:
+        server.terminate()
+        server.wait(30)
+    return figures
+
+
+def run(corpus: Path, records: int, *, postgres: str | None = None, seconds: float = 10.0,
+        clients: int = 4, say: Any = print) -> dict[str, Any]:
+    import orjson
+
+    from tests.fixtures.paged_registry import PagedRegistry
+
+    figures: dict[str, Any] = {"records": records, "store": "postgresql" if postgres else "sqlite",
+                               "date": date.today().isoformat(), "json_loads_per_s": json_loads_rate(corpus)}
+    folder = Path(tempfile.mkdtemp(prefix="trialmirror-scale-"))
+    schema = f"trialmirror_scale_{os.getpid()}"
+    database = _schema(postgres, schema, "CREATE") if postgres else f"sqlite:///{folder / 'registry.db'}"
+    try:
+        with PagedRegistry(corpus, records) as registry:
+            sizes = [len(orjson.dumps(doc)) for doc in registry.corpus]
+            figures["raw_bytes"] = sum(sizes[i % len(sizes)] for i in range(records))
+            say(f"{records:,} records, {figures['store']}; json.loads of the corpus "
+                f"{figures['json_loads_per_s']:,.0f} records/s (this run's reference)")
+            load = _run_child("load", registry.base_url, database, folder)
+            if not load["complete"] or load["records"] != records:
+                raise SystemExit(f"the full load stored {load['records']:,} of {records:,} records")
+            figures.update(load_s=load["seconds"], load_per_s=records / load["seconds"],
+                           load_rss_mb=load["peak_rss_mb"])
+            say(f"full load      {figures['load_per_s']:8,.0f} records/s, {load['seconds']:,.0f} s, "
+                f"peak RSS {load['peak_rss_mb']:.0f} MB")
+            figures["stored_bytes"] = stored_bytes(database)
+            figures["stored_per_record"] = figures["stored_bytes"] / records
+            figures["stored_vs_raw"] = figures["stored_bytes"] / figures["raw_bytes"]
+            say(f"stored         {_size(figures['stored_bytes']):>11}, {figures['stored_per_record'] / 1e3:.1f} kB "
+                f"a record, {figures['stored_vs_raw']:.0%} of the raw JSON ({_size(figures['raw_bytes'])})")
+            changed = sorted(registry.records)[:: 100]
+            for rid in changed:
+                registry.edit(rid, date.today().isoformat())
+            again = _run_child("incremental", registry.base_url, database, folder)
+            figures.update(incremental_records=len(changed), incremental_s=again["seconds"],
+                           incremental_rss_mb=again["peak_rss_mb"],
+                           incremental_new=again["outcomes"].get("new_version", 0))
+            say(f"incremental    {len(changed):8,} records edited: {again['seconds']:,.1f} s "
+                f"({figures['incremental_new']:,} new versions)")
+        reparsed = _run_child("reparse", "", database, folder)
+        figures.update(reparse_s=reparsed["seconds"], reparse_per_s=reparsed["records"] / reparsed["seconds"],
+                       reparse_rss_mb=reparsed["peak_rss_mb"])
+        say(f"reparse --all  {figures['reparse_per_s']:8,.0f} records/s, {reparsed['seconds']:,.0f} s")
+        for fmt in ("ndjson", "csv"):
+            done = _run_child(fmt, "", database, folder)
+            figures.update({f"{fmt}_s": done["seconds"], f"{fmt}_bytes": done["bytes"],
+                            f"{fmt}_rss_mb": done["peak_rss_mb"]})
+            say(f"export {fmt:7} {done['seconds']:8,.1f} s, {_size(done['bytes'])}")
+        figures["peak_rss_mb"] = max(figures[k] for k in figures if k.endswith("_rss_mb"))
+        ids = [f"NCT8{i:07d}" for i in range(records)]
+        served = serve_figures(database, ids, _rare_word(corpus), seconds, clients)
+        figures.update(served)
+        for name in ("study", "search_common", "search_rare", "search_phrase"):
+            say(f"{name:14} {served[f'{name}_per_s']:8,.0f} requests/s, p50 {served[f'{name}_p50_ms']:.1f} ms, "
+                f"p99 {served[f'{name}_p99_ms']:.1f} ms ({clients} clients)")
+        say(f"change feed    {served['changes_per_s']:8,.0f} events/s ({served['changes_events']:,} events)")
+    finally:
+        if postgres:
+            _schema(postgres, schema, "DROP")
+        shutil.rmtree(folder, ignore_errors=True)
+    figures["verdicts"] = {name: _verdict(figures[name], *target) for name, target in TARGETS.items()
+                           if name in figures and not (name == "load_per_s" and postgres)}
+    return figures
+
+
+def _schema(url: str, name: str, what: str) -> str:
+    """A fresh schema of the PostgreSQL database ``url`` (CREATE), or none (DROP)."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    with engine.begin() as conn:
+        conn.execute(text(f"DROP SCHEMA IF EXISTS {name} CASCADE"))
+        if what == "CREATE":
+            conn.execute(text(f"CREATE SCHEMA {name}"))
+    engine.dispose()
+    return f"{url}?options=-csearch_path%3D{name}"
+
+
+def _size(n: float) -> str:
+    return f"{n / 1e9:,.2f} GB" if n >= 1e9 else f"{n / 1e6:,.1f} MB"
+
+
+def _verdict(value: float, way: str, target: float) -> str:
+    met = value >= target if way == ">=" else value <= target
+    return f"{'met' if met else 'NOT met'} ({way} {target:g})"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    default = os.environ.get("TRIALMIRROR_CORPUS_DIR", str(Path(__file__).resolve().parents[2] / "shared" / "corpus"))
+    parser.add_argument("--corpus", type=Path, default=Path(default))
+    parser.add_argument("--records", type=int, default=20_000)
+    parser.add_argument("--postgres", metavar="URL", help="a PostgreSQL database to use instead of SQLite")
+    parser.add_argument("--seconds", type=float, default=10.0, help="of load on each API endpoint")
+    parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--child", nargs=4, metavar=("STEP", "BASE_URL", "DATABASE", "FOLDER"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(child(*args.child)))
+        return
+    figures = run(args.corpus, args.records, postgres=args.postgres, seconds=args.seconds, clients=args.clients,
+                  say=(lambda *_: None) if args.json else print)
+    if args.json:
+        print(json.dumps(figures, indent=2))
+        return
+    for name, verdict in figures["verdicts"].items():
+        print(f"{name:22} {figures[name]:>12,.2f}  {verdict}")
+
+
+if __name__ == "__main__":
+    main()
