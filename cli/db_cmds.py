@@ -1,5 +1,5 @@
-"""The database's commands: ``db upgrade`` and ``db current`` (its schema revision), and
-``db check`` (its integrity).
+"""The database's commands: ``db upgrade`` and ``db current`` (its schema revision),
+``db check`` (its integrity) and ``db stats`` (its size by table and per record).
 
 Every command that writes brings the schema to the head on first use; ``db upgrade``
 does only that, for operators who upgrade on purpose (before starting the API, or a
@@ -15,14 +15,14 @@ from typing import NoReturn
 import click
 from sqlalchemy.exc import SQLAlchemyError
 
-from trialmirror.cli.app import Context, app, emit_json, fail, json_option
-from trialmirror.store import faults, integrity, schema
+from trialmirror.cli.app import Context, Table, app, emit_json, fail, json_option
+from trialmirror.store import faults, integrity, schema, sizes
 from trialmirror.store.engine import make_engine
 
 
 @app.group("db")
 def db_group() -> None:
-    """The database: its schema's revision, upgrading it, checking its integrity."""
+    """The database: its schema's revision, upgrading it, checking its integrity, its size."""
 
 
 def _cannot(obj: Context, exc: Exception) -> NoReturn:
@@ -145,3 +145,43 @@ def current_cmd(obj: Context, as_json: bool) -> None:
                           highlight=False)
     if found.revision != found.head:
         sys.exit(1)
+
+
+@db_group.command("stats")
+@json_option
+@click.pass_obj
+def stats_cmd(obj: Context, as_json: bool) -> None:
+    """Bytes each table holds (its indexes included) and per record, and the total;
+    changes nothing. A record is a registry id with a stored version."""
+    url = _existing(obj)
+    engine = make_engine(url, read_only=True)
+    try:
+        with engine.connect() as conn:
+            found = sizes.measure(conn, engine.dialect.name == "postgresql")
+    except SQLAlchemyError as exc:
+        _cannot(obj, exc)
+    finally:
+        engine.dispose()
+    if as_json:
+        emit_json({"database": faults.display_name(url), **found.as_dict()})
+        return
+    summary = found.as_dict()
+    table = Table("table", "rows", "bytes", "share", "per record", title=faults.display_name(url))
+    for row in summary["tables"]:
+        share = f"{row['bytes'] / found.total_bytes:.1%}" if found.total_bytes else "-"
+        table.add_row(row["table"], f"{row['rows']:,}", _bytes(row["bytes"]), share, _bytes(row["bytes_per_record"]))
+    table.add_row("[b]all[/b]", "", _bytes(found.total_bytes), "100%" if found.total_bytes else "-",
+                  _bytes(summary["bytes_per_record"]))
+    obj.out.print(table)
+    obj.out.print(f"{found.records:,} records", highlight=False)
+    if found.note:
+        obj.err.print(f"note: {found.note}", highlight=False)
+
+
+def _bytes(n: int | None) -> str:
+    if n is None:
+        return "-"
+    for unit, size in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if n >= size:
+            return f"{n / size:,.1f}\u00a0{unit}"  # one word: the table never wraps it
+    return f"{n:,}\u00a0B"
