@@ -51,41 +51,33 @@ TARGETS: dict[str, tuple[str, float]] = {  # figure -> (at least | at most, valu
 }
 
 
-# --- the steps, each in a child process ----------------------------------------------
+# --- the steps: the commands users run, each in a process of its own -------------------
 
-
-def _settings(base_url: str, database: str) -> Any:
-    from trialmirror.settings import Settings
-
-    return Settings(database_url=database, ctgov_base_url=base_url, max_requests_per_second=1000,
-                    _env_file=None)
+STEPS = {
+    "load": ["sync", "--all", "--json"],  # the first run of a store is a full load
+    "incremental": ["sync", "--all", "--json"],  # later runs: what changed since the last
+    "reparse": ["reparse", "--all", "--json"],
+    "ndjson": ["export", "--format", "ndjson", "-o", "{folder}/records.ndjson"],
+    "csv": ["export", "--format", "csv", "-o", "{folder}/csv"],
+}
 
 
 def child(step: str, base_url: str, database: str, folder: str) -> dict[str, Any]:
-    from trialmirror.ingest.runs.bulk import bulk_sync
-    from trialmirror.ingest.runs.pipeline import Ingestor
-    from trialmirror.ingest.runs.reparse import reparse
-    from trialmirror.read import export
-    from trialmirror.store import Store
-
-    store = Store(database)
-    figures: dict[str, Any] = {}
+    """Run ``trialmirror STEP`` and measure it: seconds, its peak RSS, what it printed."""
+    env = {**os.environ, "TRIALMIRROR_DATABASE_URL": database, "TRIALMIRROR_CTGOV_BASE_URL": base_url or
+           "http://127.0.0.1:9", "TRIALMIRROR_MAX_REQUESTS_PER_SECOND": "1000"}
+    argv = [sys.executable, "-m", "trialmirror", *(a.format(folder=folder) for a in STEPS[step])]
     t0 = time.perf_counter()
-    if step in ("load", "incremental"):
-        result = bulk_sync(Ingestor(_settings(base_url, database), store))
-        figures.update(records=result.records, complete=result.complete, outcomes=result.outcomes)
-    elif step == "reparse":
-        figures["records"] = reparse(store, ["ctgov"], everything=True).looked_at
-    elif step == "ndjson":
-        with open(Path(folder) / "records.ndjson", "wb") as out:
-            export.ndjson(store, out)
-        figures["bytes"] = (Path(folder) / "records.ndjson").stat().st_size
-    elif step == "csv":
-        export.write_tables(store, Path(folder) / "csv", "csv")
-        figures["bytes"] = sum(p.stat().st_size for p in (Path(folder) / "csv").iterdir())
-    figures["seconds"] = time.perf_counter() - t0
-    store.close()
-    figures["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    out = subprocess.run(argv, env=env, capture_output=True, text=True)
+    figures: dict[str, Any] = {"seconds": time.perf_counter() - t0, "exit": out.returncode,
+                               "peak_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}
+    if out.returncode != 0:
+        figures["stderr"] = out.stderr[-3000:]
+    elif "--json" in STEPS[step]:
+        figures["output"] = json.loads(out.stdout)
+    if step in ("ndjson", "csv"):
+        path = Path(folder) / ("records.ndjson" if step == "ndjson" else "csv")
+        figures["bytes"] = path.stat().st_size if path.is_file() else sum(p.stat().st_size for p in path.iterdir())
     return figures
 
 
@@ -94,7 +86,10 @@ def _run_child(step: str, base_url: str, database: str, folder: Path) -> dict[st
                           database, str(folder)], capture_output=True, text=True)
     if out.returncode != 0:
         raise SystemExit(f"the {step} step failed:\n{out.stderr[-3000:]}")
-    return dict(json.loads(out.stdout.strip().splitlines()[-1]))
+    figures = dict(json.loads(out.stdout.strip().splitlines()[-1]))
+    if figures["exit"] != 0:
+        raise SystemExit(f"`trialmirror {' '.join(STEPS[step])}` exited {figures['exit']}:\n{figures['stderr']}")
+    return figures
 
 
 # --- what the parent measures ---------------------------------------------------------
@@ -206,8 +201,8 @@ def run(corpus: Path, records: int, *, postgres: str | None = None, seconds: flo
             say(f"{records:,} records, {figures['store']}; json.loads of the corpus "
                 f"{figures['json_loads_per_s']:,.0f} records/s (this run's reference)")
             load = _run_child("load", registry.base_url, database, folder)
-            if not load["complete"] or load["records"] != records:
-                raise SystemExit(f"the full load stored {load['records']:,} of {records:,} records")
+            if not load["output"]["complete"] or load["output"]["records"] != records:
+                raise SystemExit(f"the full load stored {load['output']['records']:,} of {records:,} records")
             figures.update(load_s=load["seconds"], load_per_s=records / load["seconds"],
                            load_rss_mb=load["peak_rss_mb"])
             say(f"full load      {figures['load_per_s']:8,.0f} records/s, {load['seconds']:,.0f} s, "
@@ -223,11 +218,12 @@ def run(corpus: Path, records: int, *, postgres: str | None = None, seconds: flo
             again = _run_child("incremental", registry.base_url, database, folder)
             figures.update(incremental_records=len(changed), incremental_s=again["seconds"],
                            incremental_rss_mb=again["peak_rss_mb"],
-                           incremental_new=again["outcomes"].get("new_version", 0))
+                           incremental_new=again["output"]["outcomes"].get("new_version", 0),
+                           incremental_fetched=again["output"]["records"])
             say(f"incremental    {len(changed):8,} records edited: {again['seconds']:,.1f} s "
-                f"({figures['incremental_new']:,} new versions)")
+                f"({figures['incremental_fetched']:,} fetched, {figures['incremental_new']:,} new versions)")
         reparsed = _run_child("reparse", "", database, folder)
-        figures.update(reparse_s=reparsed["seconds"], reparse_per_s=reparsed["records"] / reparsed["seconds"],
+        figures.update(reparse_s=reparsed["seconds"], reparse_per_s=records / reparsed["seconds"],
                        reparse_rss_mb=reparsed["peak_rss_mb"])
         say(f"reparse --all  {figures['reparse_per_s']:8,.0f} records/s, {reparsed['seconds']:,.0f} s")
         for fmt in ("ndjson", "csv"):

@@ -60,7 +60,9 @@ from trialmirror.urls import http_url
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 MAX_REDIRECTS = 5
 _CHUNK = 64 * 1024
-BodyCheck = Callable[[bytes], object]  # raises ValueError when a body cannot be read at all
+# Raises ValueError when a body cannot be read at all; returns what it read (the JSON's
+# value: Fetched.parsed, so a caller that wants it does not parse a 20 MB page twice).
+BodyCheck = Callable[[bytes], object]
 
 
 def _version() -> str:
@@ -82,6 +84,7 @@ class Fetched:
     body: bytes
     headers: dict[str, str] = field(default_factory=dict)
     attempts: int = 1
+    parsed: object = None  # what the body check read (a JSON body's value), else None
 
     @property
     def not_modified(self) -> bool:
@@ -274,14 +277,15 @@ class Http:
                                 attempts=attempts, **ctx)
         if status >= 300 and status != 304:  # 3xx: a redirect without a Location, or 300/305
             raise GiveUpError(f"HTTP {status}", http_status=status, attempts=attempts, **ctx)
+        parsed = None
         if check is not None and status not in (204, 304):
             try:
-                check(body)
+                parsed = check(body)
             except ValueError as exc:  # a garbled answer: the same request may well heal it
                 raise _Unreadable(resp, str(exc)[:200], ctx) from exc
         headers = {k.lower(): v for k, v in resp.headers.items()}
         return Fetched(url=resp.url or ctx["url"], status=status, body=body, headers=headers,
-                       attempts=attempts)
+                       attempts=attempts, parsed=parsed)
 
 
 class _Unreadable(Exception):
@@ -315,9 +319,9 @@ def _default_check(accept: str) -> BodyCheck | None:
     return None
 
 
-def _json(body: bytes) -> None:
+def _json(body: bytes) -> object:
     try:
-        orjson.loads(body)
+        return orjson.loads(body)
     except orjson.JSONDecodeError as exc:
         raise ValueError(f"malformed JSON ({exc})") from None
 

@@ -136,7 +136,7 @@ class BulkSync:
                 result.total_count = page.total_count
             if not page.studies:
                 break  # also the empty page after an exactly full last page
-            newest = self._store_page(page.studies, result, page.url)
+            newest = self._store_page(page, result)
             token = page.next_token
             result.pages += 1
             self._save(page_token=token, resume_date=newest, pages=result.pages, records=result.records,
@@ -178,26 +178,31 @@ class BulkSync:
         self._save(since=since, page_token=None)
         return since
 
-    def _store_page(self, studies: list[Any], result: BulkResult, url: str) -> str | None:
-        payloads = []
-        for n, study in enumerate(studies, 1):
+    def _store_page(self, page: search.Page, result: BulkResult) -> str | None:
+        # Each study becomes its bytes and the page's dicts go as it does: the parsed page
+        # (several times its 20 MB of JSON) is not held while its records are stored.
+        studies, page.studies = page.studies, []
+        payloads, facts = [], []
+        for n, study in enumerate(studies):
+            studies[n] = None
             # A study that names no id is still archived and reported, under its place.
-            rid = search.study_id(study) or f"page {result.pages + 1} item {n}"
-            info = FetchInfo(SOURCE.name, rid, url, utcnow(), 0.0, http_status=200)
+            rid = search.study_id(study) or f"page {result.pages + 1} item {n + 1}"
+            info = FetchInfo(SOURCE.name, rid, page.url, utcnow(), 0.0, http_status=200)
             payloads.append(Payload(rid, search.study_bytes(study), info))
+            facts.append((search.aliases(study), search.last_update(study)))
+        del studies
         newest = None
         outcomes = self.ingestor.ingest_payloads(SOURCE, payloads)
         with self.store.batch():
-            for study, outcome in zip(studies, outcomes, strict=True):
+            for (aliases, date), outcome in zip(facts, outcomes, strict=True):
                 log_result(outcome)
                 result.records += 1
                 result.outcomes[outcome.outcome] = result.outcomes.get(outcome.outcome, 0) + 1
                 if not outcome.ok:
                     result.failed.append(outcome)
-                for alias in search.aliases(study):
+                for alias in aliases:
                     if self.store.note_event(alias, SOURCE.name, "merged", {"into": outcome.registry_id}):
                         result.merged.append((alias, outcome.registry_id))
-                date = search.last_update(study)
                 if date is not None and (newest is None or date > newest):
                     newest = date
         return newest

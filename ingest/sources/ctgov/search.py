@@ -52,10 +52,12 @@ def page_url(settings: Settings, *, page_size: int, query: str | None = None, si
 
 def fetch_page(http: Http, url: str) -> Page:
     fetched = http.get(url, source=NAME, registry_id=None, label=LABEL)  # JSON: or fetched again
-    try:
-        page = orjson.loads(fetched.body)
-    except orjson.JSONDecodeError as exc:
-        raise GiveUpError(f"the search page is not JSON ({exc})", source=NAME, url=url) from exc
+    page = fetched.parsed  # read once, by the JSON check
+    if page is None:
+        try:
+            page = orjson.loads(fetched.body)
+        except orjson.JSONDecodeError as exc:
+            raise GiveUpError(f"the search page is not JSON ({exc})", source=NAME, url=url) from exc
     if not isinstance(page, dict):
         raise GiveUpError("the search page is not a JSON object", source=NAME, url=url)
     total = page.get("totalCount")
