@@ -223,10 +223,12 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
                 after: Annotated[int, whole(SEQ, description="The last seq you processed")] = 0,
                 kind: Annotated[str | None, Query(pattern=_KIND_PATTERN)] = None,
                 source: SourceName = None,
-                limit: Annotated[int, whole(FEED_LIMIT)] = 100) -> dict[str, Any]:
+                limit: Annotated[int, whole(FEED_LIMIT)] = 100) -> Response:
         items = event_items(the_store(request).events(
             after=after, kind=kind, limit=limit, sources=[_source(source)] if source else None))
-        return {"items": items, "next": items[-1]["seq"] if items else after}
+        # Straight to orjson: FastAPI's encoding of a returned dict walked each of a page's
+        # thousand events in Python first (a third of the feed's time).
+        return OrjsonResponse({"items": items, "next": items[-1]["seq"] if items else after})
 
     @app.get("/search", summary="Full-text search over the newest version of every record")
     def search(request: Request,
