@@ -4,7 +4,7 @@ from the same description, and a test holds the two equal."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from trialmirror.models.results_tables import TABLES, Const, Joined, Key, Position, Source, Step
@@ -27,16 +27,24 @@ def _walk(parent: dict[str, Any], steps: tuple[Step, ...], found: Found) -> Iter
         yield from _walk(item, rest, {**found, step.at: (n, item)})
 
 
-def _value(source: Source, found: Found) -> Any:
+def _getter(source: Source) -> Callable[[Found], Any]:
+    """How a column's value is read from the items found (chosen once per column, not per
+    cell: a results export reads millions of cells)."""
     if isinstance(source, Const):
-        return source.value
-    position, item = found[source.at]
+        value = source.value
+        return lambda found: value
+    at = source.at
     if isinstance(source, Position):
-        return position
+        return lambda found: found[at][0]
+    key = source.key
     if isinstance(source, Key):
-        return item.get(source.key)
+        return lambda found: found[at][1].get(key)
     assert isinstance(source, Joined)
-    return "|".join(item.get(source.key) or ()) or None
+    return lambda found: "|".join(found[at][1].get(key) or ()) or None
+
+
+_BRANCHES = [(table.name, branch.steps, [(name, _getter(src)) for name, src in branch.columns])
+             for table in TABLES for branch in table.branches]
 
 
 def rows(record: dict[str, Any], source: str, version: int) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -44,7 +52,9 @@ def rows(record: dict[str, Any], source: str, version: int) -> Iterator[tuple[st
     if not record.get("results"):
         return
     head = {"registry_id": record["registry_id"], "source": source, "version": version}
-    for table in TABLES:
-        for branch in table.branches:
-            for found in _walk(record, branch.steps, {}):
-                yield table.name, {**head, **{name: _value(src, found) for name, src in branch.columns}}
+    for name, steps, columns in _BRANCHES:
+        for found in _walk(record, steps, {}):
+            row = head.copy()
+            for column, get in columns:
+                row[column] = get(found)
+            yield name, row
