@@ -53,7 +53,7 @@ class Store:
             self.db.ensure_schema()
         sql = HotSql(self.is_postgres)
         events = Events(self.db, sql)
-        writer, reads = Writer(self.db, sql, events), Reads(self.db)
+        writer, reads = Writer(self.db, sql, events), Reads(self.db, sql)
         # The write path.
         self.archive, self.receive, self.put = writer.archive, writer.receive, writer.put
         self.log_fetch, self.log_not_modified = writer.log_fetch, writer.log_not_modified
@@ -69,6 +69,7 @@ class Store:
         self.last_validators, self.last_capture = reads.last_validators, reads.last_capture
         self.fetched_upstream_versions, self.fetches = reads.fetched_upstream_versions, reads.fetches
         self.raw, self.raw_url, self.counts = reads.raw, reads.raw_url, reads.counts
+        self.raw_payload = reads.raw_payload
         self.stored_since, self.coverage_since = reads.stored_since, reads.coverage_since
         self.drift = reads.drift
 

@@ -12,7 +12,7 @@ from sqlalchemy import bindparam, func, select, text, tuple_
 
 from trialmirror.store.engine import Database, as_utc
 from trialmirror.store.rows import DriftRow, FetchRow, VersionHead, VersionMeta, VersionRef, VersionRow
-from trialmirror.store.sql import DRIFT, EVENT, FETCH, RAW, VERSION, columns
+from trialmirror.store.sql import DRIFT, EVENT, FETCH, RAW, VERSION, HotSql, columns
 
 _VERSION_COLUMNS = columns(VERSION, VersionRow)
 _META_COLUMNS = columns(VERSION, VersionMeta)
@@ -43,8 +43,8 @@ def registry_order(registry: Sequence[str]) -> Callable[[VersionRow | VersionRef
 class Reads:
     """The store's read queries; each runs in its own transaction."""
 
-    def __init__(self, db: Database):
-        self.db = db
+    def __init__(self, db: Database, sql: HotSql):
+        self.db, self._sql = db, sql
 
     def drift(self, *, since: datetime | None = None, sources: Sequence[str] | None = None,
               paths: Sequence[str] | None = None) -> list[DriftRow]:
@@ -191,13 +191,21 @@ class Reads:
             return [FetchRow._make(row) for row in conn.execute(query)]
 
     def raw(self, sha256: str) -> bytes | None:
-        with self.db.tx() as conn:
-            data = conn.execute(select(RAW.c.data).where(RAW.c.sha256 == sha256)).scalar()
-        return zstandard.ZstdDecompressor().decompress(data) if data is not None else None
+        found = self.raw_payload(sha256)
+        return found[0] if found is not None else None
 
     def raw_url(self, sha256: str) -> str | None:
+        found = self.raw_payload(sha256)
+        return found[1] if found is not None else None
+
+    def raw_payload(self, sha256: str) -> tuple[bytes, str | None] | None:
+        """An archived payload's bytes and the URL they came from (once a record in a
+        reparse: on the driver, store/sql.py)."""
         with self.db.tx() as conn:
-            return conn.execute(select(RAW.c.url).where(RAW.c.sha256 == sha256)).scalar()
+            found = self._sql.one(conn, "raw_get", {"sha": sha256})
+        if found is None:
+            return None
+        return zstandard.ZstdDecompressor().decompress(found[0]), found[1]
 
     def newest_registry_versions(self, registry: Sequence[str], day: str | None = None) -> list[VersionRef]:
         """Per record, the newest version from ``registry`` (the registry's sources in rank

@@ -69,6 +69,9 @@ _STATEMENTS = {
               "WHERE registry_id = :rid AND source = :src ORDER BY version DESC LIMIT 1",
     "latest_head": 'SELECT version, raw_sha256, parser_version FROM "version" '
                    "WHERE registry_id = :rid AND source = :src ORDER BY version DESC LIMIT 1",
+    "raw_get": 'SELECT data, url FROM raw_payload WHERE sha256 = :sha',
+    "mark_parsed": 'UPDATE "version" SET parser_version = :pv '
+                   "WHERE registry_id = :rid AND source = :src AND version = :v",
     "event_lock": "SELECT pg_advisory_xact_lock(:k)",
     "record_lock": "SELECT pg_advisory_xact_lock(:k, hashtext(:rid || '/' || :src))",
 }

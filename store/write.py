@@ -25,7 +25,7 @@ from trialmirror.store.diff import diff
 from trialmirror.store.engine import RECORD_LOCK, Database, dumps, utcnow
 from trialmirror.store.events import Events, milestone_events, overdue_news, results_of, version_event
 from trialmirror.store.rows import FetchInfo, PutResult
-from trialmirror.store.sql import VERSION, HotSql
+from trialmirror.store.sql import HotSql
 
 _COMPRESS = zstandard.ZstdCompressor(level=1)
 _RECORD = TypeAdapter(Record)  # ratio 0.26 of the raw JSON; level 3 buys 0.01
@@ -175,7 +175,6 @@ class Writer:
 
     def mark_parsed(self, registry_id: str, source: str, version: int, parser_version: int) -> None:
         """A newer parser gave the same record: the version is its output now too."""
-        with self.db.tx() as conn:
-            conn.execute(VERSION.update().where(
-                VERSION.c.registry_id == registry_id, VERSION.c.source == source,
-                VERSION.c.version == version).values(parser_version=parser_version))
+        with self.db.tx() as conn:  # once a record in a reparse: on the driver (store/sql.py)
+            self._sql.run(conn, "mark_parsed", {"pv": parser_version, "rid": registry_id, "src": source,
+                                                "v": version})

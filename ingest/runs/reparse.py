@@ -9,6 +9,9 @@ already parsed by the current parser version are skipped unless ``everything``.
 The record passes the same :class:`~trialmirror.ingest.runs.pipeline.Keeping` as a sync's
 (``keeping``: the deployment's settings), so a store whose settings leave personal
 contact details out gets records without them from payloads archived before.
+
+On SQLite, :data:`CHUNK` records are stored in one commit (their raw payloads are archived
+already); an interrupted reparse keeps the chunks before, and a second run redoes the rest.
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ from trialmirror.ingest.sources import SOURCES, get_source
 from trialmirror.ingest.sources.base import Source
 from trialmirror.store import Store
 from trialmirror.store.rows import VersionHead
+
+CHUNK = 500  # records stored in one commit on SQLite (Store.batch); a stop loses at most these
 
 
 @dataclass
@@ -41,26 +46,29 @@ def reparse(store: Store, sources: list[str] | None = None, *, everything: bool 
     keeping = keeping or Keeping()
     result = ReparseResult()
     rows = store.latest_versions(sources or list(SOURCES))
-    for n, row in enumerate(rows, 1):
-        result.looked_at += 1
-        source = get_source(row.source)
-        if (row.parser_version == source.parser_version and not everything) or not row.raw_sha256:
-            result.skipped += 1
-        else:
-            _one(store, source, row, row.raw_sha256, result, keeping)
-        if progress:
-            progress(n, len(rows))
+    for start in range(0, len(rows), CHUNK):
+        with store.batch():  # a chunk a commit (SQLite); each record's writes atomic all the same
+            for n, row in enumerate(rows[start:start + CHUNK], start + 1):
+                result.looked_at += 1
+                source = get_source(row.source)
+                if (row.parser_version == source.parser_version and not everything) or not row.raw_sha256:
+                    result.skipped += 1
+                else:
+                    _one(store, source, row, row.raw_sha256, result, keeping)
+                if progress:
+                    progress(n, len(rows))
     return result
 
 
 def _one(store: Store, source: Source, row: VersionHead, sha: str, result: ReparseResult,
          keeping: Keeping) -> None:
-    raw = store.raw(sha)
-    if raw is None:
+    found = store.raw_payload(sha)
+    if found is None:
         result.failed.append((row.source, row.registry_id, "raw payload missing from the archive"))
         return
+    raw, url = found
     try:
-        record = keeping.parse(source, raw, row.registry_id, store.raw_url(sha))
+        record = keeping.parse(source, raw, row.registry_id, url)
     except TrialmirrorError as exc:
         result.failed.append((row.source, row.registry_id, str(exc)))
         return
