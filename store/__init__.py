@@ -64,6 +64,7 @@ class Store:
         # Reads.
         self.version, self.versions, self.version_rows = reads.version, reads.versions, reads.version_rows
         self.version_as_of, self.latest_versions = reads.version_as_of, reads.latest_versions
+        self.count_records = reads.count_records
         self.newest_registry_versions, self.records = reads.newest_registry_versions, reads.records
         self.brief_title, self.first_valid_from = reads.brief_title, reads.first_valid_from
         self.last_validators, self.last_capture = reads.last_validators, reads.last_capture

@@ -125,17 +125,33 @@ class Reads:
         row = self.version_as_of(registry_id, list(registry), "9999-12-31")
         return ((orjson.loads(row.record).get("titles") or {}).get("brief")) if row else None
 
-    def latest_versions(self, sources: list[str]) -> list[VersionHead]:
-        """The latest version of every record of ``sources``, by source then record."""
+    def latest_versions(self, sources: list[str], *, after: tuple[str, str] | None = None,
+                        limit: int | None = None) -> list[VersionHead]:
+        """The latest version of every record of ``sources``, by record then source; a page
+        of them with ``after`` (the last page's last (registry_id, source)) and ``limit``,
+        so that a reparse of the whole registry never holds every record's row at once."""
         newest = (select(VERSION.c.registry_id, VERSION.c.source, func.max(VERSION.c.version).label("v"))
-                  .where(VERSION.c.source.in_(sources))
-                  .group_by(VERSION.c.registry_id, VERSION.c.source).subquery())
+                  .where(VERSION.c.source.in_(sources)))
+        if after is not None:
+            newest = newest.where(tuple_(VERSION.c.registry_id, VERSION.c.source) > tuple_(*after))
+        newest = newest.group_by(VERSION.c.registry_id, VERSION.c.source).order_by(
+            VERSION.c.registry_id, VERSION.c.source)
+        if limit is not None:
+            newest = newest.limit(limit)
+        page = newest.subquery()
         query = (select(*_HEAD_COLUMNS)
-                 .join(newest, (newest.c.registry_id == VERSION.c.registry_id)
-                       & (newest.c.source == VERSION.c.source) & (newest.c.v == VERSION.c.version))
-                 .order_by(VERSION.c.source, VERSION.c.registry_id))
+                 .join(page, (page.c.registry_id == VERSION.c.registry_id)
+                       & (page.c.source == VERSION.c.source) & (page.c.v == VERSION.c.version))
+                 .order_by(VERSION.c.registry_id, VERSION.c.source))
         with self.db.tx() as conn:
             return [VersionHead._make(row) for row in conn.execute(query)]
+
+    def count_records(self, sources: list[str]) -> int:
+        """How many (record, source) pairs of ``sources`` have a version."""
+        pairs = (select(VERSION.c.registry_id, VERSION.c.source).where(VERSION.c.source.in_(sources))
+                 .distinct().subquery())
+        with self.db.tx() as conn:
+            return int(conn.execute(select(func.count()).select_from(pairs)).scalar_one())
 
     def last_capture(self, registry_id: str, source: str) -> datetime | None:
         """When the source last gave a version of the record (new, unchanged or 304)."""

@@ -45,10 +45,12 @@ def reparse(store: Store, sources: list[str] | None = None, *, everything: bool 
     ``keeping`` defaults to keeping everything, as the default settings do."""
     keeping = keeping or Keeping()
     result = ReparseResult()
-    rows = store.latest_versions(sources or list(SOURCES))
-    for start in range(0, len(rows), CHUNK):
+    names = sources or list(SOURCES)
+    total = store.count_records(names) if progress else 0
+    after: tuple[str, str] | None = None
+    while rows := store.latest_versions(names, after=after, limit=CHUNK):  # a chunk in memory at a time
         with store.batch():  # a chunk a commit (SQLite); each record's writes atomic all the same
-            for n, row in enumerate(rows[start:start + CHUNK], start + 1):
+            for row in rows:
                 result.looked_at += 1
                 source = get_source(row.source)
                 if (row.parser_version == source.parser_version and not everything) or not row.raw_sha256:
@@ -56,7 +58,8 @@ def reparse(store: Store, sources: list[str] | None = None, *, everything: bool 
                 else:
                     _one(store, source, row, row.raw_sha256, result, keeping)
                 if progress:
-                    progress(n, len(rows))
+                    progress(result.looked_at, max(total, result.looked_at))
+        after = (rows[-1].registry_id, rows[-1].source)
     return result
 
 

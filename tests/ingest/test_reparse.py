@@ -92,3 +92,23 @@ def test_reparse_after_the_criteria_change_versions_only_records_whose_criteria_
                        "NCT05921903": {"eligibility.criteria_groups"}}
     assert {(e.registry_id, e.kind) for e in store.events(kinds=["reparsed"])} == {
         (registry_id, "reparsed") for registry_id in _CRITERIA_CHANGED}
+
+
+def test_reparse_pages_through_every_record_a_chunk_at_a_time(store, settings, monkeypatch):
+    """A chunk of records in memory (and, on SQLite, a commit) at a time: every record is
+    looked at once, in record order, whatever the chunk size."""
+    import trialmirror.ingest.runs.reparse as reparsing
+
+    ingestor, source = Ingestor(settings, store), get_source("ctgov")
+    ids = [f"NCT9000000{n}" for n in range(5)]
+    for rid in ids:
+        doc = json.loads(json.dumps(fx.current()))
+        doc["protocolSection"]["identificationModule"]["nctId"] = rid
+        ingestor.ingest_payload(source, rid, json.dumps(doc).encode(), FetchInfo("ctgov", rid, None, utcnow(), 0.0))
+    monkeypatch.setattr(reparsing, "CHUNK", 2)
+    seen: list[tuple[int, int]] = []
+    result = reparse(store, everything=True, progress=lambda done, total: seen.append((done, total)))
+
+    assert (result.looked_at, result.unchanged, result.failed) == (5, 5, [])
+    assert seen == [(n, 5) for n in range(1, 6)]
+    assert [row.registry_id for row in store.latest_versions(["ctgov"], after=(ids[1], "ctgov"), limit=2)] == ids[2:4]
