@@ -263,9 +263,15 @@ class Reads:
                 "AS k(registry_id, source, version) ON v.registry_id = k.registry_id "
                 "AND v.source = k.source AND v.version = k.version"),
                 {"ids": ids, "sources": sources, "numbers": numbers})
-        key_columns = tuple_(VERSION.c.registry_id, VERSION.c.source, VERSION.c.version)
-        return (select(VERSION.c.registry_id, VERSION.c.source, VERSION.c.version,
-                       VERSION.c.record).where(key_columns.in_(keys)),)
+        # SQLite read a row-value IN by scanning the whole table for each batch (an export of
+        # 580,000 records: 1,160 scans of it); the keys as the outer loop of a join are 500
+        # lookups in the version key's index.
+        values = ", ".join(f"(:r{n}, :s{n}, :v{n})" for n in range(len(keys)))
+        params = {f"{name}{n}": value for n, key in enumerate(keys) for name, value in zip("rsv", key, strict=True)}
+        return (text(
+            f"WITH k(registry_id, source, version) AS (VALUES {values}) "
+            f"SELECT v.registry_id, v.source, v.version, v.record FROM k CROSS JOIN {VERSION.name} v "
+            "ON v.registry_id = k.registry_id AND v.source = k.source AND v.version = k.version"), params)
 
     def counts(self) -> dict[str, int]:
         with self.db.tx() as conn:
