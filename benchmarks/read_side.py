@@ -29,6 +29,8 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -74,6 +76,29 @@ def _load(base: str, paths: list[str], seconds: float, clients: int) -> list[flo
     for t in threads:
         t.join()
     return latencies
+
+
+@contextmanager
+def served(database: str, wait: float = 30.0) -> Iterator[str]:
+    """``trialmirror serve`` on ``database`` in a process of its own, on a free port of
+    127.0.0.1, once it answers: its base URL."""
+    port = _free_port()
+    env = {**os.environ, "TRIALMIRROR_DATABASE_URL": database}
+    server = subprocess.Popen([sys.executable, "-m", "trialmirror", "serve", "--port", str(port)], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            try:
+                requests.get(base + "/healthz", timeout=1)
+                break
+            except requests.ConnectionError:
+                time.sleep(0.1)
+        yield base
+    finally:
+        server.terminate()
+        server.wait(30)
 
 
 def _pct(values: list[float], q: float) -> float:
@@ -125,18 +150,7 @@ def _run(args: argparse.Namespace, folder: Path, url: str) -> None:
         added = add_copies(store, args.corpus, args.copies)
         print(f"added {added:,} synthetic records in {time.perf_counter() - t0:.0f} s")
     ids = [r.registry_id for r in store.newest_registry_versions(REGISTRY)]
-    port = _free_port()
-    env = {**os.environ, "TRIALMIRROR_DATABASE_URL": url}
-    server = subprocess.Popen([sys.executable, "-m", "cli", "serve", "--port", str(port)], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(100):
-            try:
-                requests.get(base + "/healthz", timeout=1)
-                break
-            except requests.ConnectionError:
-                time.sleep(0.1)
+    with served(url) as base:
         print(f"{store.engine.dialect.name}: records {len(ids)}, {args.clients} clients, "
               f"{args.seconds:g} s per endpoint")
         for name, paths in (("/studies/{id}", [f"/studies/{i}" for i in ids]),
@@ -156,9 +170,6 @@ def _run(args: argparse.Namespace, folder: Path, url: str) -> None:
             seen, cursor = seen + len(page["items"]), page["next"]
         print(f"{'change feed':16} {seen} events in {time.perf_counter() - t0:.2f} s "
               f"({seen / (time.perf_counter() - t0):,.0f} events/s, pages of 1,000)")
-    finally:
-        server.terminate()
-        server.wait(10)
     t0 = time.perf_counter()
     export.ndjson(store, io.BytesIO())
     ndjson_s = time.perf_counter() - t0

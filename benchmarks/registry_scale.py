@@ -142,20 +142,10 @@ def _rare_word(corpus: Path) -> str:
 def serve_figures(database: str, ids: list[str], rare: str, seconds: float, clients: int) -> dict[str, Any]:
     import requests
 
-    from benchmarks.read_side import _free_port, _load, _pct
+    from benchmarks.read_side import _load, _pct, served
 
-    port = _free_port()
-    env = {**os.environ, "TRIALMIRROR_DATABASE_URL": database}
-    server = subprocess.Popen([sys.executable, "-m", "cli", "serve", "--port", str(port)], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base, figures = f"http://127.0.0.1:{port}", {}
-    try:
-        for _ in range(300):
-            try:
-                requests.get(base + "/healthz", timeout=1)
-                break
-            except requests.ConnectionError:
-                time.sleep(0.1)
+    figures: dict[str, Any] = {}
+    with served(database, wait=60) as base:
         rng = random.Random(17)
         loads = {
             "study": [f"/studies/{rng.choice(ids)}" for _ in range(2000)],
@@ -177,9 +167,6 @@ def serve_figures(database: str, ids: list[str], rare: str, seconds: float, clie
             seen, cursor = seen + len(page["items"]), page["next"]
         figures["changes_events"] = seen
         figures["changes_per_s"] = seen / (time.perf_counter() - t0)
-    finally:
-        server.terminate()
-        server.wait(30)
     return figures
 
 
