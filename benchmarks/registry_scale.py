@@ -140,9 +140,8 @@ def _rare_word(corpus: Path) -> str:
 
 
 def serve_figures(database: str, ids: list[str], rare: str, seconds: float, clients: int) -> dict[str, Any]:
-    import requests
 
-    from benchmarks.read_side import _load, _pct, served
+    from benchmarks.read_side import _load, _pct, read_feed, served
 
     figures: dict[str, Any] = {}
     with served(database, wait=60) as base:
@@ -158,15 +157,8 @@ def serve_figures(database: str, ids: list[str], rare: str, seconds: float, clie
             figures[f"{name}_per_s"] = len(latencies) / seconds
             figures[f"{name}_p50_ms"] = _pct(latencies, 50)
             figures[f"{name}_p99_ms"] = _pct(latencies, 99)
-        session, cursor, seen = requests.Session(), 0, 0
-        t0 = time.perf_counter()
-        while True:
-            page = session.get(base + "/changes", params={"after": cursor, "limit": 1000}, timeout=60).json()
-            if not page["items"]:
-                break
-            seen, cursor = seen + len(page["items"]), page["next"]
-        figures["changes_events"] = seen
-        figures["changes_per_s"] = seen / (time.perf_counter() - t0)
+        seen, took = read_feed(base)
+        figures["changes_events"], figures["changes_per_s"] = seen, seen / took
     return figures
 
 
