@@ -186,10 +186,10 @@ class Database:
         """
         batch = getattr(self._local, "batch", None)
         if batch is not None:
-            with self._savepoint(batch):
+            with self._storage_errors(), self._savepoint(batch):
                 yield batch
             return
-        try:
+        with self._storage_errors():
             conn = self._connection()
             try:
                 with conn.begin():
@@ -197,6 +197,11 @@ class Database:
             except self._lost_connection:
                 conn.invalidate()  # raised by the driver directly (HotSql): start afresh next time
                 raise
+
+    @contextmanager
+    def _storage_errors(self) -> Iterator[None]:
+        try:
+            yield
         except self._database_errors as exc:
             if (problem := self.storage_error(exc)) is not None:
                 raise problem from exc  # a full disk, a damaged file: one line, not a traceback
@@ -238,21 +243,16 @@ class Database:
         driver: Any = conn.connection.driver_connection
         pending = conn.info[DEFERRED]
         mark = len(pending)
+        driver.execute("SAVEPOINT tx")
         try:
-            driver.execute("SAVEPOINT tx")
-            try:
-                yield
-            except BaseException:
-                if driver.in_transaction:  # SQLite ends it all itself on some errors (a full disk)
-                    driver.execute("ROLLBACK TO tx")
-                    driver.execute("RELEASE tx")
-                del pending[mark:]  # what the rolled-back part deferred goes with it
-                raise
-            driver.execute("RELEASE tx")
-        except self._database_errors as exc:
-            if (problem := self.storage_error(exc)) is not None:
-                raise problem from exc
+            yield
+        except BaseException:
+            if driver.in_transaction:  # SQLite ends it all itself on some errors (a full disk)
+                driver.execute("ROLLBACK TO tx")
+                driver.execute("RELEASE tx")
+            del pending[mark:]  # what the rolled-back part deferred goes with it
             raise
+        driver.execute("RELEASE tx")
 
     def _connection(self) -> Connection:
         conn = getattr(self._local, "conn", None)
