@@ -115,7 +115,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.store = store or open_for_reading(settings.database_url)
+        app.state.store = store or open_for_reading(settings.database_url, search_dir=settings.search_dir)
         yield
         if own:
             app.state.store.close()

@@ -146,9 +146,12 @@ class Context:
         return self.state.pinned_url(source, registry_id)
 
     def close(self) -> None:
-        """At the end of the invocation: a PostgreSQL connection left to the garbage
-        collector is a ResourceWarning, and the server holds it until then."""
+        """At the end of the invocation: a command that wrote brings the ranked search
+        index up to date (so searches do not wait for it); a PostgreSQL connection left
+        to the garbage collector is a ResourceWarning, and the server holds it until then."""
         if self._store is not None:
+            if not self.reading:
+                self._store.catch_up_search()
             self._store.close()
             self._store = None
 
@@ -157,7 +160,8 @@ class Context:
         if self._store is None:
             url = self.settings.database_url
             try:
-                self._store = open_for_reading(url) if self.reading else Store(url)
+                self._store = (open_for_reading(url, search_dir=self.settings.search_dir) if self.reading
+                               else Store(url, search_dir=self.settings.search_dir))
                 if self.command in CHECK_FIRST and not self.reading:
                     integrity.before_writing(self._store, self.settings.db_check_interval,
                                              by=f"trialmirror {self.command}")

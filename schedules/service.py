@@ -131,7 +131,7 @@ class Service:
         check(settings)
         self.holder = f"{name}@{socket.gethostname()}"
         self.instance = f"{self.holder}#{os.getpid()}"  # who holds the name
-        self.store = Store(settings.database_url)
+        self.store = Store(settings.database_url, search_dir=settings.search_dir)
         self.state = ServiceState(self.store)
         self.ingestor = Ingestor(settings, self.store, pinned=self.state.pinned_url)
         self.notifier = Notifier(settings, self.store, self.state)
@@ -184,8 +184,8 @@ class Service:
         return len(noted)
 
     def round(self, sources: list[str]) -> list[RunSummary]:
-        """Every source in turn, the registry's first, then the check of the sources when
-        it is due, then notifications."""
+        """Every source in turn, the registry's first, then the ranked search index brought
+        up to date, the check of the sources when it is due, then notifications."""
         summaries = []
         if (due := self.next_db_check()) is not None and due <= utcnow():
             self.check_database()  # before writing: damage is logged, and status shows it
@@ -193,6 +193,7 @@ class Service:
             if self.stopping.is_set():
                 break
             summaries.append(self.sync_source(source))
+        self.store.catch_up_search()
         if self.next_check() <= utcnow():
             self.check_sources()
         self.notify()

@@ -48,7 +48,7 @@ def _ingestor() -> Any:
         from trialmirror.store.service_state import ServiceState
 
         settings = _state.get("settings") or Settings.load()
-        store = Store(settings.database_url)
+        store = Store(settings.database_url, search_dir=settings.search_dir)
         _state["ingestor"] = Ingestor(settings, store, pinned=ServiceState(store).pinned_url)
     return _state["ingestor"]
 

@@ -15,6 +15,8 @@ work is done by its parts:
 - ``sql``: table handles and the hot statements (on the driver's cursor).
 - ``deferred``: statements a batch of writes runs at its end (FTS5 postings).
 - ``search``, ``views``: the full-text index and the SQL views of records.
+- ``ranked``: the ranked search index beside the store (Tantivy: top-k without scoring
+  every match), derived from the search rows through the event log.
 - ``facets``, ``geo``: the search by MeSH term and by place (side tables, distances).
 - ``reporting``: results reporting under FDAAA (the search index's side table of periods,
   the view for today, the records that became overdue).
@@ -23,8 +25,10 @@ work is done by its parts:
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -32,23 +36,31 @@ from sqlalchemy import Connection
 
 from trialmirror.errors import StorageError
 from trialmirror.store import faults, schema, search
+from trialmirror.store import ranked as ranked_index
 from trialmirror.store.engine import Database
 from trialmirror.store.events import Events
 from trialmirror.store.queries import Reads
 from trialmirror.store.sql import HotSql
 from trialmirror.store.write import Writer
 
+log = logging.getLogger(__name__)
+
 
 class Store:
     """One database's store: each method is its part's (see the module's list)."""
 
-    def __init__(self, url: str, *, create: bool = True, read_only: bool = False):
+    def __init__(self, url: str, *, create: bool = True, read_only: bool = False,
+                 search_dir: Path | None = None, ranked: bool = True):
         """``read_only``: for readers only (the HTTP API): on SQLite, transactions that
         neither take the write lock nor can write; the schema must be at the head
         (:class:`~trialmirror.store.schema.SchemaError` otherwise). Writable: the schema
-        is brought to the head on open (trialmirror.store.schema)."""
+        is brought to the head on open (trialmirror.store.schema). ``search_dir``: where
+        a PostgreSQL store's ranked search index lives (store/ranked.py); ``ranked``
+        False: searches use the store's own ranking only."""
         self.db = Database(url, read_only=read_only)
         self.url, self.engine, self.is_postgres = url, self.db.engine, self.db.is_postgres
+        location = ranked_index.default_location(url, sqlite_path=faults.sqlite_path(url), search_dir=search_dir)
+        self._ranked = ranked_index.Ranked(location) if ranked else None
         if create:
             self.db.ensure_schema()
         sql = HotSql(self.is_postgres)
@@ -94,7 +106,26 @@ class Store:
         :func:`search.query` first (InvalidQueryError), unless ``q`` is a checked query."""
         request = q if isinstance(q, search.Query) else search.query(q, **filters)
         with self.db.tx() as conn:
+            if request.terms and self._ranked is not None:
+                try:
+                    return search.ranked_search(conn, self.is_postgres, request, self._ranked, limit=limit,
+                                                offset=offset)
+                except ranked_index.Unavailable:
+                    pass  # said in the log once
             return search.search(conn, self.is_postgres, request, limit=limit, offset=offset)
+
+    def catch_up_search(self) -> int:
+        """Bring the ranked search index up to the store (the commands that write, at
+        their end); returns how many records it wrote, 0 when it cannot be used."""
+        if self._ranked is None:
+            return 0
+        try:
+            with self.db.tx() as conn:
+                return self._ranked.catch_up(conn)
+        except (ranked_index.Unavailable, StorageError) as exc:
+            # Derived data: the next search catches up, or the store's ranking answers.
+            log.warning("search: the ranked index was not brought up to date: %s", exc)
+            return 0
 
     def reindex(self, registry: Sequence[str]) -> int:
         """Rebuild the search rows from the stored versions of ``registry`` (the registry's
@@ -116,7 +147,7 @@ class Store:
             return search.outdated(conn)
 
 
-def open_for_reading(url: str) -> Store:
+def open_for_reading(url: str, *, search_dir: Path | None = None) -> Store:
     """A read-only store, for the commands that only read and the HTTP API.
 
     It never makes a database: a mistyped path or an empty database is refused
@@ -129,7 +160,7 @@ def open_for_reading(url: str) -> Store:
     if path is not None and not path.is_file():
         raise faults.missing(url, "no such file" if not path.exists() else "not a file")
     try:
-        return Store(url, read_only=True)
+        return Store(url, read_only=True, search_dir=search_dir)
     except schema.SchemaError as exc:
         if exc.found is None or exc.found.state not in ("behind", "made before migrations", "empty"):
             raise
@@ -141,4 +172,4 @@ def open_for_reading(url: str) -> Store:
             if cannot.kind == "read_only":
                 raise exc from None  # on read-only media: says to run `trialmirror db upgrade`
             raise
-    return Store(url, read_only=True)
+    return Store(url, read_only=True, search_dir=search_dir)

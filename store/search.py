@@ -54,8 +54,9 @@ import math
 import re
 import threading
 import time
-from dataclasses import dataclass
-from typing import Any
+import uuid
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, text
 
@@ -65,15 +66,20 @@ from trialmirror.models.bounds import CONDITION_CHARS, MESH_CHARS, QUERY_CHARS, 
 from trialmirror.store import abbrev, facets, meta, reporting
 from trialmirror.store.deferred import deferred
 
+if TYPE_CHECKING:
+    from trialmirror.store.ranked import Ranked
+
 FIELDS = ("title", "conditions", "interventions", "arms", "criteria", "summary")
 # What the search rows are built by; a store whose rows an older build wrote says so
 # (``outdated``) until ``reindex``. 2: abbreviations expanded, token counts for BM25.
 # 3: MeSH terms and site coordinates (``search_mesh``, ``search_site``).
 INDEX_VERSION = 3
 _META_KEY = "search_index_version"
+GENERATION_KEY = "search_generation"  # the ranked index's build of the rows (store/ranked.py)
 _CLASS = {"title": "A", "conditions": "B", "interventions": "C", "arms": "C", "criteria": "D",
           "summary": "D"}
 _WEIGHT = {"A": 10.0, "B": 5.0, "C": 3.0, "D": 1.0}
+WEIGHTS = {f: _WEIGHT[_CLASS[f]] for f in FIELDS}
 _SQLITE_WEIGHTS = ", ".join(str(_WEIGHT[_CLASS[f]]) for f in FIELDS)
 # ts_rank_cd takes weights in [0, 1], in the order D, C, B, A
 _PG_RANK_WEIGHTS = "{" + ",".join(str(_WEIGHT[c] / _WEIGHT["A"]) for c in "DCBA") + "}"
@@ -107,8 +113,10 @@ def outdated(conn: Connection) -> bool:
 
 
 def mark_current(conn: Connection) -> None:
-    """Every search row is this build's (after a reindex)."""
+    """Every search row is this build's (after a reindex). The rows were rewritten without
+    events, so the ranked index is told to rebuild (a new ``search_generation``)."""
     meta.put(conn, _META_KEY, str(INDEX_VERSION))
+    meta.put(conn, GENERATION_KEY, uuid.uuid4().hex)
 
 
 def mark_new(conn: Connection) -> None:
@@ -369,6 +377,29 @@ def search(conn: Connection, postgres: bool, request: Query, *, limit: int = 20,
         sql += " WHERE " + " AND ".join(where)
     sql += f" ORDER BY {order} LIMIT :limit OFFSET :offset"
     return _hits(conn.execute(text(sql), params))
+
+
+def ranked_search(conn: Connection, postgres: bool, request: Query, ranked: Ranked, *, limit: int = 20,
+                  offset: int = 0) -> list[Hit]:
+    """:func:`search` for a query with words, its top ``limit`` found by the ranked index
+    (store/ranked.py) without scoring every match. The filters it does not hold
+    (condition, MeSH term, place) are asked of the store first: their records bound it.
+    Raises ``ranked.Unavailable`` when the index cannot answer (the caller asks :func:`search`)."""
+    where, params = _filters(request)
+    joins = facets.place_join(request.near, request.within, params, postgres)
+    among = None
+    if request.condition or request.mesh or joins:
+        sql = "SELECT d.registry_id FROM search_doc d" + joins + (" WHERE " + " AND ".join(where) if where else "")
+        among = list(conn.execute(text(sql), params).scalars())
+    best = ranked.search(conn, list(request.terms), status=request.status, phase=request.phase, among=among,
+                         limit=limit + offset)[offset:]
+    if not best:
+        return []
+    marks = {f"id{i}": registry_id for i, (registry_id, _) in enumerate(best)}
+    sql = (_HEAD.format(score="0.0", km="g.km" if joins else "NULL") + "FROM search_doc d" + joins
+           + f" WHERE d.registry_id IN ({', '.join(':' + m for m in marks)})")
+    rows = {row.registry_id: row for row in _hits(conn.execute(text(sql), {**params, **marks}))}
+    return [replace(rows[registry_id], score=score) for registry_id, score in best if registry_id in rows]
 
 
 def _hits(rows: Any) -> list[Hit]:

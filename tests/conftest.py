@@ -6,7 +6,10 @@ HTTP comes from cassettes (vcrpy, record_mode="none") or a local server.
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,10 +20,15 @@ import vcr
 # Every record a parser makes in a test is checked whole, the parts the model trusts
 # included (models/record.py: check_trusted).
 os.environ.setdefault("TRIALMIRROR_CHECK_TRUSTED", "1")
+# PostgreSQL stores keep their ranked search index in the user's cache folder: one of
+# this run's own (child processes inherit it), removed at exit.
+os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="trialmirror-test-cache-")
 from sqlalchemy import create_engine, text
 
 from trialmirror.settings import Settings
 from trialmirror.store import Store
+
+atexit.register(shutil.rmtree, os.environ["XDG_CACHE_HOME"], ignore_errors=True)
 
 ROOT = Path(__file__).resolve().parents[1]
 CASSETTES = ROOT / "cassettes"

@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="TRIALMIRROR_", extra="ignore")
 
     database_url: str = "sqlite:///trialmirror.db"
+    search_dir: Path | None = Field(None, description=(
+        "Where a PostgreSQL store's ranked search index lives (default: the user's cache "
+        "folder); a SQLite store's lives beside its file"))
     watchlist: str = Field("NCT01342250", description="Comma- or space-separated registry ids")
     ctgov_base_url: str = "https://clinicaltrials.gov"
     ctgov_history_base_url: str = "https://clinicaltrials.gov"

@@ -344,7 +344,7 @@ def sync(settings: Settings, source_name: str, registry_ids: Iterable[str], *,
          on_progress: Progress | None = None) -> RunSummary:
     """Fetch and store ``registry_ids`` from one source (what ``trialmirror sync`` runs)."""
     own_store = store is None
-    store = store or Store(settings.database_url)
+    store = store or Store(settings.database_url, search_dir=settings.search_dir)
     try:
         return Ingestor(settings, store, http, pinned).run(source_name, registry_ids, on_result,
                                                            on_progress=on_progress)
