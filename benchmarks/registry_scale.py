@@ -107,7 +107,13 @@ def _timed(fn: Any) -> float:
     return time.perf_counter() - t0
 
 
+def index_bytes(folder: Path) -> int:
+    """The ranked search indexes' files under ``folder`` (store/ranked.py)."""
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+
+
 def stored_bytes(database: str) -> int:
+    """The database's bytes (tables and their indexes), the ranked search index aside."""
     from sqlalchemy import create_engine, text
 
     if database.startswith("sqlite"):
@@ -172,7 +178,10 @@ def run(corpus: Path, records: int, *, postgres: str | None = None, seconds: flo
                                "date": date.today().isoformat(), "json_loads_per_s": json_loads_rate(corpus)}
     folder = Path(tempfile.mkdtemp(prefix="trialmirror-scale-"))
     schema = f"trialmirror_scale_{os.getpid()}"
-    database = _schema(postgres, schema, "CREATE") if postgres else f"sqlite:///{folder / 'registry.db'}"
+    database = _schema(postgres, schema, "CREATE") if postgres else f"sqlite:///{folder / 'db' / 'registry.db'}"
+    (folder / "db").mkdir()
+    # Where a PostgreSQL store's ranked index goes (a SQLite store's is beside its file).
+    os.environ["TRIALMIRROR_SEARCH_DIR"] = str(folder / "db")
     try:
         with PagedRegistry(corpus, records) as registry:
             sizes = [len(orjson.dumps(doc)) for doc in registry.corpus]
@@ -186,11 +195,13 @@ def run(corpus: Path, records: int, *, postgres: str | None = None, seconds: flo
                            load_rss_mb=load["peak_rss_mb"])
             say(f"full load      {figures['load_per_s']:8,.0f} records/s, {load['seconds']:,.0f} s, "
                 f"peak RSS {load['peak_rss_mb']:.0f} MB")
-            figures["stored_bytes"] = stored_bytes(database)
+            figures["index_bytes"] = index_bytes(folder / "db" / ("" if postgres else "registry.db.search"))
+            figures["stored_bytes"] = stored_bytes(database) + figures["index_bytes"]
             figures["stored_per_record"] = figures["stored_bytes"] / records
             figures["stored_vs_raw"] = figures["stored_bytes"] / figures["raw_bytes"]
             say(f"stored         {_size(figures['stored_bytes']):>11}, {figures['stored_per_record'] / 1e3:.1f} kB "
-                f"a record, {figures['stored_vs_raw']:.0%} of the raw JSON ({_size(figures['raw_bytes'])})")
+                f"a record, {figures['stored_vs_raw']:.0%} of the raw JSON ({_size(figures['raw_bytes'])}); "
+                f"the ranked search index {figures['index_bytes'] / records / 1e3:.1f} kB a record")
             changed = sorted(registry.records)[:: 100]
             for rid in changed:
                 registry.edit(rid, date.today().isoformat())

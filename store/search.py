@@ -8,7 +8,9 @@ arms 3, eligibility criteria, summary and description 1. Abbreviations the recor
 defines ("... stem cells (hUC-MSCs)") also count as their long form wherever the
 record uses them (store/abbrev.py).
 
-Both stores rank by the same BM25 (k1 1.2, b 0.75, the field weights above scaling
+A query with words is answered from the ranked index beside the store (store/ranked.py,
+:func:`ranked_search`: top-k without scoring every match); the ranking below, the
+stores' own, answers when that index cannot (:func:`search`). Both stores rank by the same BM25 (k1 1.2, b 0.75, the field weights above scaling
 term frequencies, one document length over all fields):
 
 - SQLite: an FTS5 table ``search_fts`` (porter stemming, unicode61) beside
