@@ -139,6 +139,7 @@ class Store:
         with self.db.tx() as conn:
             search.mark_current(conn)
         search.forget_stats()
+        self.catch_up_search()  # the ranked index, rebuilt from the new rows
         return len(rows)
 
     def search_outdated(self) -> bool:

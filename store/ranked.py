@@ -47,6 +47,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -93,6 +94,10 @@ class Unavailable(Exception):
     """The ranked index cannot answer; the store's own ranking does."""
 
 
+_BEHIND = ("; `trialmirror search --reindex` (or any command that writes: sync, reparse) "
+           "brings it up to date")
+
+
 class Ranked:
     """The index of one store (thread-safe: one writer at a time per process, and Tantivy's
     lock file between processes)."""
@@ -103,6 +108,7 @@ class Ranked:
         self._index: Any = None
         self._state = _State(None, -1)
         self._broken: str | None = None
+        self._said: set[str] = set()
 
     # --- opening -------------------------------------------------------------
 
@@ -175,13 +181,13 @@ class Ranked:
                 if at_most is not None:
                     count = int(conn.execute(text("SELECT count(*) FROM search_doc")).scalar_one())
                     if count > at_most:
-                        raise Unavailable(f"the search index is being built ({count} records)")
+                        raise Unavailable(f"the search index is not built yet ({count} records){_BEHIND}")
             else:
                 waiting = list(conn.execute(text(
                     "SELECT DISTINCT registry_id FROM event WHERE seq > :after AND seq <= :upto"),
                     {"after": state.seq, "upto": newest}).scalars())
                 if at_most is not None and len(waiting) > at_most:
-                    raise Unavailable(f"the search index is {len(waiting)} records behind")
+                    raise Unavailable(f"the search index is {len(waiting)} records behind{_BEHIND}")
             try:
                 written = self._write(index, conn, waiting)
             except (OSError, ValueError) as exc:  # a full disk, a damaged segment: the store answers
@@ -228,7 +234,14 @@ class Ranked:
         """The ``limit`` best (registry id, score) for ``terms``, best first, kept by the
         filters: ``among`` the records a SQL filter kept (None: all)."""
         index = self._open()
-        self.catch_up(conn, at_most=SEARCH_CATCH_UP)
+        try:
+            self.catch_up(conn, at_most=SEARCH_CATCH_UP)
+        except Unavailable as exc:
+            reason = re.sub(r"\d+", "N", str(exc))
+            if reason not in self._said:  # once per process and reason: a server answers many
+                self._said.add(reason)
+                log.warning("search: %s; the store's own ranking answers meanwhile", exc)
+            raise
         if among is not None and not among:
             return []
         words = " ".join('+"' + t.translate(_QUERY_SPECIALS).strip() + '"' for t in terms)

@@ -58,7 +58,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from sqlalchemy import Connection, text
 
@@ -67,9 +67,6 @@ from trialmirror.models import vocab
 from trialmirror.models.bounds import CONDITION_CHARS, MESH_CHARS, QUERY_CHARS, QUERY_WORDS
 from trialmirror.store import abbrev, facets, meta, reporting
 from trialmirror.store.deferred import deferred
-
-if TYPE_CHECKING:
-    from trialmirror.store.ranked import Ranked
 
 FIELDS = ("title", "conditions", "interventions", "arms", "criteria", "summary")
 # What the search rows are built by; a store whose rows an older build wrote says so
@@ -381,7 +378,14 @@ def search(conn: Connection, postgres: bool, request: Query, *, limit: int = 20,
     return _hits(conn.execute(text(sql), params))
 
 
-def ranked_search(conn: Connection, postgres: bool, request: Query, ranked: Ranked, *, limit: int = 20,
+class TopK(Protocol):
+    """What :func:`ranked_search` asks of the ranked index (store/ranked.py's ``Ranked``)."""
+
+    def search(self, conn: Connection, terms: list[str], *, status: str | None, phase: str | None,
+               among: list[str] | None, limit: int) -> list[tuple[str, float]]: ...
+
+
+def ranked_search(conn: Connection, postgres: bool, request: Query, ranked: TopK, *, limit: int = 20,
                   offset: int = 0) -> list[Hit]:
     """:func:`search` for a query with words, its top ``limit`` found by the ranked index
     (store/ranked.py) without scoring every match. The filters it does not hold

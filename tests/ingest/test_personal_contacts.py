@@ -188,7 +188,9 @@ def test_the_commands_read_the_setting_and_the_database_file_holds_nothing(regis
             done = runner.invoke(main, args, env=env, catch_exceptions=False)
             assert done.exit_code == 0, done.output
         exported = runner.invoke(main, ["export", "--format", "ndjson"], env=env, catch_exceptions=False)
-        files = b"".join(p.read_bytes() for p in database.parent.glob(f"{database.name}*"))
+        # The database's files and its ranked search index's (store/ranked.py).
+        files = b"".join(p.read_bytes() for p in sorted(database.parent.glob(f"{database.name}*"))
+                         + sorted(database.parent.glob(f"{database.name}.search/*")) if p.is_file())
         csv = b"".join(p.read_bytes() for p in (database.parent / f"csv-{personal}").glob("*.csv"))
         return files, exported.stdout_bytes + csv
 
