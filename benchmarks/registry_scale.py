@@ -2,6 +2,7 @@
 
     python -m benchmarks.registry_scale --records 580000 [--postgres URL] [--seconds 10]
                                         [--clients 4] [--corpus ../shared/corpus] [--json]
+                                        [--steps incremental,reparse,exports,serve]
 
 A local ClinicalTrials.gov search endpoint (tests/fixtures/paged_registry.py) serves
 N SYNTHETIC records: the real corpus documents under made-up ids ``NCT8nnnnnnn``,
@@ -168,8 +169,11 @@ def serve_figures(database: str, ids: list[str], rare: str, seconds: float, clie
     return figures
 
 
+STEP_NAMES = ("incremental", "reparse", "exports", "serve")  # after the load, which always runs
+
+
 def run(corpus: Path, records: int, *, postgres: str | None = None, seconds: float = 10.0,
-        clients: int = 4, say: Any = print) -> dict[str, Any]:
+        clients: int = 4, say: Any = print, steps: tuple[str, ...] = STEP_NAMES) -> dict[str, Any]:
     import orjson
 
     from tests.fixtures.paged_registry import PagedRegistry
@@ -202,33 +206,36 @@ def run(corpus: Path, records: int, *, postgres: str | None = None, seconds: flo
             say(f"stored         {_size(figures['stored_bytes']):>11}, {figures['stored_per_record'] / 1e3:.1f} kB "
                 f"a record, {figures['stored_vs_raw']:.0%} of the raw JSON ({_size(figures['raw_bytes'])}); "
                 f"the ranked search index {figures['index_bytes'] / records / 1e3:.1f} kB a record")
-            changed = sorted(registry.records)[:: 100]
+            changed = sorted(registry.records)[:: 100] if "incremental" in steps else []
             for rid in changed:
                 registry.edit(rid, date.today().isoformat())
-            again = _run_child("incremental", registry.base_url, database, folder)
-            figures.update(incremental_records=len(changed), incremental_s=again["seconds"],
-                           incremental_rss_mb=again["peak_rss_mb"],
-                           incremental_new=again["output"]["outcomes"].get("new_version", 0),
-                           incremental_fetched=again["output"]["records"])
-            say(f"incremental    {len(changed):8,} records edited: {again['seconds']:,.1f} s "
-                f"({figures['incremental_fetched']:,} fetched, {figures['incremental_new']:,} new versions)")
-        reparsed = _run_child("reparse", "", database, folder)
-        figures.update(reparse_s=reparsed["seconds"], reparse_per_s=records / reparsed["seconds"],
-                       reparse_rss_mb=reparsed["peak_rss_mb"])
-        say(f"reparse --all  {figures['reparse_per_s']:8,.0f} records/s, {reparsed['seconds']:,.0f} s")
-        for fmt in ("ndjson", "csv"):
+            if changed:
+                again = _run_child("incremental", registry.base_url, database, folder)
+                figures.update(incremental_records=len(changed), incremental_s=again["seconds"],
+                               incremental_rss_mb=again["peak_rss_mb"],
+                               incremental_new=again["output"]["outcomes"].get("new_version", 0),
+                               incremental_fetched=again["output"]["records"])
+                say(f"incremental    {len(changed):8,} records edited: {again['seconds']:,.1f} s "
+                    f"({figures['incremental_fetched']:,} fetched, {figures['incremental_new']:,} new versions)")
+        if "reparse" in steps:
+            reparsed = _run_child("reparse", "", database, folder)
+            figures.update(reparse_s=reparsed["seconds"], reparse_per_s=records / reparsed["seconds"],
+                           reparse_rss_mb=reparsed["peak_rss_mb"])
+            say(f"reparse --all  {figures['reparse_per_s']:8,.0f} records/s, {reparsed['seconds']:,.0f} s")
+        for fmt in ("ndjson", "csv") if "exports" in steps else ():
             done = _run_child(fmt, "", database, folder)
             figures.update({f"{fmt}_s": done["seconds"], f"{fmt}_bytes": done["bytes"],
                             f"{fmt}_rss_mb": done["peak_rss_mb"]})
             say(f"export {fmt:7} {done['seconds']:8,.1f} s, {_size(done['bytes'])}")
         figures["peak_rss_mb"] = max(figures[k] for k in figures if k.endswith("_rss_mb"))
-        ids = [f"NCT8{i:07d}" for i in range(records)]
-        served = serve_figures(database, ids, _rare_word(corpus), seconds, clients)
-        figures.update(served)
-        for name in ("study", "search_common", "search_rare", "search_phrase"):
-            say(f"{name:14} {served[f'{name}_per_s']:8,.0f} requests/s, p50 {served[f'{name}_p50_ms']:.1f} ms, "
-                f"p99 {served[f'{name}_p99_ms']:.1f} ms ({clients} clients)")
-        say(f"change feed    {served['changes_per_s']:8,.0f} events/s ({served['changes_events']:,} events)")
+        if "serve" in steps:
+            ids = [f"NCT8{i:07d}" for i in range(records)]
+            served = serve_figures(database, ids, _rare_word(corpus), seconds, clients)
+            figures.update(served)
+            for name in ("study", "search_common", "search_rare", "search_phrase"):
+                say(f"{name:14} {served[f'{name}_per_s']:8,.0f} requests/s, p50 {served[f'{name}_p50_ms']:.1f} "
+                    f"ms, p99 {served[f'{name}_p99_ms']:.1f} ms ({clients} clients)")
+            say(f"change feed    {served['changes_per_s']:8,.0f} events/s ({served['changes_events']:,} events)")
     finally:
         if postgres:
             _schema(postgres, schema, "DROP")
@@ -268,14 +275,19 @@ def main() -> None:
     parser.add_argument("--postgres", metavar="URL", help="a PostgreSQL database to use instead of SQLite")
     parser.add_argument("--seconds", type=float, default=10.0, help="of load on each API endpoint")
     parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--steps", default=",".join(STEP_NAMES),
+                        help=f"after the full load, which always runs: some of {','.join(STEP_NAMES)}")
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--child", nargs=4, metavar=("STEP", "BASE_URL", "DATABASE", "FOLDER"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         print(json.dumps(child(*args.child)))
         return
+    steps = tuple(s.strip() for s in args.steps.split(",") if s.strip())
+    if unknown := set(steps) - set(STEP_NAMES):
+        parser.error(f"unknown steps {', '.join(sorted(unknown))}; choose among {', '.join(STEP_NAMES)}")
     figures = run(args.corpus, args.records, postgres=args.postgres, seconds=args.seconds, clients=args.clients,
-                  say=(lambda *_: None) if args.json else print)
+                  say=(lambda *_: None) if args.json else print, steps=steps)
     if args.json:
         print(json.dumps(figures, indent=2))
         return
