@@ -60,7 +60,7 @@ class Store:
         self.db = Database(url, read_only=read_only)
         self.url, self.engine, self.is_postgres = url, self.db.engine, self.db.is_postgres
         location = ranked_index.default_location(url, sqlite_path=faults.sqlite_path(url), search_dir=search_dir)
-        self._ranked = ranked_index.Ranked(location) if ranked else None
+        self._ranked = ranked_index.Ranked(location, self.db.tx) if ranked else None
         if create:
             self.db.ensure_schema()
         sql = HotSql(self.is_postgres)

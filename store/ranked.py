@@ -17,9 +17,10 @@ phases to filter on. It is derived data; the store stays the truth:
   (``event.seq``, which grows in commit order) it has applied. Every change of a
   search row comes with an event in the same transaction, so the records named by
   newer events are read again from ``search_doc`` and replaced. A search catches
-  up first, when at most ``SEARCH_CATCH_UP`` records wait; the commands that write
-  (``sync``, ``reparse``, ``search --reindex``, the service's rounds) catch up fully
-  when they end.
+  up first, when at most ``SEARCH_CATCH_UP`` records wait; when more wait, the store's
+  ranking answers while a thread of the process catches up (a server whose store
+  other processes or hosts write). The commands that write (``sync``, ``reparse``,
+  ``search --reindex``, the service's rounds) catch up fully when they end.
 - Rebuilt from ``search_doc`` when its build differs from the store's
   (``search_generation`` in ``store_meta``: new at schema creation and at every
   reindex, so a reindexed or replaced database is never answered from an old index),
@@ -49,7 +50,8 @@ import logging
 import os
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -94,16 +96,23 @@ class Unavailable(Exception):
     """The ranked index cannot answer; the store's own ranking does."""
 
 
-_BEHIND = ("; `trialmirror search --reindex` (or any command that writes: sync, reparse) "
-           "brings it up to date")
+class Behind(Unavailable):
+    """More records wait than a search waits for: a thread of this process catches up."""
+
+
+_BEHIND = "; it is being brought up to date"
 
 
 class Ranked:
     """The index of one store (thread-safe: one writer at a time per process, and Tantivy's
     lock file between processes)."""
 
-    def __init__(self, location: Path | None):
-        self.location = location
+    def __init__(self, location: Path | None,
+                 transaction: Callable[[], AbstractContextManager[Connection]] | None = None):
+        """``transaction``: the store's, for catching up in a thread of its own when a
+        search finds the index far behind (a server whose store another host writes)."""
+        self.location, self._transaction = location, transaction
+        self._background: threading.Thread | None = None
         self._lock = threading.Lock()
         self._index: Any = None
         self._state = _State(None, -1)
@@ -169,6 +178,8 @@ class Ranked:
         """Apply the store's changes since the index's last; returns how many records were
         written. ``at_most``: refuse (Unavailable) when more records than that wait."""
         index = self._open()
+        if at_most is not None and self._background is not None and self._background.is_alive():
+            raise Unavailable("the search index is being brought up to date by this process")
         with self._lock:
             generation = meta.get(conn, GENERATION_KEY)
             newest = int(conn.execute(text("SELECT coalesce(max(seq), 0) FROM event")).scalar_one())
@@ -181,13 +192,13 @@ class Ranked:
                 if at_most is not None:
                     count = int(conn.execute(text("SELECT count(*) FROM search_doc")).scalar_one())
                     if count > at_most:
-                        raise Unavailable(f"the search index is not built yet ({count} records){_BEHIND}")
+                        raise Behind(f"the search index is not built yet ({count} records){_BEHIND}")
             else:
                 waiting = list(conn.execute(text(
                     "SELECT DISTINCT registry_id FROM event WHERE seq > :after AND seq <= :upto"),
                     {"after": state.seq, "upto": newest}).scalars())
                 if at_most is not None and len(waiting) > at_most:
-                    raise Unavailable(f"the search index is {len(waiting)} records behind{_BEHIND}")
+                    raise Behind(f"the search index is {len(waiting)} records behind{_BEHIND}")
             try:
                 written = self._write(index, conn, waiting)
             except (OSError, ValueError) as exc:  # a full disk, a damaged segment: the store answers
@@ -195,6 +206,22 @@ class Ranked:
             self._state = _State(generation, newest)
             self._write_state()
             return written
+
+    def _catch_up_in_background(self) -> None:
+        if self._transaction is None or (self._background is not None and self._background.is_alive()):
+            return
+        transaction = self._transaction
+
+        def run() -> None:
+            try:
+                with transaction() as conn:
+                    written = self.catch_up(conn)
+                log.info("search: the ranked index is up to date (%d records written)", written)
+            except Exception as exc:  # a thread's failure must not go unsaid; searches go on
+                log.warning("search: the ranked index could not be brought up to date: %s", exc)
+
+        self._background = threading.Thread(target=run, name="trialmirror-search-index", daemon=True)
+        self._background.start()
 
     def _write(self, index: Any, conn: Connection, registry_ids: list[str] | None) -> int:
         try:
@@ -241,6 +268,8 @@ class Ranked:
             if reason not in self._said:  # once per process and reason: a server answers many
                 self._said.add(reason)
                 log.warning("search: %s; the store's own ranking answers meanwhile", exc)
+            if isinstance(exc, Behind):
+                self._catch_up_in_background()
             raise
         if among is not None and not among:
             return []

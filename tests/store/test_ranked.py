@@ -3,13 +3,14 @@ missing answer when it falls behind or cannot be used."""
 
 import json
 import logging
+import time
 
 import tantivy
 
 from tests.fixtures import nct01342250 as fx
 from trialmirror.ingest.runs.pipeline import Ingestor
 from trialmirror.ingest.sources import REGISTRY, get_source
-from trialmirror.store import Store
+from trialmirror.store import Store, ranked
 from trialmirror.store.engine import utcnow
 from trialmirror.store.rows import FetchInfo
 
@@ -107,5 +108,24 @@ def test_while_another_process_writes_the_index_a_search_is_still_current(tmp_pa
         holder.rollback()
         holder.wait_merging_threads()
     assert store.catch_up_search() == 1
+    assert [h.registry_id for h in store.search("zebrafish")] == [NCT]
+    store.close()
+
+
+def test_far_behind_a_search_is_answered_by_the_store_while_a_thread_catches_up(tmp_path, settings, monkeypatch):
+    """As a server whose store another process or host writes: no command of its own
+    brings the index up to date."""
+    store = Store(f"sqlite:///{tmp_path / 'one.db'}")
+    _put(store, settings, fx.current())
+    monkeypatch.setattr(ranked, "SEARCH_CATCH_UP", 0)  # any wait is too long
+    # The store's BM25 gives a word in every record (one of one) next to nothing; the
+    # index's does not: which one answered shows in the score.
+    (first,) = store.search("umbilical")
+    assert first.registry_id == NCT and first.score < 0.01
+    deadline = time.monotonic() + 30
+    while store.search("umbilical")[0].score < 0.01:
+        assert time.monotonic() < deadline, "the index was not brought up to date"
+        time.sleep(0.05)
+    _put(store, settings, _retitled("Zebrafish husbandry"))  # one behind: still too many to wait for
     assert [h.registry_id for h in store.search("zebrafish")] == [NCT]
     store.close()
