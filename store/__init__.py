@@ -78,6 +78,7 @@ class Store:
         self.version_as_of, self.latest_versions = reads.version_as_of, reads.latest_versions
         self.count_records = reads.count_records
         self.newest_registry_versions, self.records = reads.newest_registry_versions, reads.records
+        self.newest_registry_pages, self.count_newest = reads.newest_registry_pages, reads.count_newest
         self.brief_title, self.first_valid_from = reads.brief_title, reads.first_valid_from
         self.last_validators, self.last_capture = reads.last_validators, reads.last_capture
         self.fetched_upstream_versions, self.fetches = reads.fetched_upstream_versions, reads.fetches

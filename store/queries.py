@@ -86,12 +86,16 @@ class Reads:
                                                 VERSION.c.source == source)
                 .order_by(VERSION.c.version))]
 
-    def version_rows(self, sources: tuple[str, ...] | list[str]) -> list[VersionMeta]:
-        """Every version of ``sources`` without its record (metadata for exports)."""
+    def version_rows(self, sources: tuple[str, ...] | list[str],
+                     between: tuple[str, str] | None = None) -> list[VersionMeta]:
+        """Every version of ``sources`` without its record (metadata for exports);
+        ``between``: of the records with ids in that range (both included)."""
+        query = select(*_META_COLUMNS).where(VERSION.c.source.in_(sources))
+        if between is not None:
+            query = query.where(VERSION.c.registry_id >= between[0], VERSION.c.registry_id <= between[1])
         with self.db.tx() as conn:
             return [VersionMeta._make(row) for row in conn.execute(
-                select(*_META_COLUMNS).where(VERSION.c.source.in_(sources))
-                .order_by(VERSION.c.registry_id, VERSION.c.source, VERSION.c.version))]
+                query.order_by(VERSION.c.registry_id, VERSION.c.source, VERSION.c.version))]
 
     def version(self, registry_id: str, source: str, number: int | None = None) -> VersionRow | None:
         """Version ``number`` (the latest when None), or None when there is none."""
@@ -227,19 +231,47 @@ class Reads:
         """Per record, the newest version from ``registry`` (the registry's sources in rank
         order: by valid_from; on a tie the later source, then the higher number), or the
         one current on ``day``; rows of (registry_id, source, version, valid_from),
-        ordered by registry id."""
+        ordered by registry id. All at once: :meth:`newest_registry_pages` for the whole
+        registry."""
+        return [row for page in self.newest_registry_pages(registry, day) for row in page]
+
+    def newest_registry_pages(self, registry: Sequence[str], day: str | None = None, *,
+                              page: int = 2000) -> Iterator[list[VersionRef]]:
+        """:meth:`newest_registry_versions` in pages of ``page`` records, each read in a
+        transaction of its own: an export of 580,000 records held every row at once."""
         order = registry_order(registry)
-        query = select(*_REF_COLUMNS).where(VERSION.c.source.in_(registry))
+        after = ""
+        while True:
+            ids = select(VERSION.c.registry_id).where(VERSION.c.source.in_(registry),
+                                                       VERSION.c.registry_id > after)
+            if day is not None:
+                ids = ids.where(VERSION.c.valid_from.is_not(None), VERSION.c.valid_from <= day)
+            ids = ids.distinct().order_by(VERSION.c.registry_id).limit(page)
+            with self.db.tx() as conn:
+                wanted = list(conn.execute(ids).scalars())
+                if not wanted:
+                    return
+                query = select(*_REF_COLUMNS).where(VERSION.c.source.in_(registry),
+                                                    VERSION.c.registry_id >= wanted[0],
+                                                    VERSION.c.registry_id <= wanted[-1])
+                if day is not None:
+                    query = query.where(VERSION.c.valid_from.is_not(None), VERSION.c.valid_from <= day)
+                newest: dict[str, tuple[tuple[str, int, int], VersionRef]] = {}
+                for found in conn.execute(query):
+                    row = VersionRef._make(found)
+                    key = order(row)
+                    if row.registry_id not in newest or key > newest[row.registry_id][0]:
+                        newest[row.registry_id] = (key, row)
+            yield [newest[rid][1] for rid in sorted(newest)]
+            after = wanted[-1]
+
+    def count_newest(self, registry: Sequence[str], day: str | None = None) -> int:
+        """How many records :meth:`newest_registry_versions` gives."""
+        ids = select(VERSION.c.registry_id).where(VERSION.c.source.in_(registry))
         if day is not None:
-            query = query.where(VERSION.c.valid_from.is_not(None), VERSION.c.valid_from <= day)
-        newest: dict[str, tuple[tuple[str, int, int], VersionRef]] = {}
+            ids = ids.where(VERSION.c.valid_from.is_not(None), VERSION.c.valid_from <= day)
         with self.db.tx() as conn:
-            for found in conn.execute(query):
-                row = VersionRef._make(found)
-                key = order(row)
-                if row.registry_id not in newest or key > newest[row.registry_id][0]:
-                    newest[row.registry_id] = (key, row)
-        return [newest[rid][1] for rid in sorted(newest)]
+            return int(conn.execute(select(func.count()).select_from(ids.distinct().subquery())).scalar_one())
 
     def records(self, rows: list[VersionRef], batch: int = 500) -> Iterator[tuple[VersionRef, str]]:
         """(row, record JSON as stored) for version rows of (registry_id, source, version)."""
