@@ -60,7 +60,8 @@ class Store:
         self.db = Database(url, read_only=read_only)
         self.url, self.engine, self.is_postgres = url, self.db.engine, self.db.is_postgres
         location = ranked_index.default_location(url, sqlite_path=faults.sqlite_path(url), search_dir=search_dir)
-        self._ranked = ranked_index.Ranked(location, self.db.tx) if ranked else None
+        self._reader: Database | None = None
+        self._ranked = ranked_index.Ranked(location, self._read) if ranked else None
         if create:
             self.db.ensure_schema()
         sql = HotSql(self.is_postgres)
@@ -95,7 +96,19 @@ class Store:
         """Many writes, one commit (SQLite; see :meth:`Database.batch`): a page of records."""
         return self.db.batch()
 
+    def _read(self) -> AbstractContextManager[Connection]:
+        """A transaction that only reads and holds no lock: a writable SQLite store's own
+        take the write lock at BEGIN, and building the ranked index from a whole registry
+        takes minutes, which would keep every writer waiting (then failing)."""
+        if self.is_postgres or self.db.read_only or faults.sqlite_path(self.url) is None:
+            return self.db.tx()  # MVCC, a reader already, or a database in memory: its own
+        if self._reader is None:
+            self._reader = Database(self.url, read_only=True)
+        return self._reader.tx()
+
     def close(self) -> None:
+        if self._reader is not None:
+            self._reader.close()
         self.db.close()
 
     # --- the search index -------------------------------------------------------
@@ -121,7 +134,7 @@ class Store:
         if self._ranked is None:
             return 0
         try:
-            with self.db.tx() as conn:
+            with self._read() as conn:
                 return self._ranked.catch_up(conn)
         except (ranked_index.Unavailable, StorageError) as exc:
             # Derived data: the next search catches up, or the store's ranking answers.

@@ -3,6 +3,7 @@ missing answer when it falls behind or cannot be used."""
 
 import json
 import logging
+import sqlite3
 import time
 
 import tantivy
@@ -128,4 +129,29 @@ def test_far_behind_a_search_is_answered_by_the_store_while_a_thread_catches_up(
         time.sleep(0.05)
     _put(store, settings, _retitled("Zebrafish husbandry"))  # one behind: still too many to wait for
     assert [h.registry_id for h in store.search("zebrafish")] == [NCT]
+    store.close()
+
+
+def test_building_it_keeps_no_writer_waiting(tmp_path, settings, monkeypatch):
+    """A full build reads the whole registry (minutes at 580,000 records): another
+    process writes meanwhile, instead of waiting for it and then failing."""
+    path = tmp_path / "one.db"
+    store = Store(f"sqlite:///{path}")
+    _put(store, settings, fx.current())
+    wrote = []
+    document = ranked._document
+
+    def and_another_writer(row):  # in the middle of the build
+        other = sqlite3.connect(path, timeout=0)
+        try:
+            other.execute("BEGIN IMMEDIATE")
+            other.execute("INSERT INTO store_meta (key, value) VALUES ('elsewhere', 'written')")
+            other.execute("COMMIT")
+            wrote.append(True)
+        finally:
+            other.close()
+        return document(row)
+
+    monkeypatch.setattr(ranked, "_document", and_another_writer)
+    assert store.catch_up_search() == 1 and wrote == [True]
     store.close()
