@@ -184,7 +184,9 @@ class Ranked:
             generation = meta.get(conn, GENERATION_KEY)
             newest = int(conn.execute(text("SELECT coalesce(max(seq), 0) FROM event")).scalar_one())
             state = self._state
-            rebuild = state.generation != generation or newest < state.seq
+            # Never built (or a store from before the generation key: everything waits), its
+            # store rebuilt, or another database's events: from the rows, not the events.
+            rebuild = state.seq < 0 or state.generation != generation or newest < state.seq
             if not rebuild and newest == state.seq:
                 return 0
             if rebuild:
