@@ -38,11 +38,20 @@ def main() -> None:
     parser.add_argument("--sample", type=int, default=0, help="print N random definitions")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="trialmirror-bench-"))
-    sqlite = fill(Store(f"sqlite:///{folder / 's.db'}"), args.corpus)
+    sqlite_url = f"sqlite:///{folder / 's.db'}"
+    sqlite = fill(Store(sqlite_url), args.corpus)
     try:
-        postgres = fill(Store(_fresh_schema(args.postgres)), args.corpus)
-        _compare(sqlite, postgres)
-        postgres.close()
+        postgres_url = _fresh_schema(args.postgres)
+        postgres = fill(Store(postgres_url, search_dir=folder), args.corpus)
+        print("The ranked index (store/ranked.py) on both stores:")
+        _compare(("sqlite", sqlite), ("postgresql", postgres))
+        own = {"sqlite": Store(sqlite_url, ranked=False), "postgresql": Store(postgres_url, ranked=False)}
+        print("\nThe stores' own ranking (when the index cannot be used), on both:")
+        _compare(("sqlite", own["sqlite"]), ("postgresql", own["postgresql"]))
+        print("\nThe ranked index against the store's own ranking, on SQLite:")
+        _compare(("ranked", sqlite), ("own", own["sqlite"]))
+        for store in (postgres, *own.values()):
+            store.close()
         _abbreviations(sqlite, args.sample)
     finally:
         _drop_schema(args.postgres)
@@ -50,18 +59,18 @@ def main() -> None:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def _compare(sqlite: Store, postgres: Store) -> None:
+def _compare(first: tuple[str, Store], second: tuple[str, Store]) -> None:
     identical = 0
     print(f"{'query':28} {'same top 10':>11} {'shared':>7}")
     for q in QUERIES:
-        a = [h.registry_id for h in sqlite.search(q, limit=10)]
-        b = [h.registry_id for h in postgres.search(q, limit=10)]
+        a = [h.registry_id for h in first[1].search(q, limit=10)]
+        b = [h.registry_id for h in second[1].search(q, limit=10)]
         identical += a == b
         print(f"{q:28} {'yes' if a == b else 'no':>11} {len(set(a) & set(b)):>3}/{max(len(a), len(b))}")
     print(f"identical top tens: {identical} of {len(QUERIES)}")
-    for name, store in (("sqlite", sqlite), ("postgresql", postgres)):
+    for name, store in (first, second):
         ids = [h.registry_id for h in store.search("umbilical cord", limit=50)]
-        print(f"'umbilical cord' on {name}: NCT01342250 ranks {ids.index('NCT01342250') + 1}")
+        print(f"'umbilical cord', {name}: NCT01342250 ranks {ids.index('NCT01342250') + 1}")
 
 
 def _abbreviations(store: Store, sample: int) -> None:
