@@ -16,7 +16,7 @@ import click
 from sqlalchemy.exc import SQLAlchemyError
 
 from trialmirror.cli.app import Context, Table, app, emit_json, fail, json_option
-from trialmirror.store import faults, integrity, schema, sizes
+from trialmirror.store import faults, integrity, ranked, schema, sizes
 from trialmirror.store.engine import make_engine
 
 
@@ -162,8 +162,14 @@ def stats_cmd(obj: Context, as_json: bool) -> None:
         _cannot(obj, exc)
     finally:
         engine.dispose()
+    # The ranked search index lives beside the database, not in it (store/ranked.py).
+    place = ranked.default_location(url, sqlite_path=faults.sqlite_path(url), search_dir=obj.settings.search_dir)
+    index_bytes = ranked.size(place)
     if as_json:
-        emit_json({"database": faults.display_name(url), **found.as_dict()})
+        emit_json({"database": faults.display_name(url), **found.as_dict(),
+                   "search_index": None if index_bytes is None else {
+                       "path": str(place), "bytes": index_bytes,
+                       "bytes_per_record": round(index_bytes / found.records) if found.records else None}})
         return
     summary = found.as_dict()
     table = Table("table", "rows", "bytes", "share", "per record", title=faults.display_name(url))
@@ -174,6 +180,10 @@ def stats_cmd(obj: Context, as_json: bool) -> None:
                   _bytes(summary["bytes_per_record"]))
     obj.out.print(table)
     obj.out.print(f"{found.records:,} records", highlight=False)
+    if index_bytes is not None:
+        per = f", {_bytes(round(index_bytes / found.records))} a record" if found.records else ""
+        obj.out.print(f"ranked search index, beside the database ({place}): {_bytes(index_bytes)}{per}",
+                      highlight=False)
     if found.note:
         obj.err.print(f"note: {found.note}", highlight=False)
 

@@ -86,6 +86,13 @@ def default_location(url: str, *, sqlite_path: Path | None, search_dir: Path | N
     return base / hashlib.sha256(url.encode()).hexdigest()[:16]
 
 
+def size(location: Path | None) -> int | None:
+    """The bytes of the index's files (None: none there, or in memory)."""
+    if location is None or not location.is_dir():
+        return None
+    return sum(p.stat().st_size for p in location.iterdir() if p.is_file())
+
+
 @dataclass
 class _State:
     generation: str | None

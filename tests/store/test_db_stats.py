@@ -38,6 +38,17 @@ def test_stats_add_up_and_count_the_records(url):
         assert "search_fts" in tables and not any(name.startswith("search_fts_") for name in tables)
 
 
+def test_stats_name_the_ranked_search_index_beside_the_database(url):
+    assert json.loads(run(url, "db", "stats", "--json").stdout)["search_index"] is None  # none built yet
+    assert run(url, "search", "umbilical").exit_code == 0  # a search builds it
+    found = json.loads(run(url, "db", "stats", "--json").stdout)["search_index"]
+    assert found["bytes"] > 0 and Path(found["path"]).is_dir()
+    assert found["bytes_per_record"] == round(found["bytes"] / 21)
+    if url.startswith("sqlite"):
+        assert found["path"].endswith("store.db.search")
+    assert "ranked search index, beside the database" in run(url, "db", "stats").stdout
+
+
 def test_stats_as_a_table_keep_each_figure_whole(url):
     result = run(url, "db", "stats", COLUMNS="60")
     assert result.exit_code == 0, result.output
