@@ -188,6 +188,11 @@ class Ranked:
         if at_most is not None and self._background is not None and self._background.is_alive():
             raise Unavailable("the search index is being brought up to date by this process")
         with self._lock:
+            if self.location is not None:  # another process may have brought it further
+                found = self._read_state()
+                if found != self._state:
+                    self._state = found
+                    index.reload()
             generation = meta.get(conn, GENERATION_KEY)
             newest = int(conn.execute(text("SELECT coalesce(max(seq), 0) FROM event")).scalar_one())
             state = self._state

@@ -155,3 +155,19 @@ def test_building_it_keeps_no_writer_waiting(tmp_path, settings, monkeypatch):
     monkeypatch.setattr(ranked, "_document", and_another_writer)
     assert store.catch_up_search() == 1 and wrote == [True]
     store.close()
+
+
+def test_what_another_process_wrote_into_it_is_not_written_again(tmp_path, settings):
+    """The API server's index and the sync command's are one folder: the server reads it
+    as the sync left it."""
+    url = f"sqlite:///{tmp_path / 'one.db'}"
+    server, sync = Store(url), Store(url)
+    _put(sync, settings, fx.current())
+    assert sync.catch_up_search() == 1
+    assert [h.registry_id for h in server.search("umbilical")] == [NCT]
+    _put(sync, settings, _retitled("Zebrafish husbandry"))
+    assert sync.catch_up_search() == 1
+    assert server.catch_up_search() == 0  # up to date already
+    assert [h.registry_id for h in server.search("zebrafish")] == [NCT]
+    server.close()
+    sync.close()
