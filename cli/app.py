@@ -61,6 +61,10 @@ READERS = frozenset({"show", "history", "diff", "timeline", "reconcile", "change
 # first when its last check is older than TRIALMIRROR_DB_CHECK_INTERVAL (a write touches
 # a few pages and would not meet damage elsewhere).
 CHECK_FIRST = frozenset({"sync", "backfill", "reparse"})
+# The commands that store versions: when they end, the ranked search index is brought up
+# to date (store/ranked.py), so that searches do not wait for it. The service's rounds
+# and `search --reindex` do it themselves.
+INDEXING = frozenset({"sync", "backfill", "reparse"})
 
 
 _TOKEN_MAX = 40  # longer words (URLs, long paths) fold across lines instead
@@ -146,11 +150,11 @@ class Context:
         return self.state.pinned_url(source, registry_id)
 
     def close(self) -> None:
-        """At the end of the invocation: a command that wrote brings the ranked search
-        index up to date (so searches do not wait for it); a PostgreSQL connection left
-        to the garbage collector is a ResourceWarning, and the server holds it until then."""
+        """At the end of the invocation: a command that stored versions brings the ranked
+        search index up to date (:data:`INDEXING`); a PostgreSQL connection left to the
+        garbage collector is a ResourceWarning, and the server holds it until then."""
         if self._store is not None:
-            if not self.reading:
+            if self.command in INDEXING:
                 self._store.catch_up_search()
             self._store.close()
             self._store = None

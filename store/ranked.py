@@ -19,7 +19,7 @@ phases to filter on. It is derived data; the store stays the truth:
   newer events are read again from ``search_doc`` and replaced. A search catches
   up first, when at most ``SEARCH_CATCH_UP`` records wait; when more wait, the store's
   ranking answers while a thread of the process catches up (a server whose store
-  other processes or hosts write). The commands that write (``sync``, ``reparse``,
+  other processes or hosts write). The commands that write (``sync``, ``backfill``, ``reparse``,
   ``search --reindex``, the service's rounds) catch up fully when they end.
 - Rebuilt from ``search_doc`` when its build differs from the store's
   (``search_generation`` in ``store_meta``: new at schema creation and at every

@@ -47,6 +47,9 @@ def test_sync_show_history_diff_changes(env):
     assert "new_version" in first.output and "new_record" in first.output
     second = _run(env, "sync", NCT)
     assert second.exit_code == 0 and "RECRUITING → COMPLETED" in second.output
+    # The sync left the ranked search index up to date beside the file: nothing waits for it.
+    index = json.loads(_run(env, "db", "stats", "--json").output)["search_index"]
+    assert index["bytes"] > 0 and index["path"].endswith(".db.search")
 
     record = json.loads(_run(env, "show", NCT, "--json").output)
     assert record == json.loads(json.dumps(record)) and record["status"]["overall"] == "COMPLETED"
