@@ -2,7 +2,7 @@
 
     python -m benchmarks.registry_scale --records 580000 [--postgres URL] [--seconds 10]
                                         [--clients 4] [--corpus ../shared/corpus] [--json]
-                                        [--steps incremental,reparse,exports,serve]
+                                        [--steps incremental,reparse,exports,serve] [--keep]
 
 A local ClinicalTrials.gov search endpoint (tests/fixtures/paged_registry.py) serves
 N SYNTHETIC records: the real corpus documents under made-up ids ``NCT8nnnnnnn``,
@@ -173,7 +173,8 @@ STEP_NAMES = ("incremental", "reparse", "exports", "serve")  # after the load, w
 
 
 def run(corpus: Path, records: int, *, postgres: str | None = None, seconds: float = 10.0,
-        clients: int = 4, say: Any = print, steps: tuple[str, ...] = STEP_NAMES) -> dict[str, Any]:
+        clients: int = 4, say: Any = print, steps: tuple[str, ...] = STEP_NAMES,
+        keep: bool = False) -> dict[str, Any]:
     import orjson
 
     from tests.fixtures.paged_registry import PagedRegistry
@@ -239,7 +240,10 @@ def run(corpus: Path, records: int, *, postgres: str | None = None, seconds: flo
     finally:
         if postgres:
             _schema(postgres, schema, "DROP")
-        shutil.rmtree(folder, ignore_errors=True)
+        if keep and not postgres:
+            say(f"kept: {folder / 'db'} (the SQLite store and its ranked index)")
+        else:
+            shutil.rmtree(folder, ignore_errors=True)
     figures["verdicts"] = {name: _verdict(figures[name], *target) for name, target in TARGETS.items()
                            if name in figures and not (name == "load_per_s" and postgres)}
     return figures
@@ -277,6 +281,8 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--steps", default=",".join(STEP_NAMES),
                         help=f"after the full load, which always runs: some of {','.join(STEP_NAMES)}")
+    parser.add_argument("--keep", action="store_true",
+                        help="keep the SQLite store and its index at the end (a full load takes an hour)")
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--child", nargs=4, metavar=("STEP", "BASE_URL", "DATABASE", "FOLDER"), help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -287,7 +293,7 @@ def main() -> None:
     if unknown := set(steps) - set(STEP_NAMES):
         parser.error(f"unknown steps {', '.join(sorted(unknown))}; choose among {', '.join(STEP_NAMES)}")
     figures = run(args.corpus, args.records, postgres=args.postgres, seconds=args.seconds, clients=args.clients,
-                  say=(lambda *_: None) if args.json else print, steps=steps)
+                  say=(lambda *_: None) if args.json else print, steps=steps, keep=args.keep)
     if args.json:
         print(json.dumps(figures, indent=2))
         return
