@@ -101,28 +101,31 @@ def output(path: Path | None) -> Iterator[IO[bytes]]:
 
 def ndjson(store: Store, out: IO[bytes], *, as_of: str | None = None,
            progress: Progress | None = None) -> int:
+    n = 0
+    for _, record in _newest_records(store, as_of, progress):
+        out.write(record.encode() + b"\n")
+        n += 1
+    return n
+
+
+def _newest_records(store: Store, as_of: str | None, progress: Progress | None) -> Iterator[tuple[Any, str]]:
+    """(row, record JSON) of the newest (or ``as_of``) version of each record, page by page
+    (the whole registry's rows at once took 757 MB at 580,000 records)."""
     total, n = store.count_newest(REGISTRY, as_of) if progress else 0, 0
     for page in store.newest_registry_pages(REGISTRY, as_of):
-        for _, record in store.records(page):
-            out.write(record.encode() + b"\n")
+        for row, record in store.records(page):
+            yield row, record
             n += 1
             if progress:
                 progress(n, total)
-    return n
 
 
 def table_rows(store: Store, *, as_of: str | None = None,
                progress: Progress | None = None) -> Iterator[tuple[str, dict[str, Any]]]:
     """(table, row) of every flat table, streamed: the study tables of the newest (or
     ``as_of``) version of each record, then ``versions`` and ``changes``."""
-    # Page by page (the whole registry's rows at once took 757 MB at 580,000 records).
-    total, n = store.count_newest(REGISTRY, as_of) if progress else 0, 0
-    for page in store.newest_registry_pages(REGISTRY, as_of):
-        for row, record in store.records(page):
-            yield from rows(orjson.loads(record), row.source, row.version, row.valid_from)
-            n += 1
-            if progress:
-                progress(n, total)
+    for row, record in _newest_records(store, as_of, progress):
+        yield from rows(orjson.loads(record), row.source, row.version, row.valid_from)
     for page in store.newest_registry_pages(REGISTRY, as_of):
         exported = {r.registry_id for r in page}  # as of a date: the records it had
         for v in store.version_rows(REGISTRY, between=(page[0].registry_id, page[-1].registry_id)):
