@@ -10,7 +10,8 @@ LastUpdatePostDate spread over 2020-2023, pages of 1,000. Into a fresh SQLite fi
 (or, with ``--postgres``, a fresh schema of that database, dropped at the end), in
 order, each step in a child process of its own (so its peak RSS is its own):
 
-1. full load: ``sync --all`` from empty (records/s, wall time, peak RSS);
+1. full load: ``sync --all`` from empty (records/s, wall time, peak RSS, and its
+   anonymous and file-backed parts' peaks where Linux's /proc tells them);
 2. stored bytes, per record and in all, against the raw JSON the registry served;
 3. incremental: 1% of the records edited in the registry, then ``sync --all``;
 4. ``reparse --all``;
@@ -38,6 +39,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from datetime import date
 from pathlib import Path
@@ -69,9 +71,16 @@ def child(step: str, base_url: str, database: str, folder: str) -> dict[str, Any
            "http://127.0.0.1:9", "TRIALMIRROR_MAX_REQUESTS_PER_SECOND": "1000"}
     argv = [sys.executable, "-m", "trialmirror", *(a.format(folder=folder) for a in STEPS[step])]
     t0 = time.perf_counter()
-    out = subprocess.run(argv, env=env, capture_output=True, text=True)
+    with subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as proc:
+        peaks: dict[str, float] = {}
+        watcher = threading.Thread(target=_sample_memory, args=(proc, peaks), daemon=True)
+        watcher.start()
+        stdout, stderr = proc.communicate()
+        watcher.join()
+    out = subprocess.CompletedProcess(argv, proc.returncode, stdout, stderr)
     figures: dict[str, Any] = {"seconds": time.perf_counter() - t0, "exit": out.returncode,
-                               "peak_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}
+                               "peak_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+                               **{f"peak_{part}_mb": mb for part, mb in peaks.items()}}
     if out.returncode != 0:
         figures["stderr"] = out.stderr[-3000:]
     elif "--json" in STEPS[step]:
@@ -80,6 +89,24 @@ def child(step: str, base_url: str, database: str, folder: str) -> dict[str, Any
         path = Path(folder) / ("records.ndjson" if step == "ndjson" else "csv")
         figures["bytes"] = path.stat().st_size if path.is_file() else sum(p.stat().st_size for p in path.iterdir())
     return figures
+
+
+def _sample_memory(proc: subprocess.Popen[str], peaks: dict[str, float]) -> None:
+    """Into ``peaks``: the highest anonymous and file-backed resident memory of ``proc``
+    (Linux's /proc, sampled every 0.1 s while it runs; nothing elsewhere). Peak RSS
+    counts both; the file-backed part is mostly the ranked index's own files, mapped
+    while Tantivy merges its segments: page cache the kernel takes back when memory
+    is short, not memory the step needs."""
+    status = Path(f"/proc/{proc.pid}/status")
+    while proc.poll() is None:
+        try:
+            for line in status.read_text().splitlines():
+                if line.startswith(("RssAnon:", "RssFile:")):
+                    part = "anon" if line.startswith("RssAnon") else "file"
+                    peaks[part] = max(peaks.get(part, 0.0), int(line.split()[1]) / 1024)
+        except (OSError, ValueError, IndexError):
+            return  # it ended meanwhile, or no /proc here
+        time.sleep(0.1)
 
 
 def _run_child(step: str, base_url: str, database: str, folder: Path) -> dict[str, Any]:
@@ -197,9 +224,10 @@ def run(corpus: Path, records: int, *, postgres: str | None = None, seconds: flo
             if not load["output"]["complete"] or load["output"]["records"] != records:
                 raise SystemExit(f"the full load stored {load['output']['records']:,} of {records:,} records")
             figures.update(load_s=load["seconds"], load_per_s=records / load["seconds"],
-                           load_rss_mb=load["peak_rss_mb"])
+                           load_rss_mb=load["peak_rss_mb"], load_anon_mb=load.get("peak_anon_mb"),
+                           load_file_mb=load.get("peak_file_mb"))
             say(f"full load      {figures['load_per_s']:8,.0f} records/s, {load['seconds']:,.0f} s, "
-                f"peak RSS {load['peak_rss_mb']:.0f} MB")
+                f"peak RSS {load['peak_rss_mb']:.0f} MB{_parts(load)}")
             figures["index_bytes"] = index_bytes(folder / "db" / ("" if postgres else "registry.db.search"))
             figures["stored_bytes"] = stored_bytes(database) + figures["index_bytes"]
             figures["stored_per_record"] = figures["stored_bytes"] / records
@@ -217,12 +245,14 @@ def run(corpus: Path, records: int, *, postgres: str | None = None, seconds: flo
                                incremental_new=again["output"]["outcomes"].get("new_version", 0),
                                incremental_fetched=again["output"]["records"])
                 say(f"incremental    {len(changed):8,} records edited: {again['seconds']:,.1f} s "
-                    f"({figures['incremental_fetched']:,} fetched, {figures['incremental_new']:,} new versions)")
+                    f"({figures['incremental_fetched']:,} fetched, {figures['incremental_new']:,} new versions), "
+                    f"peak RSS {again['peak_rss_mb']:.0f} MB{_parts(again)}")
         if "reparse" in steps:
             reparsed = _run_child("reparse", "", database, folder)
             figures.update(reparse_s=reparsed["seconds"], reparse_per_s=records / reparsed["seconds"],
                            reparse_rss_mb=reparsed["peak_rss_mb"])
-            say(f"reparse --all  {figures['reparse_per_s']:8,.0f} records/s, {reparsed['seconds']:,.0f} s")
+            say(f"reparse --all  {figures['reparse_per_s']:8,.0f} records/s, {reparsed['seconds']:,.0f} s, "
+                f"peak RSS {reparsed['peak_rss_mb']:.0f} MB{_parts(reparsed)}")
         for fmt in ("ndjson", "csv") if "exports" in steps else ():
             done = _run_child(fmt, "", database, folder)
             figures.update({f"{fmt}_s": done["seconds"], f"{fmt}_bytes": done["bytes"],
@@ -260,6 +290,13 @@ def _schema(url: str, name: str, what: str) -> str:
             conn.execute(text(f"CREATE SCHEMA {name}"))
     engine.dispose()
     return f"{url}?options=-csearch_path%3D{name}"
+
+
+def _parts(step: dict[str, Any]) -> str:
+    """The peaks of a step's anonymous and file-backed memory, where /proc told them."""
+    if "peak_anon_mb" not in step:
+        return ""
+    return f" (anonymous {step['peak_anon_mb']:.0f} MB, files mapped {step.get('peak_file_mb', 0):.0f} MB)"
 
 
 def _size(n: float) -> str:

@@ -3,6 +3,8 @@ figures live in benchmarks/, never in tests)."""
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 
 from benchmarks import registry_scale
@@ -21,3 +23,6 @@ def test_registry_scale_runs_every_step_at_a_small_size(store, corpus_dir, reque
         assert figures[f"{name}_p99_ms"] > 0  # every request answered 200 (the load stops otherwise)
     assert set(figures["verdicts"]) >= {"peak_rss_mb", "stored_vs_raw", "search_common_p99_ms", "changes_per_s"}
     assert any(line.startswith("full load") for line in said)
+    if sys.platform == "linux":  # the memory the load needed, apart from the files it mapped
+        assert 0 < figures["load_anon_mb"] <= figures["load_rss_mb"]
+        assert "anonymous" in next(line for line in said if line.startswith("full load"))
