@@ -9,6 +9,7 @@ a time). The per-record statements run on the driver's cursor (``store/sql.py``)
 from __future__ import annotations
 
 import hashlib
+import threading
 from datetime import datetime
 from typing import Any
 
@@ -27,8 +28,16 @@ from trialmirror.store.events import Events, milestone_events, overdue_news, res
 from trialmirror.store.rows import FetchInfo, PutResult
 from trialmirror.store.sql import HotSql
 
-_COMPRESS = zstandard.ZstdCompressor(level=1)
+_LOCAL = threading.local()  # a ZstdCompressor is not thread-safe (concurrent use crashes)
 _RECORD = TypeAdapter(Record)  # ratio 0.26 of the raw JSON; level 3 buys 0.01
+
+
+def _compressor() -> zstandard.ZstdCompressor:
+    """This thread's compressor of raw payloads (PostgreSQL stores a page in threads)."""
+    compressor = getattr(_LOCAL, "compressor", None)
+    if compressor is None:
+        compressor = _LOCAL.compressor = zstandard.ZstdCompressor(level=1)
+    return compressor
 
 
 class Writer:
@@ -51,7 +60,7 @@ class Writer:
         self._sql.run(conn, "raw_insert", {
             "sha256": sha, "source": source, "registry_id": registry_id, "url": url,
             "content_type": content_type, "size": len(raw), "compression": "zstd",
-            "data": _COMPRESS.compress(raw), "first_seen_at": self._sql.time(utcnow())})
+            "data": _compressor().compress(raw), "first_seen_at": self._sql.time(utcnow())})
         return sha
 
     def log_not_modified(self, info: FetchInfo) -> int | None:

@@ -70,6 +70,8 @@ class Settings(BaseSettings):
     # Distributed mode: with a broker, sync work is enqueued for Celery workers.
     broker_url: str | None = Field(None, description="amqp://... or redis://...; unset: in-process")
     bulk_page_size: int = Field(1000, ge=1, le=1000, description="Records per search page (sync --all)")
+    writers: int = Field(2, ge=1, le=32, description="Threads that store a page's records on PostgreSQL "
+                         "(SQLite has one writer)")
 
     # The scheduled service (trialmirror run).
     sources: str = Field("ctgov,ctgov_history,ctv,ictrp",

@@ -16,6 +16,7 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol, TypeVar
@@ -134,6 +135,7 @@ class Ingestor:
         self.keeping = Keeping.of(settings)
         self.http = http or Http(settings)
         self.pinned = pinned
+        self._pool: ThreadPoolExecutor | None = None
 
     def run(self, source_name: str, registry_ids: Iterable[str],
             on_result: Callable[[RecordResult], None] | None = None, *,
@@ -253,9 +255,31 @@ class Ingestor:
     def ingest_payloads(self, source: Source, payloads: Sequence[Payload]) -> list[RecordResult]:
         """:meth:`ingest_payload` for many (a bulk page): every payload is archived, in one
         commit, before any is parsed; then each is parsed and stored, all in one more commit
-        on SQLite (:meth:`Store.batch`), each atomic on its own all the same."""
+        on SQLite (:meth:`Store.batch`), each atomic on its own all the same.
+
+        On PostgreSQL the page is cut in ``settings.writers`` runs of records, stored by as
+        many threads, each on its connection: one writer leaves both the database and
+        this process waiting for the other half of the time (a record is about 18 round
+        trips). The record locks and the event log's order lock (store/write.py) keep
+        concurrent writers correct; the results come back in the page's order."""
         if self.store.db.in_batch:
             raise RuntimeError("ingest_payloads inside Store.batch would parse before the archive commits")
+        writers = min(self.settings.writers, len(payloads)) if self.store.is_postgres else 1
+        if writers > 1:
+            size = -(-len(payloads) // writers)
+            runs = [payloads[start:start + size] for start in range(0, len(payloads), size)]
+            parts = self._writer_pool().map(lambda run: self._ingest_run(source, run), runs)
+            return [result for part in parts for result in part]
+        return self._ingest_run(source, payloads)
+
+    def _writer_pool(self) -> ThreadPoolExecutor:
+        """The threads of :meth:`ingest_payloads`, kept for the Ingestor's life: each thread
+        keeps its own connection (store/engine.py), so new threads would open new ones."""
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self.settings.writers, thread_name_prefix="trialmirror-writer")
+        return self._pool
+
+    def _ingest_run(self, source: Source, payloads: Sequence[Payload]) -> list[RecordResult]:
         kept = [replace(p, raw=self.keeping.payload(p.raw)) for p in payloads]
         batch = self.store.batch if len(kept) > 1 else nullcontext  # one record: its own transactions
         with batch():  # archived before parsing; same bytes and parser as the latest version: no parse
