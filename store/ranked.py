@@ -66,7 +66,8 @@ log = logging.getLogger(__name__)
 SEARCH_CATCH_UP = 2_000  # records a search waits for; more: the store's ranking answers
 _STATE = "trialmirror-state.json"
 _CHUNK = 500
-_HEAP = 64_000_000  # the writer's buffer; it flushes a segment when full (keeps RSS bounded)
+_HEAP = 32_000_000  # the writer's buffer, flushed as a segment when full: 64 MB cost 33 MB more
+# memory (a 200,000-document build: 194 against 161 MB anonymous) for no speed
 _ANALYZER = "trialmirror_en"
 _QUERY_SPECIALS = str.maketrans({c: " " for c in '"\\'})
 
