@@ -257,20 +257,27 @@ class Ingestor:
         commit, before any is parsed; then each is parsed and stored, all in one more commit
         on SQLite (:meth:`Store.batch`), each atomic on its own all the same.
 
-        On PostgreSQL the page is cut in ``settings.writers`` runs of records, stored by as
-        many threads, each on its connection: one writer leaves both the database and
-        this process waiting for the other half of the time (a record is about 18 round
-        trips). The record locks and the event log's order lock (store/write.py) keep
-        concurrent writers correct; the results come back in the page's order."""
+        On PostgreSQL the page is shared among ``settings.writers`` threads, each on its own
+        connection: one writer leaves the database and this process each waiting for the
+        other about half of the time (a record is about 18 round trips). A record's payloads
+        all go to one thread, in the page's order, so its versions are numbered in that
+        order; the record locks and the event log's order lock (store/write.py) keep the
+        threads apart. The results come back in the page's order."""
         if self.store.db.in_batch:
             raise RuntimeError("ingest_payloads inside Store.batch would parse before the archive commits")
         writers = min(self.settings.writers, len(payloads)) if self.store.is_postgres else 1
-        if writers > 1:
-            size = -(-len(payloads) // writers)
-            runs = [payloads[start:start + size] for start in range(0, len(payloads), size)]
-            parts = self._writer_pool().map(lambda run: self._ingest_run(source, run), runs)
-            return [result for part in parts for result in part]
-        return self._ingest_run(source, payloads)
+        if writers == 1:
+            return self._ingest_run(source, payloads)
+        owner: dict[str, int] = {}  # registry id -> its thread, dealt round the threads
+        runs: list[list[int]] = [[] for _ in range(writers)]
+        for n, payload in enumerate(payloads):
+            runs[owner.setdefault(payload.registry_id, len(owner) % writers)].append(n)
+        parts = self._writer_pool().map(lambda run: self._ingest_run(source, [payloads[n] for n in run]), runs)
+        results: list[RecordResult | None] = [None] * len(payloads)
+        for run, part in zip(runs, parts, strict=True):
+            for n, result in zip(run, part, strict=True):
+                results[n] = result
+        return [result for result in results if result is not None]
 
     def _writer_pool(self) -> ThreadPoolExecutor:
         """The threads of :meth:`ingest_payloads`, kept for the Ingestor's life: each thread

@@ -108,3 +108,21 @@ def test_ingesting_inside_a_batch_is_refused():
             Ingestor(Settings(_env_file=None), store).ingest_payloads(SOURCE, [_payload(fx.current())])
     finally:
         store.close()
+
+
+def test_a_page_shared_among_writers_numbers_a_records_versions_in_page_order(store):
+    """On PostgreSQL a page's records are stored by several threads (TRIALMIRROR_WRITERS):
+    a record met several times in a page still gets its versions in the page's order,
+    and the results come back in that order (on SQLite, one writer gives the same)."""
+    ingestor = Ingestor(Settings(_env_file=None, writers=3), store)
+    page = []
+    for n in range(12):  # NCT01342250 every third item, the others each once
+        page.append(_payload(_titled(f"Kalimba take {n}")) if n % 3 == 0 else
+                    _payload(_titled(f"Sitar {n}", f"NCT9100{n:04d}"), f"NCT9100{n:04d}"))
+    results = ingestor.ingest_payloads(SOURCE, page)
+
+    assert [r.registry_id for r in results] == [p.registry_id for p in page]
+    assert [r.version for r in results if r.registry_id == NCT] == [1, 2, 3, 4]
+    assert [r.outcome for r in results] == ["new_version"] * 12
+    assert json.loads(store.version(NCT, "ctgov").record)["titles"]["brief"] == "Kalimba take 9"
+    assert _found(store, "kalimba") == [NCT] and len(_found(store, "sitar")) == 8
