@@ -68,9 +68,13 @@ def search_cmd(obj: Context, query: str, status: str | None, phase: str | None,
     obj.out.print(table)
     if not hits:
         filtered = any(v is not None for v in (status, phase, condition, mesh, near))
-        obj.err.print("no match" + ("" if filtered else  # the filters may simply keep nothing
-                                    "; `trialmirror search --reindex` if records were stored before "
-                                    "the index existed"), highlight=False)
+        if not obj.store.count_records(list(REGISTRY)):
+            hint = ": no ClinicalTrials.gov record is stored yet (`trialmirror sync` or `sync --all` first)"
+        elif filtered:
+            hint = ""  # the filters may simply keep nothing
+        else:
+            hint = "; `trialmirror search --reindex` if records were stored before the index existed"
+        obj.err.print("no match" + hint, highlight=False)
 
 
 def _km(distance: float | None) -> float | None:

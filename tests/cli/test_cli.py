@@ -278,8 +278,12 @@ def test_reconcile_refuses_a_registry_source_and_says_what_to_run(env):
 
 def test_search_and_the_hint_when_the_index_is_outdated(env, settings):
     server, _ = env
+    assert _run(env, "db", "upgrade").exit_code == 0  # nothing stored: say that, not "reindex"
+    nothing = _run(env, "search", "cord")
+    assert "no ClinicalTrials.gov record is stored yet" in nothing.stderr and "--reindex" not in nothing.stderr
     server.play(PATH, _body(fx.current()))
     assert _run(env, "sync", NCT).exit_code == 0
+    assert "--reindex` if records were stored" in _run(env, "search", "xylophone").stderr
     hits = json.loads(_run(env, "search", "umbilical cord", "--json").stdout)
     assert [h["registry_id"] for h in hits] == [NCT] and hits[0]["status"] == "COMPLETED"
     table = _run(env, "search", "cord")
