@@ -302,7 +302,8 @@ def reparse_cmd(obj: Context, source_names: tuple[str, ...], everything: bool, a
     task = progress.add_task("reparse", total=None)
     with progress:
         result = reparse(obj.store, sources or None, everything=everything, keeping=Keeping.of(obj.settings),
-                         progress=lambda done, total: progress.update(task, completed=done, total=total))
+                         progress=lambda done, total: progress.update(task, completed=done, total=total),
+                         writers=obj.settings.writers)
     summary = {"looked_at": result.looked_at, "skipped": result.skipped, "unchanged": result.unchanged,
                "new_versions": result.new_versions,
                "failed": [{"source": s, "registry_id": i, "error": e} for s, i, e in result.failed]}

@@ -24,6 +24,7 @@ from typing import Any, Protocol, TypeVar
 from trialmirror.errors import ParseError, TrialmirrorError
 from trialmirror.ingest.http import Http
 from trialmirror.ingest.parsing.personal import without_personal_details
+from trialmirror.ingest.runs import writers as threads
 from trialmirror.ingest.sources import REGISTRY, get_source
 from trialmirror.ingest.sources.base import Capture, Known, Source
 from trialmirror.models.personal import without_personal_contacts
@@ -257,34 +258,16 @@ class Ingestor:
         commit, before any is parsed; then each is parsed and stored, all in one more commit
         on SQLite (:meth:`Store.batch`), each atomic on its own all the same.
 
-        On PostgreSQL the page is shared among ``settings.writers`` threads, each on its own
-        connection: one writer leaves the database and this process each waiting for the
-        other about half of the time (a record is about 18 round trips). A record's payloads
-        all go to one thread, in the page's order, so its versions are numbered in that
-        order; the record locks and the event log's order lock (store/write.py) keep the
-        threads apart. The results come back in the page's order."""
+        On PostgreSQL the page is shared among ``settings.writers`` threads (see
+        :mod:`~trialmirror.ingest.runs.writers`); a record's payloads stay on one, in the
+        page's order. The results come back in the page's order."""
         if self.store.db.in_batch:
             raise RuntimeError("ingest_payloads inside Store.batch would parse before the archive commits")
-        writers = min(self.settings.writers, len(payloads)) if self.store.is_postgres else 1
-        if writers == 1:
-            return self._ingest_run(source, payloads)
-        owner: dict[str, int] = {}  # registry id -> its thread, dealt round the threads
-        runs: list[list[int]] = [[] for _ in range(writers)]
-        for n, payload in enumerate(payloads):
-            runs[owner.setdefault(payload.registry_id, len(owner) % writers)].append(n)
-        parts = self._writer_pool().map(lambda run: self._ingest_run(source, [payloads[n] for n in run]), runs)
-        results: list[RecordResult | None] = [None] * len(payloads)
-        for run, part in zip(runs, parts, strict=True):
-            for n, result in zip(run, part, strict=True):
-                results[n] = result
-        return [result for result in results if result is not None]
-
-    def _writer_pool(self) -> ThreadPoolExecutor:
-        """The threads of :meth:`ingest_payloads`, kept for the Ingestor's life: each thread
-        keeps its own connection (store/engine.py), so new threads would open new ones."""
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(self.settings.writers, thread_name_prefix="trialmirror-writer")
-        return self._pool
+        writers = self.settings.writers if self.store.is_postgres else 1
+        if writers > 1 and len(payloads) > 1 and self._pool is None:  # kept for the Ingestor's life
+            self._pool = threads.pool(writers)
+        return threads.shared(self._pool, writers, payloads, lambda p: p.registry_id,
+                              lambda run: self._ingest_run(source, run))
 
     def _ingest_run(self, source: Source, payloads: Sequence[Payload]) -> list[RecordResult]:
         kept = [replace(p, raw=self.keeping.payload(p.raw)) for p in payloads]

@@ -2,6 +2,7 @@
 
 import json
 
+import pytest
 from sqlalchemy import text
 
 from tests.fixtures import nct01342250 as fx
@@ -94,9 +95,11 @@ def test_reparse_after_the_criteria_change_versions_only_records_whose_criteria_
         (registry_id, "reparsed") for registry_id in _CRITERIA_CHANGED}
 
 
-def test_reparse_pages_through_every_record_a_chunk_at_a_time(store, settings, monkeypatch):
+@pytest.mark.parametrize("writers", [1, 3])
+def test_reparse_pages_through_every_record_a_chunk_at_a_time(store, settings, monkeypatch, writers):
     """A chunk of records in memory (and, on SQLite, a commit) at a time: every record is
-    looked at once, in record order, whatever the chunk size."""
+    looked at once, in record order, whatever the chunk size and however many threads
+    share a chunk on PostgreSQL."""
     import trialmirror.ingest.runs.reparse as reparsing
 
     ingestor, source = Ingestor(settings, store), get_source("ctgov")
@@ -107,7 +110,8 @@ def test_reparse_pages_through_every_record_a_chunk_at_a_time(store, settings, m
         ingestor.ingest_payload(source, rid, json.dumps(doc).encode(), FetchInfo("ctgov", rid, None, utcnow(), 0.0))
     monkeypatch.setattr(reparsing, "CHUNK", 2)
     seen: list[tuple[int, int]] = []
-    result = reparse(store, everything=True, progress=lambda done, total: seen.append((done, total)))
+    result = reparse(store, everything=True, progress=lambda done, total: seen.append((done, total)),
+                     writers=writers)
 
     assert (result.looked_at, result.unchanged, result.failed) == (5, 5, [])
     assert seen == [(n, 5) for n in range(1, 6)]
