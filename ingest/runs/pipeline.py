@@ -263,7 +263,7 @@ class Ingestor:
         page's order. The results come back in the page's order."""
         if self.store.db.in_batch:
             raise RuntimeError("ingest_payloads inside Store.batch would parse before the archive commits")
-        writers = self.settings.writers if self.store.is_postgres else 1
+        writers = threads.count(self.store.is_postgres, self.settings.writers)
         if writers > 1 and len(payloads) > 1 and self._pool is None:  # kept for the Ingestor's life
             self._pool = threads.pool(writers)
         return threads.shared(self._pool, writers, payloads, lambda p: p.registry_id,

@@ -49,7 +49,7 @@ def reparse(store: Store, sources: list[str] | None = None, *, everything: bool 
     result = ReparseResult()
     names = sources or list(SOURCES)
     total = store.count_records(names) if progress else 0
-    writers = writers if store.is_postgres else 1
+    writers = threads.count(store.is_postgres, writers)
     after: tuple[str, str] | None = None
     with threads.pool(writers) as pool:
         while rows := store.latest_versions(names, after=after, limit=CHUNK):  # a chunk in memory at a time

@@ -18,6 +18,11 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 
+def count(postgres: bool, wanted: int) -> int:
+    """How many threads write: ``wanted`` (the setting) on PostgreSQL, one on SQLite."""
+    return wanted if postgres else 1
+
+
 def pool(writers: int) -> ThreadPoolExecutor:
     """Threads to share work among; keep them for as long as the work goes on, since
     each thread keeps its own database connection."""
