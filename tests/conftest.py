@@ -23,12 +23,21 @@ os.environ.setdefault("TRIALMIRROR_CHECK_TRUSTED", "1")
 # PostgreSQL stores keep their ranked search index in the user's cache folder: one of
 # this run's own (child processes inherit it), removed at exit.
 os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="trialmirror-test-cache-")
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import create_engine, text
 
 from trialmirror.settings import Settings
 from trialmirror.store import Store
 
 atexit.register(shutil.rmtree, os.environ["XDG_CACHE_HOME"], ignore_errors=True)
+
+# Property tests assert behaviour, never speed (speed lives in benchmarks/). Hypothesis's
+# timing checks, a deadline per example and "input generation is slow", fail correct
+# tests on a busy machine (a CI runner, the test suite beside a benchmark), so they are off.
+hypothesis_settings.register_profile("trialmirror", deadline=None,
+                                     suppress_health_check=[HealthCheck.too_slow])
+hypothesis_settings.load_profile("trialmirror")
 
 ROOT = Path(__file__).resolve().parents[1]
 CASSETTES = ROOT / "cassettes"

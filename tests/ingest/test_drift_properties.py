@@ -22,7 +22,7 @@ from collections import Counter
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from trialmirror.errors import ParseError
@@ -189,7 +189,7 @@ def _reads(rid: str, original: dict[str, Any], path: Path_) -> bool:
 
 
 @pytest.mark.skipif(not DOCS, reason="needs ../shared/corpus (TRIALMIRROR_CORPUS_DIR)")
-@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=EXAMPLES)
 @given(drifts())
 def test_a_drifted_document_is_read_and_every_drift_is_flagged(case):
     rid, original, doc, kind, path, new = case.rid, case.original, case.doc, case.kind, case.path, case.new
