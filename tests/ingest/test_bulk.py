@@ -193,7 +193,9 @@ def test_twenty_thousand_records_then_five_hundred_changes(corpus_dir, settings,
     from trialmirror.store import Store
 
     store = Store(f"sqlite:///{tmp_path / 'bulk.db'}")
-    sync = Ingestor(settings.model_copy(update={"max_retries": 0}), store)
+    # A page of 1,000 records from the local server can take seconds on a busy machine:
+    # the tests' 2 s read timeout would fail a correct run.
+    sync = Ingestor(settings.model_copy(update={"max_retries": 0, "read_timeout": 60}), store)
     try:
         with PagedRegistry(corpus_dir, 20_000) as registry:
             sync.settings = sync.settings.model_copy(update={"ctgov_base_url": registry.base_url})
